@@ -1,0 +1,111 @@
+//! The arguments of `#[delayed(...)]`.
+
+use proc_macro2::TokenStream;
+use syn::meta::ParseNestedMeta;
+use syn::{LitBool, LitStr};
+
+/// What `#[delayed(pure = false, name = "…")]` asked for.
+pub(crate) struct Args {
+    /// `false`: every call gets a fresh key and runs.
+    pub(crate) pure: bool,
+    /// The display name, when not the function's own.
+    pub(crate) name: Option<LitStr>,
+}
+
+const KNOWN: &[&str] = &["pure", "name"];
+
+pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
+    let mut args = Args {
+        pure: true,
+        name: None,
+    };
+    if tokens.is_empty() {
+        return Ok(args);
+    }
+    let parser = syn::meta::parser(|meta| parse_one(&mut args, meta));
+    syn::parse::Parser::parse2(parser, tokens)?;
+    Ok(args)
+}
+
+fn parse_one(args: &mut Args, meta: ParseNestedMeta<'_>) -> syn::Result<()> {
+    if meta.path.is_ident("pure") {
+        let value: LitBool = meta
+            .value()?
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), "expected `pure = true` or `pure = false`"))?;
+        args.pure = value.value;
+        Ok(())
+    } else if meta.path.is_ident("name") {
+        let value: LitStr = meta
+            .value()?
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), "expected a string: `name = \"my_task\"`"))?;
+        if value.value().is_empty() {
+            return Err(syn::Error::new(
+                value.span(),
+                "the display name cannot be empty",
+            ));
+        }
+        args.name = Some(value);
+        Ok(())
+    } else {
+        let given = meta
+            .path
+            .get_ident()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        let hint = match closest(&given) {
+            Some(known) => format!("; did you mean `{known}`?"),
+            None => String::new(),
+        };
+        Err(meta.error(format!(
+            "unknown `#[delayed]` argument `{given}`{hint} (expected `pure = true|false` or `name = \"...\"`)"
+        )))
+    }
+}
+
+/// The known argument within edit distance 2 of `given`, if any.
+fn closest(given: &str) -> Option<&'static str> {
+    KNOWN
+        .iter()
+        .map(|k| (edit_distance(given, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut row = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            row.push((prev[j] + cost).min(prev[j + 1] + 1).min(row[j] + 1));
+        }
+        prev = row;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn parses_known_arguments() {
+        let args = parse(quote!(pure = false, name = "inc")).unwrap();
+        assert!(!args.pure);
+        assert_eq!(args.name.unwrap().value(), "inc");
+        assert!(parse(quote!()).unwrap().pure);
+    }
+
+    #[test]
+    fn suggests_near_misses() {
+        let err = parse(quote!(pur = false)).err().unwrap().to_string();
+        assert!(err.contains("did you mean `pure`"), "{err}");
+        let err = parse(quote!(colour = 1)).err().unwrap().to_string();
+        assert!(!err.contains("did you mean"), "{err}");
+    }
+}

@@ -1,0 +1,393 @@
+//! Code generation for `#[delayed] fn`.
+//!
+//! The function keeps its name but becomes lazy: its parameters accept plain values or
+//! `Delayed`s, and it returns a `Delayed` of its result. The generated body only builds a
+//! `Call` (identity, arguments) and hands the runtime a closure that runs the original
+//! body on the computed inputs. The original function stays callable as `<name>_eager`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{
+    parse_quote, FnArg, GenericArgument, GenericParam, Ident, ItemFn, Pat, PathArguments,
+    ReturnType, Type,
+};
+
+use crate::attr::{self, Args};
+use crate::check;
+use crate::tokens::hash_tokens;
+
+pub(crate) fn delayed_fn(args: TokenStream, item: TokenStream) -> TokenStream {
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(func) => func,
+        Err(_) => {
+            return syn::Error::new_spanned(
+                first_tokens(&item),
+                "`#[delayed]` applies to functions only; to put data into the graph use `value(x)`, to make a call lazy at the call site use `delay!(f(x))`",
+            )
+            .to_compile_error();
+        }
+    };
+    let result = attr::parse(args).and_then(|args| {
+        check::check_fn(&func, &args)?;
+        Ok(expand(&func, &args))
+    });
+    match result {
+        Ok(tokens) => tokens,
+        // The function is kept as written, so the errors above are the only ones.
+        Err(error) => {
+            let error = error.to_compile_error();
+            quote!(#error #func)
+        }
+    }
+}
+
+/// The first few tokens of an item, to point an error at.
+fn first_tokens(item: &TokenStream) -> TokenStream {
+    item.clone().into_iter().take(3).collect()
+}
+
+/// How a parameter reaches the body.
+enum Pass {
+    /// `x: T`: the value is moved (last consumer) or cloned.
+    Value,
+    /// `x: &T`, `&str`, `&[T]`, `&Path`: the computed owned value is borrowed.
+    Borrow,
+}
+
+struct Param {
+    /// The name in the lazy function's signature.
+    ident: Ident,
+    /// The pattern and type of the original parameter, for the body closure.
+    pat: Pat,
+    ty: Type,
+    /// The type flowing through the graph (`String` for `&str`, ...).
+    owned: Type,
+    pass: Pass,
+}
+
+enum Receiver {
+    None,
+    Ref,
+    Value,
+}
+
+fn expand(func: &ItemFn, args: &Args) -> TokenStream {
+    let sig = &func.sig;
+    let name = &sig.ident;
+    let eager = format_ident!("{}_eager", name);
+    let vis = &func.vis;
+    let display = args
+        .name
+        .as_ref()
+        .map(|n| n.value())
+        .unwrap_or_else(|| name.to_string());
+    let block = &func.block;
+    let token_hash = hash_tokens(quote!(#sig #block));
+    let rt = quote!(::delayed::__private);
+
+    let mut receiver = Receiver::None;
+    let mut params = Vec::new();
+    for (i, input) in sig.inputs.iter().enumerate() {
+        match input {
+            FnArg::Receiver(r) => {
+                receiver = if r.reference.is_some() {
+                    Receiver::Ref
+                } else {
+                    Receiver::Value
+                };
+            }
+            FnArg::Typed(typed) => params.push(param(i, &typed.pat, &typed.ty)),
+        }
+    }
+
+    let (output, fallible) = output_type(&sig.output);
+    let uses_self = !matches!(receiver, Receiver::None) || mentions_self(quote!(#sig #block));
+
+    // Bounds that make misuse fail at the function, with the runtime's messages.
+    let mut where_clause = sig
+        .generics
+        .where_clause
+        .clone()
+        .unwrap_or_else(|| parse_quote!(where));
+    for p in &params {
+        let owned = &p.owned;
+        where_clause.predicates.push(match p.pass {
+            Pass::Value => parse_quote_spanned_bound(owned, quote!(#rt::ByValue)),
+            Pass::Borrow => parse_quote_spanned_bound(owned, quote!(#rt::GraphValue)),
+        });
+    }
+    where_clause
+        .predicates
+        .push(parse_quote_spanned_bound(&output, quote!(#rt::GraphValue)));
+    if !matches!(receiver, Receiver::None) {
+        where_clause
+            .predicates
+            .push(parse_quote!(Self: #rt::ByValue + ::delayed::Tokenize));
+    }
+
+    let mut identity = Vec::new();
+    if !args.pure {
+        identity.push(quote!(.impure()));
+    }
+    if uses_self {
+        identity.push(quote!(.with_type::<Self>()));
+    }
+    for generic in &sig.generics.params {
+        match generic {
+            GenericParam::Type(t) => {
+                let ident = &t.ident;
+                identity.push(quote!(.with_type::<#ident>()));
+            }
+            GenericParam::Const(c) => {
+                let ident = &c.ident;
+                identity.push(quote!(.with_value(&#ident)));
+            }
+            GenericParam::Lifetime(_) => {}
+        }
+    }
+
+    let lazy_inputs = params.iter().map(|p| {
+        let (ident, owned) = (&p.ident, &p.owned);
+        quote_spanned!(p.ty.span()=> #ident: impl #rt::IntoArg<#owned>)
+    });
+    let mut add_args = Vec::new();
+    let mut reads = Vec::new();
+    let mut call_args = Vec::new();
+    match receiver {
+        Receiver::None => {}
+        Receiver::Ref => {
+            add_args.push(quote!(#rt::Arg::value(::core::clone::Clone::clone(self))));
+            reads.push(quote!(let __delayed_self = __delayed_inputs.share::<Self>()?;));
+            call_args.push(quote!(&*__delayed_self));
+        }
+        Receiver::Value => {
+            add_args.push(quote!(#rt::Arg::value(self)));
+            reads.push(quote!(let __delayed_self = __delayed_inputs.take::<Self>()?;));
+            call_args.push(quote!(__delayed_self));
+        }
+    }
+    for (i, p) in params.iter().enumerate() {
+        let ident = &p.ident;
+        let owned = &p.owned;
+        let local = format_ident!("__delayed_a{}", i);
+        add_args.push(quote!(#rt::IntoArg::into_arg(#ident)));
+        match p.pass {
+            Pass::Value => {
+                reads.push(quote!(let #local = __delayed_inputs.take::<#owned>()?;));
+                call_args.push(quote!(#local));
+            }
+            Pass::Borrow => {
+                reads.push(quote!(let #local = __delayed_inputs.share::<#owned>()?;));
+                call_args.push(quote!(&*#local));
+            }
+        }
+    }
+
+    // Methods call their eager twin through `Self`; free and associated functions run
+    // their body as a closure, which works wherever the function is (module, impl block,
+    // or inside another function).
+    let run = if matches!(receiver, Receiver::None) {
+        let pats = params.iter().map(|p| &p.pat);
+        let tys = params.iter().map(|p| strip_lifetime(&p.ty));
+        let ret = match &sig.output {
+            ReturnType::Type(_, ty) => quote!(#ty),
+            ReturnType::Default => quote!(()),
+        };
+        quote! {
+            #[allow(clippy::redundant_closure_call)]
+            let __delayed_body = |#(#pats: #tys),*| -> #ret #block;
+            __delayed_body(#(#call_args),*)
+        }
+    } else {
+        quote!(Self::#eager(#(#call_args),*))
+    };
+    let wrap = if fallible {
+        quote!(#rt::fallible(__delayed_result))
+    } else {
+        quote!(::core::result::Result::Ok(__delayed_result))
+    };
+
+    let name_str = name.to_string();
+    let generics = &sig.generics;
+    let attrs = &func.attrs;
+    let self_param = match receiver {
+        Receiver::None => quote!(),
+        Receiver::Ref => quote!(&self,),
+        Receiver::Value => quote!(self,),
+    };
+    let lazy = quote! {
+        #(#attrs)*
+        #[allow(clippy::too_many_arguments)]
+        #vis fn #name #generics (#self_param #(#lazy_inputs),*) -> ::delayed::Delayed<#output>
+        #where_clause
+        {
+            static __DELAYED_FN: #rt::FnId = #rt::FnId::new(
+                ::core::concat!(::core::module_path!(), "::", #name_str),
+                #display,
+                #token_hash,
+            );
+            let mut __delayed_call = #rt::Call::new(&__DELAYED_FN) #(#identity)*;
+            #( __delayed_call.arg(#add_args); )*
+            __delayed_call.finish(move |__delayed_inputs: &mut #rt::Inputs<'_>| {
+                #(#reads)*
+                let __delayed_result = { #run };
+                #wrap
+            })
+        }
+    };
+
+    let mut eager_fn = func.clone();
+    eager_fn.sig.ident = eager.clone();
+    eager_fn.attrs.retain(|a| !a.path().is_ident("doc"));
+    let doc = format!(
+        "The eager form of [`{name}`]: the original function, which runs at once. \
+         `{name}(…)` builds a task; `{eager}(…)` computes the value now."
+    );
+    quote! {
+        #lazy
+
+        #[doc = #doc]
+        #[allow(dead_code)]
+        #eager_fn
+    }
+}
+
+fn param(index: usize, pat: &Pat, ty: &Type) -> Param {
+    let ident = match pat {
+        Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+            let mut ident = p.ident.clone();
+            ident.set_span(Span::call_site().located_at(p.ident.span()));
+            ident
+        }
+        _ => format_ident!("__delayed_arg{}", index),
+    };
+    let (owned, pass) = match ty {
+        Type::Reference(reference) => (owned_of(&reference.elem), Pass::Borrow),
+        _ => (ty.clone(), Pass::Value),
+    };
+    Param {
+        ident,
+        pat: pat.clone(),
+        ty: ty.clone(),
+        owned,
+        pass,
+    }
+}
+
+/// The owned type a borrowed parameter borrows from: `str` → `String`, `[T]` → `Vec<T>`,
+/// `Path` → `PathBuf`, anything else as is.
+fn owned_of(elem: &Type) -> Type {
+    match elem {
+        Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => {
+            parse_quote!(::std::string::String)
+        }
+        Type::Path(path)
+            if path.qself.is_none()
+                && path.path.segments.last().is_some_and(|s| {
+                    s.ident == "Path" && matches!(s.arguments, PathArguments::None)
+                }) =>
+        {
+            parse_quote!(::std::path::PathBuf)
+        }
+        Type::Slice(slice) => {
+            let item = &slice.elem;
+            parse_quote!(::std::vec::Vec<#item>)
+        }
+        other => other.clone(),
+    }
+}
+
+/// `&'a T` → `&T`: the body closure borrows from a value local to the task.
+fn strip_lifetime(ty: &Type) -> Type {
+    match ty {
+        Type::Reference(reference) => {
+            let mut reference = reference.clone();
+            reference.lifetime = None;
+            Type::Reference(reference)
+        }
+        other => other.clone(),
+    }
+}
+
+/// The result type of the lazy function, and whether the original returns `Result`.
+fn output_type(output: &ReturnType) -> (Type, bool) {
+    let ReturnType::Type(_, ty) = output else {
+        return (parse_quote!(()), false);
+    };
+    if let Type::Path(path) = &**ty {
+        if let Some(last) = path.path.segments.last() {
+            if last.ident == "Result" {
+                if let PathArguments::AngleBracketed(args) = &last.arguments {
+                    if let Some(GenericArgument::Type(ok)) = args.args.first() {
+                        return (ok.clone(), true);
+                    }
+                }
+            }
+        }
+    }
+    ((**ty).clone(), false)
+}
+
+fn parse_quote_spanned_bound(ty: &Type, bound: TokenStream) -> syn::WherePredicate {
+    let span = ty.span();
+    syn::parse2(quote_spanned!(span=> #ty: #bound)).unwrap_or_else(|_| parse_quote!(#ty: #bound))
+}
+
+/// Whether `Self` appears anywhere: then the function lives in an impl block, and the
+/// implementing type is part of its identity.
+fn mentions_self(tokens: TokenStream) -> bool {
+    let mut stack: Vec<TokenStream> = vec![tokens];
+    while let Some(stream) = stack.pop() {
+        for tree in stream {
+            match tree {
+                proc_macro2::TokenTree::Ident(ident) if ident == "Self" => return true,
+                proc_macro2::TokenTree::Group(group) => stack.push(group.stream()),
+                _ => {}
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+
+    #[test]
+    fn result_outputs_are_unwrapped() {
+        let (ty, fallible) = output_type(&parse_quote!(-> Result<i64, std::io::Error>));
+        assert!(fallible);
+        assert_eq!(ty.to_token_stream().to_string(), "i64");
+        let (ty, fallible) = output_type(&parse_quote!(-> Vec<i64>));
+        assert!(!fallible);
+        assert_eq!(ty.to_token_stream().to_string(), "Vec < i64 >");
+    }
+
+    #[test]
+    fn borrowed_parameters_map_to_owned_types() {
+        let s = |ty: Type| owned_of(&ty).to_token_stream().to_string();
+        assert_eq!(s(parse_quote!(str)), ":: std :: string :: String");
+        assert_eq!(s(parse_quote!([u8])), ":: std :: vec :: Vec < u8 >");
+        assert_eq!(
+            s(parse_quote!(std::path::Path)),
+            ":: std :: path :: PathBuf"
+        );
+        assert_eq!(s(parse_quote!(Image)), "Image");
+    }
+
+    #[test]
+    fn finds_self() {
+        assert!(mentions_self(quote!(
+            fn f() -> Self {
+                Self::new()
+            }
+        )));
+        assert!(!mentions_self(quote!(
+            fn f(x: i64) -> i64 {
+                x
+            }
+        )));
+    }
+}

@@ -1,0 +1,40 @@
+//! Procedural macros of [`delayed`](https://docs.rs/delayed): `#[delayed]`, `delay!` and
+//! `#[derive(Tokenize)]`. Use them through the `delayed` crate, which they expand into
+//! calls of (through its hidden `__private` module).
+//!
+//! This file holds only the entry points: attribute parsing is in `attr.rs`, the checks
+//! that keep delayed functions free of side effects in `check.rs`, code generation in
+//! `expand.rs` (functions), `delay.rs` (call sites) and `derive.rs` (`Tokenize`).
+
+mod attr;
+mod check;
+mod delay;
+mod derive;
+mod expand;
+mod tokens;
+
+use proc_macro::TokenStream;
+
+/// Makes a function lazy: calling it builds a task of the graph instead of running.
+///
+/// See the `delayed` crate documentation for the whole contract. Arguments:
+/// `#[delayed(pure = false)]` for functions that must run on every call (randomness,
+/// clocks, I/O), `#[delayed(name = "…")]` for the display name.
+#[proc_macro_attribute]
+pub fn delayed(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::delayed_fn(args.into(), item.into()).into()
+}
+
+/// Wraps one call of any function or closure as a task: `delay!(f(a, b))`,
+/// `delay!((|x: i64| x + 1)(a))` (dask's `delayed(f)(a, b)`).
+#[proc_macro]
+pub fn delay(input: TokenStream) -> TokenStream {
+    delay::delay_call(input.into()).into()
+}
+
+/// Derives `Tokenize` (content hashing for task keys) for a struct or enum whose fields
+/// are all `Tokenize`.
+#[proc_macro_derive(Tokenize)]
+pub fn derive_tokenize(input: TokenStream) -> TokenStream {
+    derive::derive_tokenize(input.into()).into()
+}

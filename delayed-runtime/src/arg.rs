@@ -1,0 +1,124 @@
+//! Argument conversion: what a delayed function's parameter `x: T` accepts.
+//!
+//! `T` itself (keyed by content), `Delayed<T>` and `&Delayed<T>` (keyed by the node), and
+//! for `Vec<T>` parameters also a `Vec` or slice of `Delayed<T>`. The impls do not overlap
+//! because a type can never equal `Delayed` of itself.
+
+use std::sync::Arc;
+
+use crate::delayed::Delayed;
+use crate::key::KeyHasher;
+use crate::node::Node;
+use crate::tokenize::Tokenize;
+
+/// One argument of a delayed call: a node of the graph or a plain value.
+pub struct Arg<T> {
+    pub(crate) inner: ArgInner<T>,
+}
+
+pub(crate) enum ArgInner<T> {
+    Node(Arc<Node>),
+    /// A plain value and how to hash it (kept here so building a call needs no
+    /// `Tokenize` bound when every argument is a `Delayed`).
+    Value {
+        value: T,
+        write: fn(&T, &mut KeyHasher),
+    },
+}
+
+impl<T> Arg<T> {
+    pub(crate) fn node(node: Arc<Node>) -> Arg<T> {
+        Arg {
+            inner: ArgInner::Node(node),
+        }
+    }
+
+    /// A plain value, keyed by its content.
+    pub fn value(value: T) -> Arg<T>
+    where
+        T: Tokenize,
+    {
+        Arg {
+            inner: ArgInner::Value {
+                value,
+                write: |v, h| v.tokenize(h),
+            },
+        }
+    }
+}
+
+/// Conversion into an argument for a parameter of type `T`.
+///
+/// Implemented for `T` (when `T: Tokenize`), `Delayed<T>`, `&Delayed<T>`, and, for
+/// `Vec<T>` parameters, `Vec<Delayed<T>>`, `&Vec<Delayed<T>>`, `&[Delayed<T>]` and `&[T]`;
+/// `&str` converts into a `String` parameter.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be passed where a delayed function expects `{T}`",
+    label = "expected `{T}`, `Delayed<{T}>` or `&Delayed<{T}>`",
+    note = "a parameter `x: T` of a delayed function accepts a plain `T` (which must implement `Tokenize`, so the call can be keyed by content), a `Delayed<T>`, or a `&Delayed<T>`",
+    note = "values that cross into the task graph must be `Send + Sync + 'static`: no `Rc`, `RefCell` or borrowed data; the graph may run them on any thread, later"
+)]
+pub trait IntoArg<T> {
+    /// Converts `self` into an argument.
+    fn into_arg(self) -> Arg<T>;
+}
+
+impl<T: Tokenize + Send + Sync + 'static> IntoArg<T> for T {
+    fn into_arg(self) -> Arg<T> {
+        Arg::value(self)
+    }
+}
+
+impl<T> IntoArg<T> for Delayed<T> {
+    fn into_arg(self) -> Arg<T> {
+        Arg::node(self.node)
+    }
+}
+
+impl<T> IntoArg<T> for &Delayed<T> {
+    fn into_arg(self) -> Arg<T> {
+        Arg::node(self.node.clone())
+    }
+}
+
+impl IntoArg<String> for &str {
+    fn into_arg(self) -> Arg<String> {
+        Arg::value(self.to_owned())
+    }
+}
+
+impl IntoArg<std::path::PathBuf> for &std::path::Path {
+    fn into_arg(self) -> Arg<std::path::PathBuf> {
+        Arg::value(self.to_path_buf())
+    }
+}
+
+impl IntoArg<std::path::PathBuf> for &str {
+    fn into_arg(self) -> Arg<std::path::PathBuf> {
+        Arg::value(self.into())
+    }
+}
+
+impl<T: Tokenize + Clone + Send + Sync + 'static> IntoArg<Vec<T>> for &[T] {
+    fn into_arg(self) -> Arg<Vec<T>> {
+        Arg::value(self.to_vec())
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> IntoArg<Vec<T>> for Vec<Delayed<T>> {
+    fn into_arg(self) -> Arg<Vec<T>> {
+        crate::collect(self).into_arg()
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> IntoArg<Vec<T>> for &Vec<Delayed<T>> {
+    fn into_arg(self) -> Arg<Vec<T>> {
+        crate::collect(self).into_arg()
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> IntoArg<Vec<T>> for &[Delayed<T>] {
+    fn into_arg(self) -> Arg<Vec<T>> {
+        crate::collect(self).into_arg()
+    }
+}

@@ -1,0 +1,226 @@
+//! Building a task node: function identity + inputs → key, body → node.
+//!
+//! Everything that creates a task (`#[delayed]` functions, `delay!`, `map`, operators,
+//! `get`, `unpack`, `collect`) goes through [`Call`], so keys are made one way only.
+
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
+
+use crate::arg::{Arg, ArgInner};
+use crate::delayed::Delayed;
+use crate::inputs::Inputs;
+use crate::key::{fresh_key, Key, KeyHasher};
+use crate::node::{AnyValue, Body, BoxError, Input, Node};
+use crate::tokenize::{write_typed, Tokenize};
+
+/// The identity of a delayed function, fixed at compile time: its path, its display name
+/// and a hash of its own tokens (so editing its body changes its keys).
+///
+/// Generated code keeps one in a `static`; its hash is computed once.
+#[derive(Debug)]
+pub struct FnId {
+    path: &'static str,
+    name: &'static str,
+    tokens: &'static str,
+    base: OnceLock<Key>,
+}
+
+impl FnId {
+    /// An identity from the function's path, display name and token hash.
+    pub const fn new(path: &'static str, name: &'static str, tokens: &'static str) -> FnId {
+        FnId {
+            path,
+            name,
+            tokens,
+            base: OnceLock::new(),
+        }
+    }
+
+    /// The display name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn base(&self) -> Key {
+        *self.base.get_or_init(|| {
+            let mut h = KeyHasher::new("delayed.fn");
+            h.write_str(self.path);
+            h.write_str(self.tokens);
+            h.finish()
+        })
+    }
+}
+
+/// A task under construction. Arguments are added in parameter order; [`finish`]
+/// attaches the body and returns the handle.
+///
+/// [`finish`]: Call::finish
+pub struct Call {
+    /// `None` for impure calls: their key is fresh, so their inputs need not be hashed.
+    hasher: Option<KeyHasher>,
+    name: Cow<'static, str>,
+    inputs: Vec<Input>,
+}
+
+impl Call {
+    /// A pure call of a function with a static identity.
+    pub fn new(id: &'static FnId) -> Call {
+        let mut hasher = KeyHasher::new("delayed.call");
+        hasher.write_key(&id.base());
+        Call {
+            hasher: Some(hasher),
+            name: Cow::Borrowed(id.name),
+            inputs: Vec::new(),
+        }
+    }
+
+    /// A call whose identity is only known at run time (`delay!` of a path, `map`): the
+    /// identity string is hashed for every call.
+    pub fn dynamic(identity: &str, name: impl Into<Cow<'static, str>>) -> Call {
+        let mut hasher = KeyHasher::new("delayed.call");
+        hasher.write_str(identity);
+        Call {
+            hasher: Some(hasher),
+            name: name.into(),
+            inputs: Vec::new(),
+        }
+    }
+
+    /// Makes this call impure: it gets a fresh key, never equal to another call's.
+    pub fn impure(mut self) -> Call {
+        self.hasher = None;
+        self
+    }
+
+    /// Sets the display name.
+    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Call {
+        self.name = name.into();
+        self
+    }
+
+    /// Adds a type to the identity (a generic parameter, `Self`).
+    pub fn with_type<T: ?Sized>(mut self) -> Call {
+        if let Some(h) = &mut self.hasher {
+            h.write_str(std::any::type_name::<T>());
+        }
+        self
+    }
+
+    /// Adds a string to the identity (an index, a call-site location).
+    pub fn with_str(mut self, s: &str) -> Call {
+        if let Some(h) = &mut self.hasher {
+            h.write_str(s);
+        }
+        self
+    }
+
+    /// Adds a plain value to the identity by content.
+    pub fn with_value<T: Tokenize + ?Sized>(mut self, value: &T) -> Call {
+        if let Some(h) = &mut self.hasher {
+            write_typed(value, h);
+        }
+        self
+    }
+
+    /// Adds the next argument.
+    pub fn arg<T: Send + Sync + 'static>(&mut self, arg: Arg<T>) {
+        match arg.inner {
+            ArgInner::Node(node) => self.node_arg(node),
+            ArgInner::Value { value, write } => {
+                if let Some(h) = &mut self.hasher {
+                    h.write_u8(b'v');
+                    h.write_str(std::any::type_name::<T>());
+                    write(&value, h);
+                }
+                self.inputs.push(Input::Const(Arc::new(value)));
+            }
+        }
+    }
+
+    pub(crate) fn node_arg(&mut self, node: Arc<Node>) {
+        if let Some(h) = &mut self.hasher {
+            h.write_u8(b'n');
+            h.write_key(&node.key);
+        }
+        self.inputs.push(Input::Node(node));
+    }
+
+    /// Attaches the body and builds the node. The body reads the arguments in the order
+    /// they were added, through [`Inputs`].
+    pub fn finish<R, F>(self, body: F) -> Delayed<R>
+    where
+        R: Send + Sync + 'static,
+        F: Fn(&mut Inputs<'_>) -> Result<R, BoxError> + Send + Sync + 'static,
+    {
+        let key = match &self.hasher {
+            Some(h) => h.finish(),
+            None => fresh_key(&self.name),
+        };
+        let body = move |inputs: &mut Inputs<'_>| body(inputs).map(|r| Arc::new(r) as AnyValue);
+        Delayed::from_node(Arc::new(Node {
+            key,
+            name: self.name,
+            inputs: self.inputs.into_boxed_slice(),
+            body: Body::Task(Box::new(body)),
+        }))
+    }
+}
+
+/// A data node: a value held by the graph, keyed by its type and content.
+pub(crate) fn data_node<T: Tokenize + Send + Sync + 'static>(value: T) -> Delayed<T> {
+    let mut h = KeyHasher::new("delayed.value");
+    write_typed(&value, &mut h);
+    let key = h.finish();
+    Delayed::from_node(Arc::new(Node {
+        key,
+        name: Cow::Owned(short_type_name(std::any::type_name::<T>())),
+        inputs: Box::new([]),
+        body: Body::Data(Arc::new(value)),
+    }))
+}
+
+/// A data node with a given key (a persisted result keeps the key of its task).
+pub(crate) fn keyed_data<T: Send + Sync + 'static>(
+    key: Key,
+    name: Cow<'static, str>,
+    value: AnyValue,
+) -> Delayed<T> {
+    Delayed::from_node(Arc::new(Node {
+        key,
+        name,
+        inputs: Box::new([]),
+        body: Body::Data(value),
+    }))
+}
+
+/// `alloc::vec::Vec<alloc::string::String>` → `Vec<String>`: the type's name without paths.
+pub(crate) fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut word = String::new();
+    for c in full.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            word.push(c);
+        } else {
+            out.push_str(word.rsplit("::").next().unwrap_or(&word));
+            word.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(word.rsplit("::").next().unwrap_or(&word));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names() {
+        assert_eq!(short_type_name("alloc::string::String"), "String");
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<alloc::string::String>"),
+            "Vec<String>"
+        );
+        assert_eq!(short_type_name("(i32, f64)"), "(i32, f64)");
+    }
+}

@@ -1,0 +1,213 @@
+//! Computing many values at once (`delayed::compute`) and gathering many into one
+//! (`delayed::collect`).
+
+use std::sync::Arc;
+
+use crate::arg::IntoArg;
+use crate::call::{Call, FnId};
+use crate::delayed::Delayed;
+use crate::error::Error;
+use crate::node::{AnyValue, Node};
+use crate::scheduler::Scheduler;
+
+/// The roots of a shape, collected in order, and the lengths of its slices (which the
+/// type alone does not tell). Used by [`Computable`]; not meant to be named.
+#[doc(hidden)]
+pub struct Roots<'a> {
+    nodes: Vec<&'a Arc<Node>>,
+    lengths: Vec<usize>,
+}
+
+/// The computed values of the roots, handed back in the order they were pushed. Not
+/// meant to be named.
+#[doc(hidden)]
+pub struct Values {
+    values: std::vec::IntoIter<AnyValue>,
+    lengths: std::vec::IntoIter<usize>,
+}
+
+fn internal(what: &str) -> Error {
+    Error::Scheduler {
+        message: format!("internal error: {what}"),
+    }
+}
+
+impl Values {
+    fn next_len(&mut self) -> Result<usize, Error> {
+        self.lengths
+            .next()
+            .ok_or_else(|| internal("missing slice length"))
+    }
+
+    fn next<T: Clone + Send + Sync + 'static>(&mut self) -> Result<T, Error> {
+        let any = self
+            .values
+            .next()
+            .ok_or_else(|| internal("too few results"))?;
+        let shared = any
+            .downcast::<T>()
+            .map_err(|_| internal("a result has the wrong type"))?;
+        Ok(Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone()))
+    }
+}
+
+/// Anything `delayed::compute` accepts: a `Delayed<T>`, a reference to one, and tuples
+/// (up to 12), `Vec`s, slices and arrays of computables, nested as deep as you like. The
+/// output has the same shape with values in place of `Delayed`s.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be computed",
+    label = "expected a `Delayed<T>`, or a tuple, `Vec`, slice or array of them",
+    note = "`compute` takes `Delayed` values, alone or in tuples (up to 12), `Vec`s, slices and arrays; plain values are already computed"
+)]
+pub trait Computable {
+    /// The same shape, with values in place of `Delayed`s.
+    type Output;
+
+    #[doc(hidden)]
+    fn push_roots<'a>(&'a self, roots: &mut Roots<'a>);
+
+    #[doc(hidden)]
+    fn take_values(values: &mut Values) -> Result<Self::Output, Error>;
+}
+
+impl<T: Clone + Send + Sync + 'static> Computable for Delayed<T> {
+    type Output = T;
+    fn push_roots<'a>(&'a self, roots: &mut Roots<'a>) {
+        roots.nodes.push(&self.node);
+    }
+    fn take_values(values: &mut Values) -> Result<T, Error> {
+        values.next()
+    }
+}
+
+impl<C: Computable + ?Sized> Computable for &C {
+    type Output = C::Output;
+    fn push_roots<'a>(&'a self, roots: &mut Roots<'a>) {
+        (**self).push_roots(roots);
+    }
+    fn take_values(values: &mut Values) -> Result<C::Output, Error> {
+        C::take_values(values)
+    }
+}
+
+/// The shapes of a slice and of a `Vec` are only known from the value, not the type:
+/// they record their length as they push their roots.
+impl<C: Computable> Computable for Vec<C> {
+    type Output = Vec<C::Output>;
+    fn push_roots<'a>(&'a self, roots: &mut Roots<'a>) {
+        self.as_slice().push_roots(roots);
+    }
+    fn take_values(values: &mut Values) -> Result<Self::Output, Error> {
+        <[C]>::take_values(values)
+    }
+}
+
+impl<C: Computable> Computable for [C] {
+    type Output = Vec<C::Output>;
+    fn push_roots<'a>(&'a self, roots: &mut Roots<'a>) {
+        roots.lengths.push(self.len());
+        for item in self {
+            item.push_roots(roots);
+        }
+    }
+    fn take_values(values: &mut Values) -> Result<Self::Output, Error> {
+        let len = values.next_len()?;
+        (0..len).map(|_| C::take_values(values)).collect()
+    }
+}
+
+impl<C: Computable, const N: usize> Computable for [C; N] {
+    type Output = [C::Output; N];
+    fn push_roots<'a>(&'a self, roots: &mut Roots<'a>) {
+        for item in self {
+            item.push_roots(roots);
+        }
+    }
+    fn take_values(values: &mut Values) -> Result<Self::Output, Error> {
+        let items: Vec<C::Output> = (0..N)
+            .map(|_| C::take_values(values))
+            .collect::<Result<_, _>>()?;
+        items.try_into().map_err(|_| internal("array length"))
+    }
+}
+
+macro_rules! tuple_computable {
+    ($( ($($n:tt $c:ident),+) )*) => {$(
+        impl<$($c: Computable),+> Computable for ($($c,)+) {
+            type Output = ($($c::Output,)+);
+            fn push_roots<'a>(&'a self, roots: &mut Roots<'a>) {
+                $( self.$n.push_roots(roots); )+
+            }
+            fn take_values(values: &mut Values) -> Result<Self::Output, Error> {
+                Ok(($($c::take_values(values)?,)+))
+            }
+        }
+    )*};
+}
+tuple_computable! {
+    (0 A)
+    (0 A, 1 B)
+    (0 A, 1 B, 2 C)
+    (0 A, 1 B, 2 C, 3 D)
+    (0 A, 1 B, 2 C, 3 D, 4 E)
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F)
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G)
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H)
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I)
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J)
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K)
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L)
+}
+
+/// Computes several delayed values in one graph (dask's `compute(a, b, c)`): shared nodes
+/// run once. Takes a `Delayed`, or tuples, `Vec`s, slices and arrays of them, nested, and
+/// returns the same shape of values.
+///
+/// ```
+/// use delayed_runtime::{compute, value};
+/// let a = value(1i64) + 1;
+/// let b = &a * 10;
+/// let (x, ys) = compute((&a, vec![b.clone(), b])).unwrap();
+/// assert_eq!((x, ys), (2, vec![20, 20]));
+/// ```
+pub fn compute<C: Computable>(shape: C) -> Result<C::Output, Error> {
+    compute_with(shape, &Scheduler::default())
+}
+
+/// [`compute`] with a chosen [`Scheduler`].
+pub fn compute_with<C: Computable>(shape: C, scheduler: &Scheduler) -> Result<C::Output, Error> {
+    let mut roots = Roots {
+        nodes: Vec::new(),
+        lengths: Vec::new(),
+    };
+    shape.push_roots(&mut roots);
+    let values = scheduler.run(&roots.nodes)?;
+    C::take_values(&mut Values {
+        values: values.into_iter(),
+        lengths: roots.lengths.into_iter(),
+    })
+}
+
+/// Gathers delayed items into one `Delayed<Vec<T>>` (for functions that take a list).
+/// Items may be `Delayed<T>`, `&Delayed<T>` or plain `T`.
+///
+/// ```
+/// use delayed_runtime::{collect, value};
+/// let parts = vec![value(1i64), value(2i64) + 1];
+/// assert_eq!(collect(&parts).map(|v| v.iter().sum::<i64>()).compute().unwrap(), 4);
+/// ```
+pub fn collect<T, I>(items: I) -> Delayed<Vec<T>>
+where
+    I: IntoIterator,
+    I::Item: IntoArg<T>,
+    T: Clone + Send + Sync + 'static,
+{
+    static ID: FnId = FnId::new("delayed::collect", "collect", "");
+    let mut call = Call::new(&ID).with_type::<T>();
+    let mut len = 0usize;
+    for item in items {
+        call.arg(item.into_arg());
+        len += 1;
+    }
+    call.finish(move |inputs| (0..len).map(|_| inputs.take::<T>()).collect())
+}

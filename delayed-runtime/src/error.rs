@@ -1,0 +1,91 @@
+//! The errors a `compute` can return.
+
+use thiserror::Error;
+
+/// Why a `compute` did not produce its values.
+///
+/// After an error nothing is left running and nothing is poisoned: the next `compute` of the
+/// same or another graph works as usual.
+///
+/// ```
+/// use delayed_runtime::Error;
+/// let e = Error::Panicked { task: "inc-1f3a9c0e".into(), message: "boom".into() };
+/// assert_eq!(e.to_string(), "task `inc-1f3a9c0e` panicked: boom");
+/// assert_eq!(e.task(), Some("inc-1f3a9c0e"));
+/// ```
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A task panicked. `task` is its label (`name-<8 hex of its key>`), `message` the panic
+    /// message (or a note when the payload was not a string).
+    #[error("task `{task}` panicked: {message}")]
+    Panicked {
+        /// The failing task's label, `name-1f3a9c0e`.
+        task: String,
+        /// The panic message.
+        message: String,
+    },
+    /// A delayed function returning `Result` returned `Err`.
+    #[error("task `{task}` failed: {source}")]
+    Failed {
+        /// The failing task's label, `name-1f3a9c0e`.
+        task: String,
+        /// The error the function returned.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// The scheduler could not run at all (for example its thread pool could not start).
+    #[error("scheduler error: {message}")]
+    Scheduler {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    /// The label of the task that failed, if a task did.
+    pub fn task(&self) -> Option<&str> {
+        match self {
+            Error::Panicked { task, .. } | Error::Failed { task, .. } => Some(task),
+            Error::Scheduler { .. } => None,
+        }
+    }
+}
+
+/// The text of a panic payload: `&str` and `String` payloads as they are.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(the panic payload is not a string)".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn failed_keeps_its_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = Error::Failed {
+            task: "load-00000000".into(),
+            source: Box::new(io),
+        };
+        assert_eq!(e.to_string(), "task `load-00000000` failed: no such file");
+        assert_eq!(
+            e.source().map(|s| s.to_string()).as_deref(),
+            Some("no such file")
+        );
+    }
+
+    #[test]
+    fn panic_payloads() {
+        assert_eq!(panic_message(&"a"), "a");
+        assert_eq!(panic_message(&String::from("b")), "b");
+        assert_eq!(panic_message(&3u8), "(the panic payload is not a string)");
+    }
+}

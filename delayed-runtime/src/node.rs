@@ -1,0 +1,139 @@
+//! The task graph: immutable, reference-counted nodes.
+//!
+//! A node is either a *task* (a function over its inputs) or *data* (a value held by the
+//! graph). Its key is computed once, when it is built, from its function identity and the
+//! keys of its inputs, so nothing ever hashes the graph recursively.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use crate::key::Key;
+
+/// A computed value, type-erased. Results are shared between the consumers of a node and
+/// moved out of the `Arc` by the last one.
+pub(crate) type AnyValue = Arc<dyn Any + Send + Sync>;
+
+/// The error type a task body may return.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A task body: reads its inputs in order and returns its result.
+pub(crate) type TaskFn =
+    dyn Fn(&mut crate::inputs::Inputs<'_>) -> Result<AnyValue, BoxError> + Send + Sync;
+
+pub(crate) enum Input {
+    /// The result of another node.
+    Node(Arc<Node>),
+    /// A plain argument, kept in the graph so the node can be computed again.
+    Const(AnyValue),
+}
+
+pub(crate) enum Body {
+    Task(Box<TaskFn>),
+    Data(AnyValue),
+}
+
+/// How a node is drawn and named: dask draws functions as ellipses and data as boxes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A function call.
+    Task,
+    /// A value held by the graph (`value(x)`, or a persisted result).
+    Data,
+}
+
+pub(crate) struct Node {
+    pub(crate) key: Key,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) inputs: Box<[Input]>,
+    pub(crate) body: Body,
+}
+
+impl Node {
+    pub(crate) fn kind(&self) -> NodeKind {
+        match self.body {
+            Body::Task(_) => NodeKind::Task,
+            Body::Data(_) => NodeKind::Data,
+        }
+    }
+
+    /// The dask-style label `name-1f3a9c0e`.
+    pub(crate) fn label(&self) -> String {
+        format!("{}-{}", self.name, self.key.short())
+    }
+
+    pub(crate) fn node_inputs(&self) -> impl DoubleEndedIterator<Item = &Arc<Node>> {
+        self.inputs.iter().filter_map(|input| match input {
+            Input::Node(node) => Some(node),
+            Input::Const(_) => None,
+        })
+    }
+}
+
+impl Drop for Node {
+    /// Unlinks children onto an explicit stack: dropping a chain of a million nodes
+    /// recursively would overflow the thread's stack.
+    fn drop(&mut self) {
+        let mut stack: Vec<Arc<Node>> = Vec::new();
+        take_node_inputs(&mut self.inputs, &mut stack);
+        while let Some(child) = stack.pop() {
+            // Only the last owner unlinks; other owners just decrement the count.
+            if let Some(mut node) = Arc::into_inner(child) {
+                take_node_inputs(&mut node.inputs, &mut stack);
+            }
+        }
+    }
+}
+
+fn take_node_inputs(inputs: &mut Box<[Input]>, stack: &mut Vec<Arc<Node>>) {
+    if inputs.iter().all(|i| matches!(i, Input::Const(_))) {
+        return;
+    }
+    for input in std::mem::take(inputs).into_vec() {
+        if let Input::Node(node) = input {
+            stack.push(node);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(n: u64) -> Arc<Node> {
+        Arc::new(Node {
+            key: Key::from_bytes([n as u8; 32]),
+            name: Cow::Borrowed("data"),
+            inputs: Box::new([]),
+            body: Body::Data(Arc::new(n)),
+        })
+    }
+
+    #[test]
+    fn deep_chain_drops_without_overflow() {
+        let mut head = data(0);
+        for _ in 0..1_000_000 {
+            head = Arc::new(Node {
+                key: Key::from_bytes([1; 32]),
+                name: Cow::Borrowed("link"),
+                inputs: Box::new([Input::Node(head)]),
+                body: Body::Data(Arc::new(())),
+            });
+        }
+        drop(head);
+    }
+
+    #[test]
+    fn shared_child_survives_parent_drop() {
+        let child = data(7);
+        let parent = Arc::new(Node {
+            key: Key::from_bytes([2; 32]),
+            name: Cow::Borrowed("p"),
+            inputs: Box::new([Input::Node(child.clone())]),
+            body: Body::Data(Arc::new(())),
+        });
+        drop(parent);
+        assert_eq!(Arc::strong_count(&child), 1);
+        assert_eq!(child.kind(), NodeKind::Data);
+    }
+}

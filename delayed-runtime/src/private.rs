@@ -1,0 +1,101 @@
+//! The API generated code calls. Not for direct use: it may change in any release.
+
+pub use crate::arg::{Arg, IntoArg};
+pub use crate::call::{Call, FnId};
+pub use crate::inputs::Inputs;
+pub use crate::node::BoxError;
+pub use std::any::type_name;
+
+/// The argument-conversion trait, named for generated code.
+pub fn into_arg<T, A: IntoArg<T>>(arg: A) -> Arg<T> {
+    arg.into_arg()
+}
+
+/// The result of a fallible delayed function, with its error boxed.
+pub fn fallible<T, E>(result: Result<T, E>) -> Result<T, BoxError>
+where
+    E: Into<BoxError>,
+{
+    result.map_err(Into::into)
+}
+
+/// `delay!(f(args))` where `f` is any callable: pure when `F` is zero-sized (a fn item or
+/// a closure that captures nothing), fresh-keyed otherwise.
+///
+/// A closure's type name is the same for every closure of one function, so closures are
+/// told apart by `site` (module, line, column and a hash of the closure's tokens).
+fn delayed_call<F>(name: &'static str, site: &'static str) -> Call {
+    let identity = type_name::<F>();
+    let mut call = Call::dynamic(identity, name);
+    if identity.contains("{{closure}}") || identity.contains("{closure") {
+        call = call.with_str(site);
+    }
+    if std::mem::size_of::<F>() != 0 {
+        call = call.impure();
+    }
+    call
+}
+
+/// What a value must be to live in the graph: shared between threads and kept until
+/// the graph is dropped. Generated code bounds parameter and result types with it, so a
+/// violation is reported at the function, in these words.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot live in a task graph: it must be `Send + Sync + 'static`",
+    label = "used as an argument or result of a delayed function",
+    note = "the graph may run a task on any thread, and keeps values until it is dropped: use owned, thread-safe data (`Arc` instead of `Rc`, no `RefCell`/`Cell`, no borrowed references)",
+    note = "a delayed function communicates only through its arguments and its return value: no shared mutable state"
+)]
+pub trait GraphValue: Send + Sync + 'static {}
+impl<T: Send + Sync + 'static + ?Sized> GraphValue for T {}
+
+/// A by-value parameter: also `Clone`, since a node's result may feed several consumers
+/// and constants stay in the graph for the next compute.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be taken by value by a delayed function: it is not `Clone + Send + Sync + 'static`",
+    label = "by-value parameter of a delayed function",
+    note = "a result may feed several tasks, so by-value arguments are cloned (the last consumer gets the original): derive `Clone`, or take the parameter by reference (`&T`) to borrow the computed value without cloning",
+    note = "values in the graph must also be `Send + Sync + 'static`: no `Rc`, `RefCell` or borrowed data"
+)]
+pub trait ByValue: Clone + Send + Sync + 'static {}
+impl<T: Clone + Send + Sync + 'static> ByValue for T {}
+
+macro_rules! delay_fns {
+    ($($fn_name:ident: $($a:ident $A:ident),*;)*) => {$(
+        /// Builds the task of a `delay!` call with this many arguments.
+        #[allow(non_snake_case, unused_mut, clippy::too_many_arguments)]
+        pub fn $fn_name<F, R, $($A),*>(
+            f: F,
+            name: &'static str,
+            site: &'static str,
+            $($a: Arg<$A>),*
+        ) -> crate::Delayed<R>
+        where
+            F: Fn($($A),*) -> R + Send + Sync + 'static,
+            R: Send + Sync + 'static,
+            $($A: Clone + Send + Sync + 'static),*
+        {
+            let mut call = delayed_call::<F>(name, site);
+            $( call.arg($a); )*
+            call.finish(move |_inputs| {
+                $( let $a = _inputs.take::<$A>()?; )*
+                Ok(f($($a),*))
+            })
+        }
+    )*};
+}
+
+delay_fns! {
+    delay0: ;
+    delay1: a A;
+    delay2: a A, b B;
+    delay3: a A, b B, c C;
+    delay4: a A, b B, c C, d D;
+    delay5: a A, b B, c C, d D, e E;
+    delay6: a A, b B, c C, d D, e E, f6 G;
+    delay7: a A, b B, c C, d D, e E, f6 G, g H;
+    delay8: a A, b B, c C, d D, e E, f6 G, g H, h I;
+    delay9: a A, b B, c C, d D, e E, f6 G, g H, h I, i J;
+    delay10: a A, b B, c C, d D, e E, f6 G, g H, h I, i J, j K;
+    delay11: a A, b B, c C, d D, e E, f6 G, g H, h I, i J, j K, k L;
+    delay12: a A, b B, c C, d D, e E, f6 G, g H, h I, i J, j K, k L, l M;
+}

@@ -1,0 +1,144 @@
+//! Executing a plan: each task once, inputs before consumers, on one thread or many.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Mutex;
+
+use crate::error::{panic_message, Error};
+use crate::inputs::Inputs;
+use crate::node::{AnyValue, Body};
+use crate::scheduler::plan::Plan;
+use crate::scheduler::slots::Slots;
+
+pub(crate) struct Run<'p, 'g> {
+    plan: &'p Plan<'g>,
+    slots: Slots,
+    waiting_on: Box<[AtomicU32]>,
+    failed: AtomicBool,
+    first_error: Mutex<Option<Error>>,
+}
+
+impl<'p, 'g> Run<'p, 'g> {
+    pub(crate) fn new(plan: &'p Plan<'g>) -> Self {
+        Run {
+            plan,
+            slots: Slots::new(&plan.reads),
+            waiting_on: plan.waiting_on.iter().map(|&w| AtomicU32::new(w)).collect(),
+            failed: AtomicBool::new(false),
+            first_error: Mutex::new(None),
+        }
+    }
+
+    /// Runs task `t`, storing its result; returns `false` if it failed.
+    fn execute(&self, t: u32) -> bool {
+        let node = self.plan.tasks[t as usize];
+        let outcome = match &node.body {
+            Body::Data(value) => Ok(value.clone()),
+            Body::Task(body) => {
+                let sources = self.plan.sources_of(t);
+                catch_unwind(AssertUnwindSafe(|| {
+                    let mut inputs = Inputs::new(&node.inputs, sources, &self.slots);
+                    body(&mut inputs)
+                }))
+                .map_err(|payload| Error::Panicked {
+                    task: node.label(),
+                    message: panic_message(&*payload),
+                })
+                .and_then(|result| {
+                    result.map_err(|source| Error::Failed {
+                        task: node.label(),
+                        source,
+                    })
+                })
+            }
+        };
+        match outcome {
+            Ok(value) => {
+                self.slots.store(t, value);
+                true
+            }
+            Err(error) => {
+                self.fail(error);
+                false
+            }
+        }
+    }
+
+    fn fail(&self, error: Error) {
+        self.failed.store(true, Ordering::Release);
+        let mut first = self
+            .first_error
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        first.get_or_insert(error);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+
+    /// One thread, in plan order: inputs always come first, and the order is the same
+    /// every time.
+    pub(crate) fn run_sync(&self) {
+        for t in 0..self.plan.tasks.len() as u32 {
+            if !self.execute(t) {
+                return;
+            }
+        }
+    }
+
+    /// On the current rayon pool. All tasks without inputs start in parallel; a finished
+    /// task runs one newly ready dependent itself (chains stay on one thread, with no
+    /// spawn per link) and spawns the others.
+    pub(crate) fn run_parallel(&self) {
+        use rayon::prelude::*;
+        let ready: Vec<u32> = (0..self.plan.tasks.len() as u32)
+            .filter(|&t| self.plan.waiting_on[t as usize] == 0)
+            .collect();
+        rayon::scope(|scope| {
+            ready
+                .par_iter()
+                .with_max_len(64)
+                .for_each(|&t| self.run_from(t, scope));
+        });
+    }
+
+    fn run_from<'s>(&'s self, first: u32, scope: &rayon::Scope<'s>) {
+        let mut next = Some(first);
+        while let Some(t) = next.take() {
+            if self.cancelled() || !self.execute(t) {
+                return;
+            }
+            for &d in self.plan.dependents_of(t) {
+                if self.waiting_on[d as usize].fetch_sub(1, Ordering::AcqRel) == 1 {
+                    if next.is_none() {
+                        next = Some(d);
+                    } else {
+                        scope.spawn(move |scope| self.run_from(d, scope));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The roots' values in the order the roots were given, or the first error.
+    pub(crate) fn finish(self) -> Result<Vec<AnyValue>, Error> {
+        if let Some(error) = self
+            .first_error
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .take()
+        {
+            return Err(error);
+        }
+        self.plan
+            .roots
+            .iter()
+            .map(|&r| {
+                self.slots.fetch(r).ok_or_else(|| Error::Scheduler {
+                    message: "internal error: a root result is missing".into(),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,140 @@
+//! # delayed
+//!
+//! `dask.delayed` for Rust. Annotate ordinary functions with `#[delayed]`; calling them
+//! builds a lazy task graph instead of running. [`compute`](Delayed::compute) content-hashes
+//! every node (blake3), runs each distinct node once, in parallel (rayon), and returns the
+//! results.
+//!
+//! ```
+//! use delayed::prelude::*;
+//!
+//! #[delayed]
+//! fn lazy_func(a: i64, b: i64, c: i64) -> i64 {
+//!     2 * a + (b - c)
+//! }
+//!
+//! let d: Delayed<i64> = lazy_func(3, 4, 5); // nothing runs yet
+//! assert!(format!("{d:?}").starts_with("Delayed(\"lazy_func-"));
+//! assert_eq!(d.compute()?, 5);
+//! assert_eq!(lazy_func_eager(3, 4, 5), 5); // the original function, run now
+//! # Ok::<(), delayed::Error>(())
+//! ```
+//!
+//! ## Building graphs
+//!
+//! - **`#[delayed]` functions.** A parameter `x: T` accepts a plain `T` (keyed by content
+//!   through [`Tokenize`]), a `Delayed<T>` or a `&Delayed<T>`; integer literals infer as
+//!   usual. A parameter `x: &T` takes the same and borrows the computed value instead of
+//!   cloning it (`&str` borrows a `String`, `&[T]` a `Vec<T>`, `&Path` a `PathBuf`). A
+//!   parameter `xs: Vec<T>` also accepts a `Vec<Delayed<T>>`. The original function stays
+//!   callable, unchanged, as `<name>_eager`.
+//! - **`delay!`** wraps one call of any function or closure at the call site, like dask's
+//!   `delayed(f)(x)`: `delay!(std::ops::Mul::mul(2i64, 3i64))`, `delay!((|n: usize| vec![1; n])(5))`.
+//! - **[`value`]** puts data into the graph (dask's `delayed(obj)`).
+//! - **Operators** `+ - * / % & | ^ << >>`, unary `-` and `!` work between `Delayed`,
+//!   `&Delayed` and plain values; lazy comparisons are methods ([`Delayed::lt`],
+//!   [`Delayed::eq_`], …).
+//! - **[`Delayed::map`]**, **[`Delayed::get`]** (indexing) and `unpack()` (tuples) derive
+//!   new nodes; [`collect`] gathers many into a `Delayed<Vec<T>>`.
+//!
+//! ```
+//! use delayed::prelude::*;
+//!
+//! #[delayed]
+//! fn inc(i: i64) -> i64 {
+//!     i + 1
+//! }
+//!
+//! let e = delay!(std::ops::Mul::mul(2i64, 3i64));
+//! let f = inc(e.clone());
+//! let g = &e + &f; // 6 + 7
+//! let h = e - 1;
+//! let (x, y) = delayed::compute((g, h))?;
+//! assert_eq!((x, y), (13, 5));
+//!
+//! let var1 = value(String::from("12345"));
+//! let var2 = delay!((|n: usize| vec![1usize; n])(5));
+//! let c = var1.map(|s| s.len()) + var2.get(3);
+//! assert_eq!(c.compute()?, 6);
+//! # Ok::<(), delayed::Error>(())
+//! ```
+//!
+//! ## Keys and deduplication
+//!
+//! Every node has a 32-byte [`Key`]: blake3 over the function's identity (module path,
+//! name, a hash of its own tokens, the concrete types of its generic parameters) and the
+//! keys of its inputs. Plain values are keyed by type name and content ([`Tokenize`],
+//! dask's `tokenize`); derive it for your types with `#[derive(Tokenize)]`. Equal keys are
+//! computed once per `compute`:
+//!
+//! ```
+//! use delayed::prelude::*;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//!
+//! static RUNS: AtomicUsize = AtomicUsize::new(0);
+//!
+//! #[delayed]
+//! fn inc(i: i64) -> i64 {
+//!     RUNS.fetch_add(1, Ordering::SeqCst);
+//!     i + 1
+//! }
+//!
+//! let a = inc(1);
+//! let b = inc(1);            // the same key as `a`
+//! let c = inc(a.clone());
+//! assert_eq!(a.key(), b.key());
+//! assert_eq!((b + c).compute()?, 5);
+//! assert_eq!(RUNS.load(Ordering::SeqCst), 2); // inc(1) once, inc(2) once
+//! # Ok::<(), delayed::Error>(())
+//! ```
+//!
+//! Pure keys are the same in every run, build and machine with one toolchain: they hold
+//! no addresses, `TypeId`s or run order. Generic type names come from
+//! `std::any::type_name`, which a toolchain upgrade may change. Functions marked
+//! `#[delayed(pure = false)]` and closures that capture data get a fresh key per call;
+//! `#[delayed(name = "…")]` sets the display name.
+//!
+//! ## Failures
+//!
+//! A `#[delayed]` function returning `Result<T, E>` yields a `Delayed<T>`; an `Err` stops
+//! the compute with [`Error::Failed`]. A panicking task gives [`Error::Panicked`]. Nothing
+//! hangs, and the next compute works.
+//!
+//! ```
+//! use delayed::prelude::*;
+//!
+//! #[delayed]
+//! fn parse(s: &str) -> Result<i64, std::num::ParseIntError> {
+//!     s.trim().parse()
+//! }
+//!
+//! assert_eq!(parse(" 42 ").compute()?, 42);
+//! let err = parse("forty-two").compute().unwrap_err();
+//! assert!(matches!(err, delayed::Error::Failed { .. }));
+//! assert!(err.to_string().contains("invalid digit"));
+//! # Ok::<(), delayed::Error>(())
+//! ```
+//!
+//! ## Scheduling and memory
+//!
+//! `compute()` runs on rayon's global pool; [`Scheduler::threads`] and
+//! [`Scheduler::sync`] choose otherwise, through `compute_with`. A node's result is
+//! dropped as soon as its last consumer has run, and the last consumer of a by-value
+//! argument receives it moved, not cloned. Nothing recurses on the depth of the graph:
+//! chains of millions of nodes build, compute and drop on a normal stack.
+
+#![warn(missing_docs)]
+
+pub use delayed_macros::{delay, delayed, Tokenize};
+pub use delayed_runtime::{
+    collect, compute, compute_with, value, Computable, Delayed, Error, IntoArg, Key, KeyHasher,
+    NodeKind, Scheduler, Tokenize,
+};
+
+/// Everything a program using `delayed` needs: `use delayed::prelude::*;`.
+pub mod prelude {
+    pub use crate::{delay, delayed, value, Delayed, Scheduler, Tokenize};
+}
+
+#[doc(hidden)]
+pub use delayed_runtime::private as __private;
