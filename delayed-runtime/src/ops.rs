@@ -219,7 +219,7 @@ mod tests {
         assert_eq!((&a / &b).compute().unwrap(), 2);
         assert_eq!((&a % b.clone()).compute().unwrap(), 1);
         assert_eq!((-&a).compute().unwrap(), -7);
-        assert_eq!((!value(true)).compute().unwrap(), false);
+        assert!(!(!value(true)).compute().unwrap());
         assert_eq!((value(0b1100u8) & 0b1010u8).compute().unwrap(), 0b1000);
         assert_eq!((1u32 << value(4u32)).compute().unwrap(), 16);
         assert_eq!((value(1.5f64) + 1.0).compute().unwrap(), 2.5);
