@@ -1,0 +1,107 @@
+//! The tutorial's "Basic usage", "Delayed Data" and "Memoization" cells, in Rust.
+//!
+//! ```text
+//! cargo run --release --example basics                  # 1 s sleeps, as in the tutorial
+//! cargo run --release --example basics -- --sleep-ms 50 # quicker
+//! ```
+
+use std::time::{Duration, Instant};
+
+use delayed::prelude::*;
+
+// ## Basic usage
+
+fn func(a: i64, b: i64, c: i64) -> i64 {
+    (2 * a) + (b - c)
+}
+
+#[delayed]
+fn lazy_func(a: i64, b: i64, c: i64) -> i64 {
+    (2 * a) + (b - c)
+}
+
+// ## Memoization: `inc` sleeps, so we can see what runs.
+
+#[delayed]
+fn inc(i: i64, sleep_ms: u64) -> i64 {
+    std::thread::sleep(Duration::from_millis(sleep_ms));
+    i + 1
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let sleep_ms = parse_sleep_ms()?;
+
+    println!("## Basic usage");
+    let (a, b, c) = (3, 4, 5);
+    println!("func(a, b, c) = {}", func(a, b, c));
+
+    let func_delayed = lazy_func(a, b, c);
+    println!("lazy_func(a, b, c) = {func_delayed:?}"); // nothing computed yet
+    println!("func_delayed.compute() = {}", func_delayed.compute()?);
+
+    // dask: e = delayed(mul)(2, a); f = delayed(sub)(b, c); g = delayed(add)(e, f)
+    use std::ops::{Add, Mul, Sub};
+    let e = delay!(Mul::mul(2i64, a));
+    let f = delay!(Sub::sub(b, c));
+    let g = delay!(Add::add(e.clone(), f.clone()));
+    println!("g = {g:?}");
+    let h = &e + &f; // operators on delayed values work as expected
+    println!("h = {h:?}");
+    println!("g.compute(), h.compute() = {:?}", (g.compute()?, h.compute()?));
+
+    println!("\n## Delayed Data");
+    let var1 = value(String::from("12345"));
+    println!("var1 = {var1:?}");
+    let var2 = delay!((|n: usize| vec![1i64; n])(5));
+    println!("var2 = {var2:?}");
+    // dask's `var1[2] + var2[3] + var1[0]` adds a str to an int: a TypeError at compute
+    // time. In Rust the types are checked when the graph is built, so we say what we mean:
+    // the digits of var1, as numbers.
+    let digit = |i: usize| var1.map(move |s| i64::from(s.as_bytes()[i] - b'0'));
+    let oper1 = digit(2) + var2.get(3) + digit(0);
+    println!("oper1 = {oper1:?}");
+    println!("oper1.compute() = {}", oper1.compute()?);
+
+    println!("\n## Memoization (each inc sleeps {sleep_ms} ms)");
+    let a = inc(1, sleep_ms);
+    let b = inc(1, sleep_ms); // the same key as `a`: computed once
+    let c = inc(a.clone(), sleep_ms);
+    let d = &b + &c;
+    println!("a.key() == b.key(): {}", a.key() == b.key());
+
+    let (value, took) = timed(|| d.compute())?;
+    println!("d.compute() = {value:<12} in {took:>6.2?}  (inc(1) once, then inc(2): 2 sleeps)");
+    let (values, took) =
+        timed(|| Ok::<_, delayed::Error>([a.compute()?, b.compute()?, c.compute()?]))?;
+    println!("[a, b, c] one by one = {values:?} in {took:>6.2?}  (1 + 1 + 2 sleeps)");
+    let (values, took) = timed(|| delayed::compute([&a, &b, &c]))?;
+    println!("compute([a, b, c]) = {values:?} in {took:>6.2?}  (shared nodes once: 2 sleeps)");
+    Ok(())
+}
+
+fn timed<T, E>(f: impl FnOnce() -> Result<T, E>) -> Result<(T, Duration), E> {
+    let start = Instant::now();
+    let value = f()?;
+    Ok((value, start.elapsed()))
+}
+
+fn parse_sleep_ms() -> Result<u64, String> {
+    let mut args = std::env::args().skip(1);
+    let mut sleep_ms = 1000;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--sleep-ms" => {
+                let v = args.next().ok_or("--sleep-ms needs a number of milliseconds")?;
+                sleep_ms = v
+                    .parse()
+                    .map_err(|_| format!("--sleep-ms: `{v}` is not a number of milliseconds"))?;
+            }
+            "-h" | "--help" => {
+                println!("usage: basics [--sleep-ms MS]   (default 1000)");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument `{other}` (try --help)")),
+        }
+    }
+    Ok(sleep_ms)
+}
