@@ -47,7 +47,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("g = {g:?}");
     let h = &e + &f; // operators on delayed values work as expected
     println!("h = {h:?}");
-    println!("g.compute(), h.compute() = {:?}", (g.compute()?, h.compute()?));
+    println!(
+        "g.compute(), h.compute() = {:?}",
+        (g.compute()?, h.compute()?)
+    );
 
     println!("\n## Delayed Data");
     let var1 = value(String::from("12345"));
@@ -91,7 +94,9 @@ fn parse_sleep_ms() -> Result<u64, String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--sleep-ms" => {
-                let v = args.next().ok_or("--sleep-ms needs a number of milliseconds")?;
+                let v = args
+                    .next()
+                    .ok_or("--sleep-ms needs a number of milliseconds")?;
                 sleep_ms = v
                     .parse()
                     .map_err(|_| format!("--sleep-ms: `{v}` is not a number of milliseconds"))?;

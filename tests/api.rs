@@ -140,7 +140,9 @@ fn borrowed_parameters() {
         "x.png"
     );
     assert_eq!(
-        file_name(value(PathBuf::from("a/b.txt"))).compute().unwrap(),
+        file_name(value(PathBuf::from("a/b.txt")))
+            .compute()
+            .unwrap(),
         "b.txt"
     );
 }
@@ -153,7 +155,10 @@ fn lists_of_delayed() {
     assert_eq!(total(vec![1, 2]).compute().unwrap(), 3);
     let gathered = delayed::collect(&parts);
     assert_eq!(gathered.compute().unwrap(), vec![1, 2, 3, 4, 5]);
-    assert_eq!(delayed::collect(vec![1i64, 2]).compute().unwrap(), vec![1, 2]);
+    assert_eq!(
+        delayed::collect(vec![1i64, 2]).compute().unwrap(),
+        vec![1, 2]
+    );
 }
 
 #[test]
@@ -174,7 +179,10 @@ fn methods_and_associated_functions() {
         r.clone().scaled(2.0).compute().unwrap(),
         Rect { w: 4.0, h: 6.0 }
     );
-    assert_eq!(Rect::square(1.5).compute().unwrap(), Rect { w: 1.5, h: 1.5 });
+    assert_eq!(
+        Rect::square(1.5).compute().unwrap(),
+        Rect { w: 1.5, h: 1.5 }
+    );
     assert_eq!(Rect::square_eager(1.5), Rect { w: 1.5, h: 1.5 });
 }
 
@@ -229,9 +237,12 @@ fn operators_on_both_sides() {
 fn compute_many_shapes() {
     let a = inc(1);
     let b = inc(a.clone());
-    let (x, (y, zs), arr) =
-        delayed::compute((&a, (b.clone(), vec![a.clone(), b.clone()]), [b.clone(), a.clone()]))
-            .unwrap();
+    let (x, (y, zs), arr) = delayed::compute((
+        &a,
+        (b.clone(), vec![a.clone(), b.clone()]),
+        [b.clone(), a.clone()],
+    ))
+    .unwrap();
     assert_eq!((x, y, zs, arr), (2, 3, vec![2, 3], [3, 2]));
     let nested: Vec<Vec<Delayed<i64>>> = vec![vec![], vec![a.clone()], vec![a, b]];
     assert_eq!(

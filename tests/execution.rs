@@ -21,11 +21,19 @@ fn one_compute_runs_each_key_once() {
     assert_eq!(a.key(), b.key());
     assert_ne!(a.key(), c.key());
     assert_eq!(d.compute().unwrap(), 5);
-    assert_eq!(RUNS.load(SeqCst), 2, "inc(1) twice + inc(inc(1)) runs inc twice");
+    assert_eq!(
+        RUNS.load(SeqCst),
+        2,
+        "inc(1) twice + inc(inc(1)) runs inc twice"
+    );
 
     // One by one: each compute is its own graph (a: 1, b: 1, c: 2 runs).
     RUNS.store(0, SeqCst);
-    let each = [a.compute().unwrap(), b.compute().unwrap(), c.compute().unwrap()];
+    let each = [
+        a.compute().unwrap(),
+        b.compute().unwrap(),
+        c.compute().unwrap(),
+    ];
     assert_eq!(each, [2, 2, 3]);
     assert_eq!(RUNS.load(SeqCst), 4);
 
@@ -44,10 +52,19 @@ fn dedup_works_on_every_scheduler() {
         i * i
     }
     let calls: Vec<Delayed<u64>> = (0..1000).map(|i| square(i % 10)).collect();
-    for scheduler in [Scheduler::sync(), Scheduler::threads(1), Scheduler::threads(4), Scheduler::new()] {
+    for scheduler in [
+        Scheduler::sync(),
+        Scheduler::threads(1),
+        Scheduler::threads(4),
+        Scheduler::new(),
+    ] {
         RUNS.store(0, SeqCst);
         let sum = delayed::collect(&calls).map(|v| v.iter().sum::<u64>());
-        assert_eq!(sum.compute_with(&scheduler).unwrap(), 100 * 285, "{scheduler:?}");
+        assert_eq!(
+            sum.compute_with(&scheduler).unwrap(),
+            100 * 285,
+            "{scheduler:?}"
+        );
         assert_eq!(RUNS.load(SeqCst), 10, "{scheduler:?}");
     }
 }
@@ -67,7 +84,11 @@ fn equal_inputs_equal_keys_different_inputs_different_keys() {
     assert_ne!(f(1, "x").key(), f(1, "y").key());
     assert_ne!(f(1, "x").key(), g(1, "x").key(), "function identity");
     assert_eq!(value(5i64).key(), value(5i64).key());
-    assert_ne!(value(5i64).key(), value(5i32).key(), "type names are part of keys");
+    assert_ne!(
+        value(5i64).key(),
+        value(5i32).key(),
+        "type names are part of keys"
+    );
     // A Delayed input is keyed by its node, not its value.
     assert_ne!(f(value(1), "x").key(), f(1, "x").key());
     assert_eq!(f(value(1), "x").key(), f(value(1), "x").key());
@@ -93,7 +114,10 @@ fn keys_are_stable_checked_in_values() {
         value(vec![1.5f64, -0.0]).get(1usize).key().to_hex(),
         "095c9eb801ddc7553806e39966f97e82fa50879d493b27a07389d0c5aace3bf3"
     );
-    assert_eq!(stable_fn(3, "four").key().to_hex(), "35cb0321005f91617e69d15d03a9270543c86b31ab3ff5d852725140fe7652fe");
+    assert_eq!(
+        stable_fn(3, "four").key().to_hex(),
+        "35cb0321005f91617e69d15d03a9270543c86b31ab3ff5d852725140fe7652fe"
+    );
 }
 
 /// Its key depends on its module path, name and tokens: editing it changes the key.
@@ -124,10 +148,16 @@ fn impure_functions_and_capturing_closures_get_fresh_keys() {
     let k2 = delay!(pure(1)).key();
     assert_ne!(k1, k2, "two call sites are two closures' worth of identity");
     let keys: Vec<_> = (0..2).map(|_| delay!(pure(1)).key()).collect();
-    assert_eq!(keys[0], keys[1], "the same call site and input: the same key");
+    assert_eq!(
+        keys[0], keys[1],
+        "the same call site and input: the same key"
+    );
 
     let base = value(2i64);
-    assert_ne!(base.map(move |x| x + offset).key(), base.map(move |x| x + offset).key());
+    assert_ne!(
+        base.map(move |x| x + offset).key(),
+        base.map(move |x| x + offset).key()
+    );
     let same_site: Vec<_> = (0..2).map(|_| base.map(|x| x * 2).key()).collect();
     assert_eq!(same_site[0], same_site[1]);
 }
@@ -140,7 +170,10 @@ fn display_names() {
     }
     let d = load("a.png".to_string());
     assert_eq!(d.name(), "load-image");
-    assert_eq!(format!("{d:?}"), format!("Delayed(\"load-image-{}\")", &d.key().to_hex()[..8]));
+    assert_eq!(
+        format!("{d:?}"),
+        format!("Delayed(\"load-image-{}\")", &d.key().to_hex()[..8])
+    );
     assert_eq!(d.label(), format!("load-image-{}", d.key().short()));
     assert_eq!(d.key().as_bytes().len(), 32);
 }
@@ -166,7 +199,10 @@ fn derived_tokenize_keys_by_content() {
     let k = |v: Point| value(v).key();
     assert_eq!(k(Point { x: 1, y: 2 }), k(Point { x: 1, y: 2 }));
     assert_ne!(k(Point { x: 1, y: 2 }), k(Point { x: 2, y: 1 }));
-    assert_ne!(value(Pair(1, "a".into())).key(), value(Pair(1, "b".into())).key());
+    assert_ne!(
+        value(Pair(1, "a".into())).key(),
+        value(Pair(1, "b".into())).key()
+    );
     let s = |v: Shape| value(v).key();
     assert_ne!(s(Shape::Dot), s(Shape::Circle(0.0)));
     assert_ne!(s(Shape::Box { w: 1, h: 2 }), s(Shape::Box { w: 2, h: 1 }));
@@ -187,7 +223,10 @@ fn independent_branches_run_concurrently() {
                 waiter.wait();
                 let _ = tx.send(());
             });
-            rx.recv_timeout(Duration::from_secs(10)).is_ok().then_some(x).unwrap_or(-1)
+            rx.recv_timeout(Duration::from_secs(10))
+                .is_ok()
+                .then_some(x)
+                .unwrap_or(-1)
         }
     };
     let left = value(1i64).map({
@@ -212,7 +251,9 @@ fn panics_become_errors_and_the_next_compute_works() {
         x
     }
     for scheduler in [Scheduler::sync(), Scheduler::new(), Scheduler::threads(3)] {
-        let err = (explode(-1) + explode(5)).compute_with(&scheduler).unwrap_err();
+        let err = (explode(-1) + explode(5))
+            .compute_with(&scheduler)
+            .unwrap_err();
         match &err {
             Error::Panicked { task, message } => {
                 assert!(task.starts_with("explode-"), "{task}");
@@ -252,8 +293,14 @@ fn errors_from_result_functions() {
     }
     let ok: Delayed<i64> = check(1);
     assert_eq!(ok.compute().unwrap(), 1);
-    let err = after(check(13)).compute_with(&Scheduler::sync()).unwrap_err();
-    assert_eq!(AFTER.load(SeqCst), 0, "a consumer of a failed task never runs");
+    let err = after(check(13))
+        .compute_with(&Scheduler::sync())
+        .unwrap_err();
+    assert_eq!(
+        AFTER.load(SeqCst),
+        0,
+        "a consumer of a failed task never runs"
+    );
     let Error::Failed { task, source } = &err else {
         panic!("expected Failed, got {err:?}");
     };
@@ -261,7 +308,9 @@ fn errors_from_result_functions() {
     assert_eq!(source.to_string(), "13 is not valid");
     assert!(source.downcast_ref::<Invalid>().is_some());
     assert_eq!(
-        std::error::Error::source(&err).map(|s| s.to_string()).as_deref(),
+        std::error::Error::source(&err)
+            .map(|s| s.to_string())
+            .as_deref(),
         Some("13 is not valid")
     );
     assert!(err.to_string().contains("13 is not valid") && err.to_string().contains("check-"));
