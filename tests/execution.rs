@@ -223,10 +223,10 @@ fn independent_branches_run_concurrently() {
                 waiter.wait();
                 let _ = tx.send(());
             });
-            rx.recv_timeout(Duration::from_secs(10))
-                .is_ok()
-                .then_some(x)
-                .unwrap_or(-1)
+            match rx.recv_timeout(Duration::from_secs(10)) {
+                Ok(()) => x,
+                Err(_) => -1,
+            }
         }
     };
     let left = value(1i64).map({

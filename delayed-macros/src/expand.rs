@@ -218,7 +218,7 @@ fn expand(func: &ItemFn, args: &Args) -> TokenStream {
     };
     let lazy = quote! {
         #(#attrs)*
-        #[allow(clippy::too_many_arguments)]
+        #[allow(clippy::too_many_arguments, clippy::multiple_bound_locations)]
         #vis fn #name #generics (#self_param #(#lazy_inputs),*) -> ::delayed::Delayed<#output>
         #where_clause
         {
