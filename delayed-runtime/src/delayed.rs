@@ -29,6 +29,7 @@ use crate::tokenize::Tokenize;
 /// assert_eq!(b.compute().unwrap(), 9);
 /// assert_eq!(format!("{a:?}"), format!("Delayed(\"i64-{}\")", a.key().short()));
 /// ```
+#[must_use = "a `Delayed` does nothing until it is computed (`.compute()`, `delayed::compute`)"]
 pub struct Delayed<T> {
     pub(crate) node: Arc<Node>,
     pub(crate) _output: PhantomData<fn() -> T>,
