@@ -214,10 +214,10 @@ fn check_interior_mutability(ty: &Type, position: Position, errors: &mut Errors)
                 if let Some(name) = interior_mutability(segment) {
                     let message = match self.position {
                         Position::Param => format!(
-                            "a pure delayed function cannot take a `{name}` (interior mutability): the graph runs each distinct call once and reuses its result, so changes made through it would be skipped or happen in any order; take the plain value and return the new one, or mark the function `#[delayed(pure = false)]` if it really shares state"
+                            "a pure delayed function cannot take `{name}` (interior mutability) in a parameter: the graph runs each distinct call once and reuses its result, so changes made through it would be skipped or happen in any order; take the plain value and return the new one, or mark the function `#[delayed(pure = false)]` if it really shares state"
                         ),
                         Position::Result => format!(
-                            "a pure delayed function cannot return a `{name}` (interior mutability): its result is shared by every task that uses it, which could then change it behind each other's back; return the plain value, or mark the function `#[delayed(pure = false)]`"
+                            "a pure delayed function cannot return `{name}` (interior mutability) in its result: its result is shared by every task that uses it, which could then change it behind each other's back; return the plain value, or mark the function `#[delayed(pure = false)]`"
                         ),
                     };
                     self.errors.push(segment, message);
@@ -304,9 +304,7 @@ fn nondeterministic(path: &Path) -> Option<&'static str> {
         ["rand", _, ..] => Some("randomness (`rand::…`)"),
         [.., "thread_rng"] | [.., "random"] => Some("randomness"),
         [.., "SystemTime" | "Instant", "now"] => Some("the clock"),
-        [.., "env", "var" | "var_os" | "vars" | "vars_os"] => {
-            Some("the environment (`std::env::var`)")
-        }
+        [.., "env", "var" | "var_os" | "vars" | "vars_os"] => Some("the environment"),
         _ => None,
     }
 }
@@ -421,7 +419,7 @@ mod tests {
             ),
             true,
         );
-        assert_one(&found, "cannot return a `RwLock`");
+        assert_one(&found, "cannot return `RwLock`");
         // Allowed once the function says it is not pure.
         let impure: ItemFn = parse_quote!(
             fn f(a: Arc<Mutex<i32>>) -> i32 {

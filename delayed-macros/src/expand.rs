@@ -104,22 +104,32 @@ fn expand(func: &ItemFn, args: &Args) -> TokenStream {
     let (output, fallible) = output_type(&sig.output);
     let uses_self = !matches!(receiver, Receiver::None) || mentions_self(quote!(#sig #block));
 
-    // Bounds that make misuse fail at the function, with the runtime's messages.
+    // Bounds that make misuse fail at the function, with the runtime's messages. A type
+    // that depends on a generic parameter gets a where-clause bound; a concrete type is
+    // checked by a call in the body, spanned at the type (rustc reports a false where
+    // clause on a concrete type with its own generic message, not the runtime's).
     let mut where_clause = sig
         .generics
         .where_clause
         .clone()
         .unwrap_or_else(|| parse_quote!(where));
-    for p in &params {
-        let owned = &p.owned;
-        where_clause.predicates.push(match p.pass {
-            Pass::Value => parse_quote_spanned_bound(owned, quote!(#rt::ByValue)),
-            Pass::Borrow => parse_quote_spanned_bound(owned, quote!(#rt::GraphValue)),
-        });
+    let mut asserts = Vec::new();
+    let bounds = params
+        .iter()
+        .map(|p| match p.pass {
+            Pass::Value => (&p.owned, quote!(ByValue), quote!(assert_by_value)),
+            Pass::Borrow => (&p.owned, quote!(GraphValue), quote!(assert_graph_value)),
+        })
+        .chain([(&output, quote!(GraphValue), quote!(assert_graph_value))]);
+    for (ty, bound, assert) in bounds {
+        if mentions_generic(ty, &sig.generics) {
+            where_clause
+                .predicates
+                .push(parse_quote_spanned_bound(ty, quote!(#rt::#bound)));
+        } else {
+            asserts.push(quote_spanned!(ty.span()=> #rt::#assert::<#ty>();));
+        }
     }
-    where_clause
-        .predicates
-        .push(parse_quote_spanned_bound(&output, quote!(#rt::GraphValue)));
     if !matches!(receiver, Receiver::None) {
         where_clause
             .predicates
@@ -222,6 +232,7 @@ fn expand(func: &ItemFn, args: &Args) -> TokenStream {
         #vis fn #name #generics (#self_param #(#lazy_inputs),*) -> ::delayed::Delayed<#output>
         #where_clause
         {
+            #(#asserts)*
             static __DELAYED_FN: #rt::FnId = #rt::FnId::new(
                 ::core::concat!(::core::module_path!(), "::", #name_str),
                 #display,
@@ -334,6 +345,37 @@ fn parse_quote_spanned_bound(ty: &Type, bound: TokenStream) -> syn::WherePredica
     syn::parse2(quote_spanned!(span=> #ty: #bound)).unwrap_or_else(|_| parse_quote!(#ty: #bound))
 }
 
+/// Whether `ty` names `Self`, a lifetime, or a type or const parameter of `generics`.
+fn mentions_generic(ty: &Type, generics: &syn::Generics) -> bool {
+    let names: Vec<String> = generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            GenericParam::Type(t) => Some(t.ident.to_string()),
+            GenericParam::Const(c) => Some(c.ident.to_string()),
+            GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    let mut stack: Vec<TokenStream> = vec![quote!(#ty)];
+    while let Some(stream) = stack.pop() {
+        for tree in stream {
+            match tree {
+                proc_macro2::TokenTree::Ident(ident) => {
+                    let ident = ident.to_string();
+                    if ident == "Self" || names.contains(&ident) {
+                        return true;
+                    }
+                }
+                // A lifetime (`'` then an identifier): a where clause on it is harmless.
+                proc_macro2::TokenTree::Punct(punct) if punct.as_char() == '\'' => return true,
+                proc_macro2::TokenTree::Group(group) => stack.push(group.stream()),
+                _ => {}
+            }
+        }
+    }
+    false
+}
+
 /// Whether `Self` appears anywhere: then the function lives in an impl block, and the
 /// implementing type is part of its identity.
 fn mentions_self(tokens: TokenStream) -> bool {
@@ -375,6 +417,18 @@ mod tests {
             ":: std :: path :: PathBuf"
         );
         assert_eq!(s(parse_quote!(Image)), "Image");
+    }
+
+    #[test]
+    fn tells_generic_types_from_concrete_ones() {
+        let generics: syn::Generics = parse_quote!(<'a, T: Clone, const N: usize>);
+        let generic = |ty: Type| mentions_generic(&ty, &generics);
+        assert!(generic(parse_quote!(Vec<T>)));
+        assert!(generic(parse_quote!([u8; N])));
+        assert!(generic(parse_quote!(Cow<'a, str>)));
+        assert!(generic(parse_quote!(Box<Self>)));
+        assert!(!generic(parse_quote!(Vec<Tee>)));
+        assert!(!generic(parse_quote!(std::rc::Rc<i64>)));
     }
 
     #[test]

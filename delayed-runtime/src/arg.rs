@@ -53,10 +53,10 @@ impl<T> Arg<T> {
 /// `Vec<T>` parameters, `Vec<Delayed<T>>`, `&Vec<Delayed<T>>`, `&[Delayed<T>]` and `&[T]`;
 /// `&str` converts into a `String` parameter.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be passed where a delayed function expects `{T}`",
-    label = "expected `{T}`, `Delayed<{T}>` or `&Delayed<{T}>`",
-    note = "a parameter `x: T` of a delayed function accepts a plain `T` (which must implement `Tokenize`, so the call can be keyed by content), a `Delayed<T>`, or a `&Delayed<T>`",
-    note = "values that cross into the task graph must be `Send + Sync + 'static`: no `Rc`, `RefCell` or borrowed data; the graph may run them on any thread, later"
+    message = "`{Self}` is not an argument a delayed function can take for a parameter of type `{T}`",
+    label = "expected `{T}` (with `Tokenize`), `Delayed<{T}>` or `&Delayed<{T}>`",
+    note = "a parameter `x: T` of a delayed function accepts a plain `T`, a `Delayed<T>` or a `&Delayed<T>`; a plain value is keyed by its content, so its type must implement `Tokenize`: add `#[derive(Tokenize)]` to it",
+    note = "values that cross into the task graph must be `Send + Sync + 'static`, since tasks run later, on any thread: no `Rc`, `RefCell` or borrowed data (shared mutable state would be a side effect: return new values instead)"
 )]
 pub trait IntoArg<T> {
     /// Converts `self` into an argument.

@@ -123,7 +123,7 @@ impl Call {
     }
 
     /// Adds the next argument.
-    pub fn arg<T: Send + Sync + 'static>(&mut self, arg: Arg<T>) {
+    pub fn arg<T: crate::private::GraphValue>(&mut self, arg: Arg<T>) {
         match arg.inner {
             ArgInner::Node(node) => self.node_arg(node),
             ArgInner::Value { value, write } => {
@@ -149,7 +149,7 @@ impl Call {
     /// they were added, through [`Inputs`].
     pub fn finish<R, F>(self, body: F) -> Delayed<R>
     where
-        R: Send + Sync + 'static,
+        R: crate::private::GraphValue,
         F: Fn(&mut Inputs<'_>) -> Result<R, BoxError> + Send + Sync + 'static,
     {
         let key = match &self.hasher {

@@ -150,6 +150,10 @@ impl<T> Delayed<T> {
     /// A closure that captures nothing is pure: its key is made of its call site (file,
     /// line, column) and type, and the key of `self`. A capturing closure gets a fresh key
     /// per call, since its captures are not hashed.
+    ///
+    /// The closure is `Fn + Send + Sync + 'static`: it runs later, on any thread, and only
+    /// reads the value; it cannot mutate captured state or borrow local variables. Return
+    /// the new value instead of changing the old one.
     #[track_caller]
     pub fn map<U, F>(&self, f: F) -> Delayed<U>
     where

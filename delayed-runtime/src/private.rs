@@ -43,7 +43,7 @@ fn delayed_call<F>(name: &'static str, site: &'static str) -> Call {
     message = "`{Self}` cannot live in a task graph: it must be `Send + Sync + 'static`",
     label = "used as an argument or result of a delayed function",
     note = "the graph may run a task on any thread, and keeps values until it is dropped: use owned, thread-safe data (`Arc` instead of `Rc`, no `RefCell`/`Cell`, no borrowed references)",
-    note = "a delayed function communicates only through its arguments and its return value: no shared mutable state"
+    note = "a delayed function communicates only through its arguments and its return value: shared mutable state would be a side effect (\"Side effect should not be used!\"); return the new value instead"
 )]
 pub trait GraphValue: Send + Sync + 'static {}
 impl<T: Send + Sync + 'static + ?Sized> GraphValue for T {}
@@ -54,10 +54,18 @@ impl<T: Send + Sync + 'static + ?Sized> GraphValue for T {}
     message = "`{Self}` cannot be taken by value by a delayed function: it is not `Clone + Send + Sync + 'static`",
     label = "by-value parameter of a delayed function",
     note = "a result may feed several tasks, so by-value arguments are cloned (the last consumer gets the original): derive `Clone`, or take the parameter by reference (`&T`) to borrow the computed value without cloning",
-    note = "values in the graph must also be `Send + Sync + 'static`: no `Rc`, `RefCell` or borrowed data"
+    note = "values in the graph must also be `Send + Sync + 'static`, since tasks run later, on any thread: no `Rc`, `RefCell` or borrowed data; shared mutable state would be a side effect (\"Side effect should not be used!\"): take the value and return the new one"
 )]
 pub trait ByValue: Clone + Send + Sync + 'static {}
 impl<T: Clone + Send + Sync + 'static> ByValue for T {}
+
+/// Generated code checks a by-value parameter of a concrete type with this call (in the
+/// function body, spanned at the type), so the error says [`ByValue`]'s sentence at the
+/// parameter instead of the compiler's generic one about a where clause.
+pub fn assert_by_value<T: ByValue>() {}
+
+/// As [`assert_by_value`], for borrowed parameters and results.
+pub fn assert_graph_value<T: GraphValue + ?Sized>() {}
 
 macro_rules! delay_fns {
     ($($fn_name:ident: $($a:ident $A:ident),*;)*) => {$(
@@ -71,8 +79,8 @@ macro_rules! delay_fns {
         ) -> crate::Delayed<R>
         where
             F: Fn($($A),*) -> R + Send + Sync + 'static,
-            R: Send + Sync + 'static,
-            $($A: Clone + Send + Sync + 'static),*
+            R: GraphValue,
+            $($A: ByValue),*
         {
             let mut call = delayed_call::<F>(name, site);
             $( call.arg($a); )*

@@ -1,0 +1,8 @@
+use delayed::prelude::*;
+
+#[delayed]
+struct Config {
+    threads: usize,
+}
+
+fn main() {}
