@@ -115,6 +115,46 @@
 //! # Ok::<(), delayed::Error>(())
 //! ```
 //!
+//! ## No side effects
+//!
+//! A task's only effect is its result: the graph runs each distinct call once, in any
+//! order, on any thread, and reuses results (the tutorial: "Side effect should not be
+//! used!"). So `#[delayed]` rejects, at compile time and pointing at the offending tokens:
+//! `&mut` parameters and `&mut self`; a missing or `()` return type; `static mut` and
+//! `unsafe` blocks in the body; `Cell`, `RefCell`, `Mutex`, `RwLock`, `OnceCell`,
+//! `UnsafeCell` or atomics anywhere in the signature of a pure function; and, in a pure
+//! function, calls that read randomness, clocks or the environment (`rand::…`,
+//! `thread_rng`, `random`, `SystemTime::now`, `Instant::now`, `std::env::var`): mark such
+//! a function `#[delayed(pure = false)]`. These checks read the function's tokens, so they
+//! match by name. Through types, everything that enters the graph is `Send + Sync +
+//! 'static`, closures given to `delay!` and [`Delayed::map`] are `Fn`, and plain
+//! arguments implement [`Tokenize`]; `tests/ui/` holds one compile-fail case per rule.
+//! Instead of mutating, take the value and return the new one, and chain the calls:
+//!
+//! ```
+//! use delayed::prelude::*;
+//!
+//! #[delayed]
+//! fn append(mut l: Vec<i64>, i: i64) -> Vec<i64> {
+//!     l.push(i); // mutating what the function owns is fine
+//!     l
+//! }
+//!
+//! let l = (0..10).fold(value(Vec::new()), |l, i| append(l, i));
+//! assert_eq!(l.compute()?, (0..10).collect::<Vec<i64>>());
+//! # Ok::<(), delayed::Error>(())
+//! ```
+//!
+//! ```compile_fail
+//! use delayed::prelude::*;
+//!
+//! #[delayed]
+//! fn append(l: &mut Vec<i64>, i: i64) -> usize { // error: cannot take a `&mut` parameter
+//!     l.push(i);
+//!     l.len()
+//! }
+//! ```
+//!
 //! ## Scheduling and memory
 //!
 //! `compute()` runs on rayon's global pool; [`Scheduler::threads`] and
