@@ -107,7 +107,9 @@ fn expand(func: &ItemFn, args: &Args) -> TokenStream {
     // Bounds that make misuse fail at the function, with the runtime's messages. A type
     // that depends on a generic parameter gets a where-clause bound; a concrete type is
     // checked by a call in the body, spanned at the type (rustc reports a false where
-    // clause on a concrete type with its own generic message, not the runtime's).
+    // clause on a concrete type with its own generic message, not the runtime's). In an
+    // impl block the impl's generic parameters are invisible here, so a method keeps
+    // where clauses for all its types.
     let mut where_clause = sig
         .generics
         .where_clause
@@ -122,7 +124,7 @@ fn expand(func: &ItemFn, args: &Args) -> TokenStream {
         })
         .chain([(&output, quote!(GraphValue), quote!(assert_graph_value))]);
     for (ty, bound, assert) in bounds {
-        if mentions_generic(ty, &sig.generics) {
+        if uses_self || mentions_generic(ty, &sig.generics) {
             where_clause
                 .predicates
                 .push(parse_quote_spanned_bound(ty, quote!(#rt::#bound)));

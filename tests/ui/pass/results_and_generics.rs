@@ -32,6 +32,20 @@ fn first<T: Clone + Send + Sync + 'static>(xs: &[T]) -> Option<T> {
     xs.first().cloned()
 }
 
+#[derive(Clone, Tokenize)]
+struct Scaled<T> {
+    factor: T,
+}
+
+impl<T: std::ops::Mul<Output = T> + Clone> Scaled<T> {
+    /// A method of a generic impl: `T` is the impl's parameter, bounded only by the
+    /// where clauses `#[delayed]` adds to the method.
+    #[delayed]
+    fn apply(&self, x: T) -> T {
+        self.factor.clone() * x
+    }
+}
+
 fn main() -> Result<(), delayed::Error> {
     assert_eq!(checked_sqrt(16).compute()?, 4);
     let err = checked_sqrt(-4).compute().unwrap_err();
@@ -39,6 +53,9 @@ fn main() -> Result<(), delayed::Error> {
 
     assert_eq!(pair(1u8, String::from("x")).compute()?, (1, String::from("x")));
     assert_eq!(first::<u16>(vec![3, 4]).compute()?, Some(3));
+
+    assert_eq!(Scaled { factor: 3i64 }.apply(5).compute()?, 15);
+    assert_eq!(Scaled { factor: 0.5f64 }.apply(3.0).compute()?, 1.5);
 
     let doubled = delay!((|x: i64| x * 2)(21));
     let offsets = Arc::new(vec![1i64, 2, 3]);
