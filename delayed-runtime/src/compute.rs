@@ -159,6 +159,17 @@ tuple_computable! {
     (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L)
 }
 
+/// The root nodes of a shape, in order (for drawing the graph).
+#[cfg(feature = "visualize")]
+pub(crate) fn roots_of<C: Computable + ?Sized>(shape: &C) -> Vec<&Arc<Node>> {
+    let mut roots = Roots {
+        nodes: Vec::new(),
+        lengths: Vec::new(),
+    };
+    shape.push_roots(&mut roots);
+    roots.nodes
+}
+
 /// Computes several delayed values in one graph (dask's `compute(a, b, c)`): shared nodes
 /// run once. Takes a `Delayed`, or tuples, `Vec`s, slices and arrays of them, nested, and
 /// returns the same shape of values.

@@ -19,7 +19,8 @@
 //!
 //! Where things live: [`Delayed`] and [`value`] in `delayed.rs`, the nodes in `node.rs`,
 //! keys in `key.rs` and `tokenize.rs`, building a task in `call.rs`, argument conversion in
-//! `arg.rs`, operators in `ops.rs`, the scheduler in `scheduler/`, errors in `error.rs`.
+//! `arg.rs`, operators in `ops.rs`, the scheduler in `scheduler/`, errors in `error.rs`,
+//! drawing the graph (`to_dot`, `visualize`) in `render/`.
 
 #![warn(missing_docs)]
 
@@ -32,6 +33,8 @@ mod inputs;
 mod key;
 mod node;
 mod ops;
+#[cfg(feature = "visualize")]
+mod render;
 mod scheduler;
 mod tokenize;
 mod unpack;
@@ -47,3 +50,46 @@ pub use key::{Key, KeyHasher};
 pub use node::NodeKind;
 pub use scheduler::Scheduler;
 pub use tokenize::Tokenize;
+
+#[cfg(feature = "visualize")]
+pub use render::to_dot;
+
+/// Drawing the task graph as Graphviz text, SVG or PNG, with no system Graphviz (feature
+/// `visualize`, on by default).
+///
+/// `d.to_dot()` and [`to_dot`](crate::to_dot) give DOT text in dask's style: each task an
+/// ellipse labelled with its function name, each value a box, edges from inputs to
+/// consumers, a shared node drawn once, the same text for the same graph.
+/// `d.visualize("graph.svg")` writes `.dot`, `.svg` or `.png` by extension;
+/// `d.visualize_with(path, &Options { rankdir: Rankdir::LR, ..Default::default() })`
+/// chooses the direction. [`write`](visualize::write) and [`render`](visualize::render)
+/// draw several values (any shape `compute` takes) to a file or to bytes.
+///
+/// Layout and drawing are pure Rust: a layered layout written for these graphs, SVG
+/// written directly, PNG rasterized by `tiny-skia` with text drawn from a bundled font
+/// (DejaVu Sans, Latin-1) through `ttf-parser`. Graphs over [`Options::max_nodes`]
+/// (default 2,000) are refused with [`VisualizeError::TooBig`] instead of drawn; DOT text
+/// has no limit and is built without recursion, so million-node graphs are fine.
+///
+/// ```
+/// use delayed_runtime::value;
+/// use delayed_runtime::visualize::{Options, Rankdir};
+///
+/// let var1 = value(String::from("12345"));
+/// let oper1 = var1.map(|s| s.len()) + 1;
+/// let dot = oper1.to_dot();
+/// assert!(dot.contains("shape=box") && dot.contains("label=\"add\""));
+///
+/// let dir = std::env::temp_dir();
+/// let lr = Options { rankdir: Rankdir::LR, ..Default::default() };
+/// oper1.visualize_with(dir.join("oper1.svg"), &lr)?;
+/// oper1.visualize(dir.join("oper1.png"))?;
+/// assert!(oper1.visualize(dir.join("oper1.jpg")).is_err()); // unknown extension
+/// # Ok::<(), delayed_runtime::visualize::VisualizeError>(())
+/// ```
+#[cfg(feature = "visualize")]
+pub mod visualize {
+    pub use crate::render::{
+        render, to_dot, to_dot_with, write, Format, Options, Rankdir, VisualizeError,
+    };
+}
