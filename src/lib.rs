@@ -162,6 +162,31 @@
 //! dropped as soon as its last consumer has run, and the last consumer of a by-value
 //! argument receives it moved, not cloned. Nothing recurses on the depth of the graph:
 //! chains of millions of nodes build, compute and drop on a normal stack.
+//!
+//! ## Visualize
+//!
+//! `d.to_dot()` gives the graph as Graphviz text, in dask's style: functions are ellipses
+//! labelled with their name, data are boxes, edges go from inputs to the tasks that read
+//! them, and a shared node is drawn once. `d.visualize("graph.png")` (or `.svg`, `.dot`)
+//! draws it with no Graphviz install: the layout, SVG and PNG are pure Rust (`tiny-skia`,
+//! with text from a bundled font). `visualize_with` takes [`visualize::Options`], such as
+//! the direction; [`to_dot`] and [`visualize::write`] take several values at once, in any
+//! shape `compute` accepts. Graphs over `Options::max_nodes` (2,000 by default) are an
+//! error rather than an unreadable picture. All of it sits behind the default feature
+//! `visualize`.
+//!
+//! ```no_run
+//! use delayed::prelude::*;
+//! use delayed::visualize::{Options, Rankdir};
+//!
+//! let var1 = value(String::from("12345"));
+//! let var2 = delay!((|n: usize| vec![1usize; n])(5));
+//! let oper1 = var1.map(|s| s.len()) + var2.get(3);
+//! println!("{}", oper1.to_dot());
+//! oper1.visualize("oper1.png")?;
+//! oper1.visualize_with("oper1.svg", &Options { rankdir: Rankdir::LR, ..Default::default() })?;
+//! # Ok::<(), delayed::visualize::VisualizeError>(())
+//! ```
 
 #![warn(missing_docs)]
 
@@ -170,6 +195,8 @@ pub use delayed_runtime::{
     collect, compute, compute_with, value, Computable, Delayed, Error, IntoArg, Key, KeyHasher,
     NodeKind, Scheduler, Tokenize,
 };
+#[cfg(feature = "visualize")]
+pub use delayed_runtime::{to_dot, visualize};
 
 /// Everything a program using `delayed` needs: `use delayed::prelude::*;`.
 pub mod prelude {

@@ -260,22 +260,46 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
         .collect();
 
     // 5. Edges, with ports spread over the sides of their nodes.
-    let port = |v: u32, slot: usize, count: usize, leaving: bool| -> (f32, f32) {
+    let port = |v: u32, slot: usize, count: usize, leaving: bool| -> Port {
         let v = v as usize;
-        let half_c = across_ext[v] / 2.0;
         let half_a = along_ext[v] / 2.0;
-        let spacing = if count > 1 {
-            (across_ext[v] * 0.6 / (count - 1) as f32).min(14.0)
-        } else {
-            0.0
-        };
-        let dc = (slot as f32 - (count as f32 - 1.0) / 2.0) * spacing;
-        let da = match graph.nodes[v].kind {
-            NodeKind::Task => half_a * (1.0 - (dc / half_c).powi(2)).max(0.0).sqrt(),
-            NodeKind::Data => half_a,
-        };
-        let a = rank_along[verts.rank[v]];
-        (if leaving { a + da } else { a - da }, across[v] + dc)
+        let half_c = across_ext[v] / 2.0;
+        let side = if leaving { 1.0 } else { -1.0 };
+        let center = (rank_along[verts.rank[v]], across[v]);
+        let middle = (count as f32 - 1.0) / 2.0;
+        match graph.nodes[v].kind {
+            NodeKind::Task => {
+                // Spread by angle around the ellipse, about 14 units apart, within ±66°;
+                // the edge leaves along a blend of the rank axis and the normal.
+                let step = if count > 1 {
+                    (14.0 / half_c).min(2.3 / (count - 1) as f32)
+                } else {
+                    0.0
+                };
+                let theta = (slot as f32 - middle) * step;
+                let (sin, cos) = theta.sin_cos();
+                let normal = unit((cos / half_a, sin / half_c));
+                let dir = unit((normal.0 + 1.0, normal.1));
+                Port {
+                    at: (center.0 + side * half_a * cos, center.1 + half_c * sin),
+                    dir: (side * dir.0, dir.1),
+                }
+            }
+            NodeKind::Data => {
+                let spacing = if count > 1 {
+                    (across_ext[v] * 0.8 / (count - 1) as f32).min(14.0)
+                } else {
+                    0.0
+                };
+                Port {
+                    at: (
+                        center.0 + side * half_a,
+                        center.1 + (slot as f32 - middle) * spacing,
+                    ),
+                    dir: (side, 0.0),
+                }
+            }
+        }
     };
     // Slots: edges leave a node in the order of where they go, and enter in the order of
     // where they come from.
@@ -305,7 +329,8 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
     let mut edges = Vec::with_capacity(chains.len());
     for (e, chain) in chains.iter().enumerate() {
         let (from, to) = (chain[0], chain[chain.len() - 1]);
-        let mut points: Vec<(f32, f32)> = Vec::with_capacity(chain.len());
+        // Points the curve passes through, each with its direction of travel.
+        let mut points: Vec<Port> = Vec::with_capacity(chain.len());
         points.push(port(
             from,
             out_slot[e],
@@ -313,34 +338,63 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
             true,
         ));
         for &d in &chain[1..chain.len() - 1] {
-            points.push((rank_along[verts.rank[d as usize]], across[d as usize]));
+            points.push(Port {
+                at: (rank_along[verts.rank[d as usize]], across[d as usize]),
+                dir: (1.0, 0.0),
+            });
         }
-        let tip = port(to, in_slot[e], in_edges[to as usize].len(), false);
-        points.push((tip.0 - ARROW_LEN, tip.1));
+        let entry = port(to, in_slot[e], in_edges[to as usize].len(), false);
+        let travel = (-entry.dir.0, -entry.dir.1);
+        let tip = entry.at;
+        let base = (tip.0 - travel.0 * ARROW_LEN, tip.1 - travel.1 * ARROW_LEN);
+        points.push(Port {
+            at: base,
+            dir: travel,
+        });
         let mut curves = Vec::with_capacity(points.len() - 1);
         for pair in points.windows(2) {
-            let (p, q) = (pair[0], pair[1]);
-            let mid = (q.0 - p.0) / 2.0;
-            curves.push([map(p.0 + mid, p.1), map(q.0 - mid, q.1), map(q.0, q.1)]);
+            let (p, q) = (&pair[0], &pair[1]);
+            let reach = ((q.at.0 - p.at.0).abs() / 2.0).max(8.0);
+            curves.push([
+                map(p.at.0 + p.dir.0 * reach, p.at.1 + p.dir.1 * reach),
+                map(q.at.0 - q.dir.0 * reach, q.at.1 - q.dir.1 * reach),
+                map(q.at.0, q.at.1),
+            ]);
         }
-        let base = tip.0 - ARROW_LEN;
+        // The arrowhead's base corners, either side of the direction of travel.
+        let side = (-travel.1 * ARROW_HALF_WIDTH, travel.0 * ARROW_HALF_WIDTH);
         edges.push(SceneEdge {
-            start: map(points[0].0, points[0].1),
+            start: map(points[0].at.0, points[0].at.1),
             curves,
             arrow: [
                 map(tip.0, tip.1),
-                map(base, tip.1 - ARROW_HALF_WIDTH),
-                map(base, tip.1 + ARROW_HALF_WIDTH),
+                map(base.0 + side.0, base.1 + side.1),
+                map(base.0 - side.0, base.1 - side.1),
             ],
         });
     }
-
     Ok(Scene {
         width,
         height,
         nodes,
         edges,
     })
+}
+
+/// A point an edge passes through, and its direction of travel there (abstract
+/// coordinates: along, across).
+struct Port {
+    at: (f32, f32),
+    dir: (f32, f32),
+}
+
+fn unit(v: (f32, f32)) -> (f32, f32) {
+    let len = (v.0 * v.0 + v.1 * v.1).sqrt();
+    if len > 0.0 && len.is_finite() {
+        (v.0 / len, v.1 / len)
+    } else {
+        (1.0, 0.0)
+    }
 }
 
 /// Barycenter ordering: sweeps down (by the positions of the neighbours above) and up,
@@ -387,6 +441,7 @@ fn order(verts: &Vertices, layers: &mut [Vec<u32>], pos: &mut [usize]) {
                 pos[v as usize] = i;
             }
         }
+        transpose(verts, layers, pos, sweep % 4 >= 2);
         let c = crossings(verts, layers, pos);
         if c < best_crossings {
             best_crossings = c;
@@ -395,6 +450,49 @@ fn order(verts: &Vertices, layers: &mut [Vec<u32>], pos: &mut [usize]) {
     }
     layers.clone_from_slice(&best);
     set_pos(layers, pos);
+}
+
+/// Swaps neighbours in a rank while that lowers the crossings with the ranks on either
+/// side (Graphviz's "transpose"). With `ties`, swaps that change nothing are made too,
+/// which gets out of the plateaus barycenters get stuck on; the caller keeps the best
+/// order seen.
+fn transpose(verts: &Vertices, layers: &mut [Vec<u32>], pos: &mut [usize], ties: bool) {
+    // Crossings between the edges of `u` and of `v` if `u` is left of `v`.
+    let pair = |pos: &[usize], u: u32, v: u32| -> u64 {
+        let mut count = 0u64;
+        for nbrs in [&verts.up, &verts.down] {
+            for &a in &nbrs[u as usize] {
+                for &b in &nbrs[v as usize] {
+                    count += u64::from(pos[a as usize] > pos[b as usize]);
+                }
+            }
+        }
+        count
+    };
+    for _ in 0..4 {
+        let mut improved = false;
+        for r in 0..layers.len() {
+            for i in 1..layers[r].len() {
+                let (u, v) = (layers[r][i - 1], layers[r][i]);
+                // Hubs would make this quadratic; their neighbours stay as ordered.
+                let work = (verts.up[u as usize].len() + verts.down[u as usize].len())
+                    * (verts.up[v as usize].len() + verts.down[v as usize].len());
+                if work > 4096 {
+                    continue;
+                }
+                let (now, swapped) = (pair(pos, u, v), pair(pos, v, u));
+                if swapped < now || (ties && swapped == now && now > 0) {
+                    layers[r].swap(i - 1, i);
+                    pos[u as usize] = i;
+                    pos[v as usize] = i - 1;
+                    improved |= swapped < now;
+                }
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
 }
 
 /// Edge crossings between adjacent ranks, counted as inversions with a Fenwick tree.
@@ -596,13 +694,12 @@ mod tests {
         let long = s.edges.iter().map(|e| e.curves.len()).max().unwrap();
         assert!(long >= 4, "{long}");
         for e in &s.edges {
+            // The arrow's tip is on the outline of a node (all are ellipses here).
             let tip = e.arrow[0];
-            assert!(
-                s.nodes
-                    .iter()
-                    .any(|n| (n.x - tip.0).abs() <= n.w / 2.0
-                        && (n.y - n.h / 2.0 - tip.1).abs() < 1.0)
-            );
+            assert!(s.nodes.iter().any(|n| {
+                let (dx, dy) = ((tip.0 - n.x) / (n.w / 2.0), (tip.1 - n.y) / (n.h / 2.0));
+                (dx * dx + dy * dy - 1.0).abs() < 0.01
+            }));
         }
     }
 
