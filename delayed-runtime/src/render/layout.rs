@@ -205,9 +205,8 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
     // Coordinates along the ranks.
     let mut rank_along = vec![0f32; ranks];
     let mut rank_ext = vec![0f32; ranks];
-    for v in 0..n {
-        let r = verts.rank[v];
-        rank_ext[r] = rank_ext[r].max(along_ext[v]);
+    for (&r, &ext) in verts.rank.iter().zip(&along_ext) {
+        rank_ext[r] = rank_ext[r].max(ext);
     }
     let mut a = MARGIN;
     for r in 0..ranks {
@@ -218,9 +217,9 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
     let along_total = a - RANK_GAP + MARGIN;
     let mut across_min = f32::INFINITY;
     let mut across_max = f32::NEG_INFINITY;
-    for v in 0..verts.len() {
-        across_min = across_min.min(across[v] - verts.half_across[v]);
-        across_max = across_max.max(across[v] + verts.half_across[v]);
+    for (&c, &half) in across.iter().zip(&verts.half_across) {
+        across_min = across_min.min(c - half);
+        across_max = across_max.max(c + half);
     }
     if !across_min.is_finite() {
         across_min = 0.0;
@@ -471,9 +470,9 @@ fn transpose(verts: &Vertices, layers: &mut [Vec<u32>], pos: &mut [usize], ties:
     };
     for _ in 0..4 {
         let mut improved = false;
-        for r in 0..layers.len() {
-            for i in 1..layers[r].len() {
-                let (u, v) = (layers[r][i - 1], layers[r][i]);
+        for layer in layers.iter_mut() {
+            for i in 1..layer.len() {
+                let (u, v) = (layer[i - 1], layer[i]);
                 // Hubs would make this quadratic; their neighbours stay as ordered.
                 let work = (verts.up[u as usize].len() + verts.down[u as usize].len())
                     * (verts.up[v as usize].len() + verts.down[v as usize].len());
@@ -482,7 +481,7 @@ fn transpose(verts: &Vertices, layers: &mut [Vec<u32>], pos: &mut [usize], ties:
                 }
                 let (now, swapped) = (pair(pos, u, v), pair(pos, v, u));
                 if swapped < now || (ties && swapped == now && now > 0) {
-                    layers[r].swap(i - 1, i);
+                    layer.swap(i - 1, i);
                     pos[u as usize] = i;
                     pos[v as usize] = i - 1;
                     improved |= swapped < now;
@@ -508,8 +507,7 @@ fn crossings(verts: &Vertices, layers: &[Vec<u32>], pos: &[usize]) -> u64 {
             ends.extend(verts.down[u as usize].iter().map(|&v| pos[v as usize]));
             ends[start..].sort_unstable();
         }
-        let mut seen = 0u64;
-        for &p in &ends {
+        for (seen, &p) in ends.iter().enumerate() {
             // Crossings: edges seen so far that end after `p`.
             let mut i = p + 1;
             let mut not_after = 0u64;
@@ -517,13 +515,12 @@ fn crossings(verts: &Vertices, layers: &[Vec<u32>], pos: &[usize]) -> u64 {
                 not_after += u64::from(tree[i]);
                 i &= i - 1;
             }
-            total += seen - not_after;
+            total += seen as u64 - not_after;
             let mut i = p + 1;
             while i <= size {
                 tree[i] += 1;
                 i += i & i.wrapping_neg();
             }
-            seen += 1;
         }
     }
     total
