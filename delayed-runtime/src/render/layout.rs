@@ -527,7 +527,7 @@ fn crossings(verts: &Vertices, layers: &[Vec<u32>], pos: &[usize]) -> u64 {
 }
 
 /// Coordinates across the ranks: rounds of "move each rank toward its neighbours without
-/// overlapping", down, up, then toward both.
+/// overlapping", alternately down (toward inputs) and up (toward consumers).
 fn place(verts: &Vertices, layers: &[Vec<u32>]) -> Vec<f32> {
     let mut x = vec![0f32; verts.len()];
     // Start packed and centered.
@@ -546,7 +546,8 @@ fn place(verts: &Vertices, layers: &[Vec<u32>]) -> Vec<f32> {
     }
     let count = layers.len();
     for round in 0..PLACE_ROUNDS * 2 + 1 {
-        let last = round == PLACE_ROUNDS * 2;
+        // Rounds alternate, the last one downward: consumers end centered over their
+        // inputs.
         let downward = round % 2 == 0;
         for step in 0..count {
             let r = if downward { step } else { count - 1 - step };
@@ -554,18 +555,15 @@ fn place(verts: &Vertices, layers: &[Vec<u32>]) -> Vec<f32> {
                 .iter()
                 .map(|&v| {
                     let v = v as usize;
-                    let (a, b): (&[u32], &[u32]) = if last {
-                        (&verts.up[v], &verts.down[v])
-                    } else if downward {
-                        (&verts.up[v], &[])
+                    let nbrs = if downward {
+                        &verts.up[v]
                     } else {
-                        (&verts.down[v], &[])
+                        &verts.down[v]
                     };
-                    let k = a.len() + b.len();
-                    if k == 0 {
+                    if nbrs.is_empty() {
                         return (x[v], 0.05);
                     }
-                    let mean = a.iter().chain(b).map(|&u| x[u as usize]).sum::<f32>() / k as f32;
+                    let mean = nbrs.iter().map(|&u| x[u as usize]).sum::<f32>() / nbrs.len() as f32;
                     let weight = if verts.is_dummy(v as u32) { 8.0 } else { 1.0 };
                     (mean, weight)
                 })
