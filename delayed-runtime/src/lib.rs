@@ -57,7 +57,7 @@ pub use render::to_dot;
 /// Drawing the task graph as Graphviz text, SVG or PNG, with no system Graphviz (feature
 /// `visualize`, on by default).
 ///
-/// `d.to_dot()` and [`to_dot`](crate::to_dot) give DOT text in dask's style: each task an
+/// `d.to_dot()` and [`to_dot`] give DOT text in dask's style: each task an
 /// ellipse labelled with its function name, each value a box, edges from inputs to
 /// consumers, a shared node drawn once, the same text for the same graph.
 /// `d.visualize("graph.svg")` writes `.dot`, `.svg` or `.png` by extension;
@@ -67,8 +67,8 @@ pub use render::to_dot;
 ///
 /// Layout and drawing are pure Rust: a layered layout written for these graphs, SVG
 /// written directly, PNG rasterized by `tiny-skia` with text drawn from a bundled font
-/// (DejaVu Sans, Latin-1) through `ttf-parser`. Graphs over [`Options::max_nodes`]
-/// (default 2,000) are refused with [`VisualizeError::TooBig`] instead of drawn; DOT text
+/// (DejaVu Sans, Latin-1) through `ttf-parser`. Graphs over [`Options::max_nodes`](visualize::Options::max_nodes)
+/// (default 2,000) are refused with [`VisualizeError::TooBig`](visualize::VisualizeError::TooBig) instead of drawn; DOT text
 /// has no limit and is built without recursion, so million-node graphs are fine.
 ///
 /// ```

@@ -98,7 +98,7 @@ impl Default for Options {
     }
 }
 
-/// The output formats, chosen by file extension in [`write`] and `Delayed::visualize`.
+/// The output formats, chosen by file extension in [`write()`] and `Delayed::visualize`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Format {
     /// Graphviz text (`.dot`, `.gv`).
