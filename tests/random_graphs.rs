@@ -551,7 +551,11 @@ impl Program {
             18 => Recipe::Noisy(x),
             19 => {
                 // In fault mode one `fault` step in two fails, in one of three ways.
-                let mode = if faults && k % 2 == 0 { 1 + (c >> 5) % 3 } else { 0 };
+                let mode = if faults && k % 2 == 0 {
+                    1 + (c >> 5) % 3
+                } else {
+                    0
+                };
                 Recipe::Fault(x, mode as u8)
             }
             20 => {
@@ -668,7 +672,12 @@ impl Program {
                 Val::Vec(xs) => xs.clone(),
                 _ => unreachable!(),
             };
-            let handle = Handle::V(total(items.iter().map(|&i| v(self.h(i)).clone()).collect::<Vec<_>>()));
+            let handle = Handle::V(total(
+                items
+                    .iter()
+                    .map(|&i| v(self.h(i)).clone())
+                    .collect::<Vec<_>>(),
+            ));
             let expr = self.expr(Tag::Total, vec![CArg::Expr(self.steps[collect].expr)]);
             self.steps.push(Step {
                 recipe,
@@ -685,7 +694,13 @@ impl Program {
         {
             Recipe::Value(c) => {
                 held += 1;
-                (Tag::Value, vec![CArg::Const(c)], vec![], Val::V(c), Handle::V(value(V::new(c))))
+                (
+                    Tag::Value,
+                    vec![CArg::Const(c)],
+                    vec![],
+                    Val::V(c),
+                    Handle::V(value(V::new(c))),
+                )
             }
             Recipe::Add(x, o) => {
                 let hx = v(self.h(x));
@@ -696,9 +711,19 @@ impl Program {
                         add(hx, V::new(c))
                     }
                 };
-                let deps = if let Opnd::Node(y) = o { vec![x, y] } else { vec![x] };
+                let deps = if let Opnd::Node(y) = o {
+                    vec![x, y]
+                } else {
+                    vec![x]
+                };
                 let val = Val::V(e_fn_add(self.val(x).v(), self.opnd_val(o)));
-                (Tag::Add, vec![self.ex(x), self.expr_arg(o)], deps, val, Handle::V(handle))
+                (
+                    Tag::Add,
+                    vec![self.ex(x), self.expr_arg(o)],
+                    deps,
+                    val,
+                    Handle::V(handle),
+                )
             }
             Recipe::Mix(x, y, k) => (
                 Tag::Mix,
@@ -739,7 +764,13 @@ impl Program {
                     Tag::OpMul => e_mul(a, b),
                     _ => e_xor(a, b),
                 };
-                (tag, vec![self.ex(x), self.expr_arg(o)], deps, Val::V(val), Handle::V(handle))
+                (
+                    tag,
+                    vec![self.ex(x), self.expr_arg(o)],
+                    deps,
+                    Val::V(val),
+                    Handle::V(handle),
+                )
             }
             Recipe::Shl(x, k) => (
                 Tag::OpShl,
@@ -756,7 +787,13 @@ impl Program {
                 } else {
                     (m(!a), !hx.clone())
                 };
-                (tag, vec![self.ex(x)], vec![x], Val::V(val), Handle::V(handle))
+                (
+                    tag,
+                    vec![self.ex(x)],
+                    vec![x],
+                    Val::V(val),
+                    Handle::V(handle),
+                )
             }
             Recipe::Map(tag, x) => {
                 let hx = v(self.h(x));
@@ -774,7 +811,13 @@ impl Program {
                     });
                     (e_map2(a), d)
                 };
-                (tag, vec![self.ex(x)], vec![x], Val::V(val), Handle::V(handle))
+                (
+                    tag,
+                    vec![self.ex(x)],
+                    vec![x],
+                    Val::V(val),
+                    Handle::V(handle),
+                )
             }
             Recipe::Closure(x, y) => {
                 let (hx, hy) = (v(self.h(x)), v(self.h(y)));
@@ -783,12 +826,24 @@ impl Program {
                     V::new(e_closure(a.v, b.v))
                 })(hx, hy));
                 let val = Val::V(e_closure(self.val(x).v(), self.val(y).v()));
-                (Tag::Closure, vec![self.ex(x), self.ex(y)], vec![x, y], val, Handle::V(d))
+                (
+                    Tag::Closure,
+                    vec![self.ex(x), self.ex(y)],
+                    vec![x, y],
+                    val,
+                    Handle::V(d),
+                )
             }
             Recipe::PathFn(x, y) => {
                 let d = delay!(combine(v(self.h(x)), v(self.h(y))));
                 let val = Val::V(e_path(self.val(x).v(), self.val(y).v()));
-                (Tag::PathFn, vec![self.ex(x), self.ex(y)], vec![x, y], val, Handle::V(d))
+                (
+                    Tag::PathFn,
+                    vec![self.ex(x), self.ex(y)],
+                    vec![x, y],
+                    val,
+                    Handle::V(d),
+                )
             }
             Recipe::Spread(x) => (
                 Tag::Spread,
@@ -798,8 +853,12 @@ impl Program {
                 Handle::Bag(spread(v(self.h(x)))),
             ),
             Recipe::Get(bag, i) => {
-                let Handle::Bag(hb) = self.h(bag) else { unreachable!() };
-                let Val::Bag(items) = self.val(bag) else { unreachable!() };
+                let Handle::Bag(hb) = self.h(bag) else {
+                    unreachable!()
+                };
+                let Val::Bag(items) = self.val(bag) else {
+                    unreachable!()
+                };
                 (
                     Tag::Get,
                     vec![self.ex(bag), CArg::Const(i as i64)],
@@ -810,30 +869,70 @@ impl Program {
             }
             Recipe::Split(x) => {
                 let (a, b) = e_split(self.val(x).v());
-                (Tag::Split, vec![self.ex(x)], vec![x], Val::Pair(a, b), Handle::Pair(split(v(self.h(x)))))
+                (
+                    Tag::Split,
+                    vec![self.ex(x)],
+                    vec![x],
+                    Val::Pair(a, b),
+                    Handle::Pair(split(v(self.h(x)))),
+                )
             }
             Recipe::Field(pair, i) => {
-                let Handle::Pair(hp) = self.h(pair) else { unreachable!() };
-                let Val::Pair(a, b) = *self.val(pair) else { unreachable!() };
+                let Handle::Pair(hp) = self.h(pair) else {
+                    unreachable!()
+                };
+                let Val::Pair(a, b) = *self.val(pair) else {
+                    unreachable!()
+                };
                 let fields = hp.unpack();
                 let (val, handle) = if i == 0 { (a, fields.0) } else { (b, fields.1) };
-                (Tag::Field, vec![self.ex(pair), CArg::Const(i as i64)], vec![pair], Val::W(val), Handle::W(handle))
+                (
+                    Tag::Field,
+                    vec![self.ex(pair), CArg::Const(i as i64)],
+                    vec![pair],
+                    Val::W(val),
+                    Handle::W(handle),
+                )
             }
             Recipe::Unw(w, k) => {
-                let Handle::W(hw) = self.h(w) else { unreachable!() };
+                let Handle::W(hw) = self.h(w) else {
+                    unreachable!()
+                };
                 let val = Val::V(e_unw(self.val(w).v(), k));
-                (Tag::Unw, vec![self.ex(w), CArg::Const(k)], vec![w], val, Handle::V(unw(hw, k)))
+                (
+                    Tag::Unw,
+                    vec![self.ex(w), CArg::Const(k)],
+                    vec![w],
+                    val,
+                    Handle::V(unw(hw, k)),
+                )
             }
             Recipe::Collect(ref items) => {
                 let handles: Vec<&Delayed<V>> = items.iter().map(|&i| v(self.h(i))).collect();
                 let val = Val::Vec(items.iter().map(|&i| self.val(i).v()).collect());
                 let args = items.iter().map(|&i| self.ex(i)).collect();
-                (Tag::Collect, args, items.clone(), val, Handle::Vec(delayed::collect(handles)))
+                (
+                    Tag::Collect,
+                    args,
+                    items.clone(),
+                    val,
+                    Handle::Vec(delayed::collect(handles)),
+                )
             }
             Recipe::SumAll(vec) => {
-                let Handle::Vec(hv) = self.h(vec) else { unreachable!() };
-                let Val::Vec(xs) = self.val(vec) else { unreachable!() };
-                (Tag::SumAll, vec![self.ex(vec)], vec![vec], Val::V(e_sum_all(xs)), Handle::V(sum_all(hv)))
+                let Handle::Vec(hv) = self.h(vec) else {
+                    unreachable!()
+                };
+                let Val::Vec(xs) = self.val(vec) else {
+                    unreachable!()
+                };
+                (
+                    Tag::SumAll,
+                    vec![self.ex(vec)],
+                    vec![vec],
+                    Val::V(e_sum_all(xs)),
+                    Handle::V(sum_all(hv)),
+                )
             }
             Recipe::Noisy(x) => {
                 // Impure: a new expression every time it is built.
@@ -934,8 +1033,13 @@ impl Program {
 // ---------------------------------------------------------------------------------------
 // Checks.
 
-static SCHEDULERS: LazyLock<[Scheduler; 3]> =
-    LazyLock::new(|| [Scheduler::sync(), Scheduler::threads(1), Scheduler::threads(4)]);
+static SCHEDULERS: LazyLock<[Scheduler; 3]> = LazyLock::new(|| {
+    [
+        Scheduler::sync(),
+        Scheduler::threads(1),
+        Scheduler::threads(4),
+    ]
+});
 
 fn check_runs(p: &Program, roots: &[usize], what: &str) -> Result<(), TestCaseError> {
     let expected = p.expected_runs(roots);
@@ -970,9 +1074,21 @@ fn check_keys(p: &Program) -> Result<(), TestCaseError> {
     for (i, s) in p.steps.iter().enumerate() {
         let Some(key) = s.handle.key() else { continue };
         let k = *key_of_expr.entry(s.expr).or_insert(key);
-        prop_assert_eq!(k, key, "step {} ({:?}): an equal expression has another key", i, s.recipe);
+        prop_assert_eq!(
+            k,
+            key,
+            "step {} ({:?}): an equal expression has another key",
+            i,
+            s.recipe
+        );
         let e = *expr_of_key.entry(key).or_insert(s.expr);
-        prop_assert_eq!(e, s.expr, "step {} ({:?}): a different expression has its key", i, s.recipe);
+        prop_assert_eq!(
+            e,
+            s.expr,
+            "step {} ({:?}): a different expression has its key",
+            i,
+            s.recipe
+        );
     }
     Ok(())
 }
@@ -997,13 +1113,28 @@ fn check_program(draws: &[Draw], raw_roots: &[u16]) -> Result<(), TestCaseError>
         let got = watchdog("compute of random roots", || {
             delayed::compute_with(&handles, sched)
         });
-        prop_assert_eq!(values(got.expect("no faults")), eager.clone(), "{:?}, all at once", sched);
+        prop_assert_eq!(
+            values(got.expect("no faults")),
+            eager.clone(),
+            "{:?}, all at once",
+            sched
+        );
         check_runs(&p, &roots, &format!("{sched:?}, all at once"))?;
-        prop_assert_eq!(live(), p.held, "{:?}: only the graph's own values are alive", sched);
+        prop_assert_eq!(
+            live(),
+            p.held,
+            "{:?}: only the graph's own values are alive",
+            sched
+        );
         for (&r, handle) in roots.iter().zip(&handles).take(3) {
             reset_runs();
             let got = watchdog("compute of one root", || handle.compute_with(sched));
-            prop_assert_eq!(got.expect("no faults").v, p.val(r).v(), "{:?}, one by one", sched);
+            prop_assert_eq!(
+                got.expect("no faults").v,
+                p.val(r).v(),
+                "{:?}, one by one",
+                sched
+            );
             check_runs(&p, &[r], &format!("{sched:?}, one root"))?;
         }
         prop_assert_eq!(live(), p.held);
@@ -1023,21 +1154,38 @@ fn check_faults(draws: &[Draw], raw_roots: &[u16]) -> Result<(), TestCaseError> 
     let expected = p.expected_runs(&roots);
     for sched in SCHEDULERS.iter() {
         reset_runs();
-        let got = watchdog("compute with faults", || delayed::compute_with(&handles, sched));
+        let got = watchdog("compute with faults", || {
+            delayed::compute_with(&handles, sched)
+        });
         // Whatever ran, ran at most once.
         for tag in all_tags().filter(|t| !UNCOUNTED.contains(t)) {
-            prop_assert!(runs(tag) <= expected[tag as usize], "{:?}: {:?} ran twice", sched, tag);
+            prop_assert!(
+                runs(tag) <= expected[tag as usize],
+                "{:?}: {:?} ran twice",
+                sched,
+                tag
+            );
         }
         match got {
             Ok(vals) => {
-                prop_assert!(failing.is_empty(), "{:?}: no error, but {:?} must fail", sched, failing);
+                prop_assert!(
+                    failing.is_empty(),
+                    "{:?}: no error, but {:?} must fail",
+                    sched,
+                    failing
+                );
                 let eager: Vec<i64> = roots.iter().map(|&r| p.val(r).v()).collect();
                 prop_assert_eq!(values(vals), eager);
             }
             Err(err) => {
                 let task = err.task().map(str::to_owned);
                 let mode = task.as_ref().and_then(|t| failing.get(t)).copied();
-                prop_assert!(mode.is_some(), "{:?}: {} is not a failing task of the graph", sched, err);
+                prop_assert!(
+                    mode.is_some(),
+                    "{:?}: {} is not a failing task of the graph",
+                    sched,
+                    err
+                );
                 match (&err, mode.unwrap()) {
                     (Error::Failed { source, .. }, 1) => {
                         prop_assert!(source.downcast_ref::<Boom>().is_some());
@@ -1048,11 +1196,18 @@ fn check_faults(draws: &[Draw], raw_roots: &[u16]) -> Result<(), TestCaseError> 
                     (Error::Panicked { message, .. }, 3) => {
                         prop_assert_eq!(message.as_str(), "(the panic payload is not a string)");
                     }
-                    (err, mode) => prop_assert!(false, "{:?}: {} for fault mode {}", sched, err, mode),
+                    (err, mode) => {
+                        prop_assert!(false, "{:?}: {} for fault mode {}", sched, err, mode)
+                    }
                 }
             }
         }
-        prop_assert_eq!(live(), p.held, "{:?}: a result leaked past a failed compute", sched);
+        prop_assert_eq!(
+            live(),
+            p.held,
+            "{:?}: a result leaked past a failed compute",
+            sched
+        );
     }
 
     // The same program without the faults computes correctly.
@@ -1063,7 +1218,12 @@ fn check_faults(draws: &[Draw], raw_roots: &[u16]) -> Result<(), TestCaseError> 
         let got = watchdog("compute without faults", || {
             delayed::compute_with(&clean_handles, sched)
         });
-        prop_assert_eq!(values(got.expect("faults removed")), eager.clone(), "{:?}", sched);
+        prop_assert_eq!(
+            values(got.expect("faults removed")),
+            eager.clone(),
+            "{:?}",
+            sched
+        );
     }
     drop((handles, clean_handles));
     drop((p, clean));
@@ -1166,4 +1326,3 @@ fn the_model_agrees_with_a_hand_written_program() {
     assert_eq!(values(got), vec![3, 3]);
     assert_eq!(runs(Tag::Add), 1);
 }
-

@@ -63,6 +63,25 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// Drops `value` (a task's result, its unread inputs, a panic payload), catching a panic
+/// from its `Drop`: returns that panic's message. A payload whose own `Drop` panics too is
+/// leaked rather than dropped, so this never panics.
+///
+/// The scheduler drops user values here instead of where they fall out of scope: a panic
+/// that escaped a worker would take the whole compute down, and one raised while a task is
+/// already unwinding would abort the process.
+pub(crate) fn drop_caught<T>(value: T) -> Option<String> {
+    let payload =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value))).err()?;
+    let message = panic_message(&*payload);
+    if let Err(nested) =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)))
+    {
+        std::mem::forget(nested);
+    }
+    Some(message)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +98,29 @@ mod tests {
         assert_eq!(
             e.source().map(|s| s.to_string()).as_deref(),
             Some("no such file")
+        );
+    }
+
+    #[test]
+    fn drop_caught_catches_panicking_drops() {
+        struct Loud(&'static str);
+        impl Drop for Loud {
+            fn drop(&mut self) {
+                panic!("{}", self.0);
+            }
+        }
+        assert_eq!(drop_caught(String::from("quiet")), None);
+        assert_eq!(drop_caught(Loud("loud")).as_deref(), Some("loud"));
+        // A panic whose payload panics again when dropped.
+        struct Nested;
+        impl Drop for Nested {
+            fn drop(&mut self) {
+                std::panic::panic_any(Loud("again"));
+            }
+        }
+        assert_eq!(
+            drop_caught(Nested).as_deref(),
+            Some("(the panic payload is not a string)")
         );
     }
 

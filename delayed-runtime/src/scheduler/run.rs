@@ -4,7 +4,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 
-use crate::error::{panic_message, Error};
+use crate::error::{drop_caught, panic_message, Error};
 use crate::inputs::Inputs;
 use crate::node::{AnyValue, Body};
 use crate::scheduler::plan::Plan;
@@ -36,20 +36,33 @@ impl<'p, 'g> Run<'p, 'g> {
             Body::Data(value) => Ok(value.clone()),
             Body::Task(body) => {
                 let sources = self.plan.sources_of(t);
-                catch_unwind(AssertUnwindSafe(|| {
-                    let mut inputs = Inputs::new(&node.inputs, sources, &self.slots);
-                    body(&mut inputs)
-                }))
-                .map_err(|payload| Error::Panicked {
-                    task: node.label(),
-                    message: panic_message(&*payload),
-                })
-                .and_then(|result| {
-                    result.map_err(|source| Error::Failed {
+                // `inputs` lives outside the `catch_unwind`: inputs the body left unread
+                // are released (maybe dropped) after it has unwound, not during, where a
+                // panicking `Drop` would abort the process.
+                let mut inputs = Inputs::new(&node.inputs, sources, &self.slots);
+                let outcome = catch_unwind(AssertUnwindSafe(|| body(&mut inputs)));
+                let drop_panic = drop_caught(inputs);
+                match outcome {
+                    Ok(Ok(value)) => match drop_panic {
+                        None => Ok(value),
+                        Some(message) => Err(Error::Panicked {
+                            task: node.label(),
+                            message,
+                        }),
+                    },
+                    Ok(Err(source)) => Err(Error::Failed {
                         task: node.label(),
                         source,
-                    })
-                })
+                    }),
+                    Err(payload) => {
+                        let message = panic_message(&*payload);
+                        drop_caught(payload);
+                        Err(Error::Panicked {
+                            task: node.label(),
+                            message,
+                        })
+                    }
+                }
             }
         };
         match outcome {

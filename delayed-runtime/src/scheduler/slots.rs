@@ -80,6 +80,20 @@ impl Slots {
     }
 }
 
+/// Results still here when a compute ends were abandoned by a failure (their consumers
+/// never ran). The compute has already failed; a panic from their `Drop` is caught and
+/// dropped with them rather than escaping `compute`.
+impl Drop for Slots {
+    fn drop(&mut self) {
+        for slot in self.slots.iter_mut() {
+            let slot = slot.get_mut().unwrap_or_else(|poison| poison.into_inner());
+            if let Some(value) = slot.value.take() {
+                crate::error::drop_caught(value);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
