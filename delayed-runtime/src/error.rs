@@ -64,21 +64,24 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Drops `value` (a task's result, its unread inputs, a panic payload), catching a panic
-/// from its `Drop`: returns that panic's message. A payload whose own `Drop` panics too is
-/// leaked rather than dropped, so this never panics.
+/// from its `Drop`: returns that panic's message. Never panics: the payload of that panic
+/// is dropped the same way, and after a few payloads that each panic again when dropped,
+/// the last one is leaked.
 ///
 /// The scheduler drops user values here instead of where they fall out of scope: a panic
 /// that escaped a worker would take the whole compute down, and one raised while a task is
 /// already unwinding would abort the process.
 pub(crate) fn drop_caught<T>(value: T) -> Option<String> {
-    let payload =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value))).err()?;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let mut payload = catch_unwind(AssertUnwindSafe(move || drop(value))).err()?;
     let message = panic_message(&*payload);
-    if let Err(nested) =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)))
-    {
-        std::mem::forget(nested);
+    for _ in 0..8 {
+        match catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            Ok(()) => return Some(message),
+            Err(nested) => payload = nested,
+        }
     }
+    std::mem::forget(payload);
     Some(message)
 }
 
