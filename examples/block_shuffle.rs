@@ -92,7 +92,12 @@ pub fn assemble(blocks: &[RgbImage], order: &[usize], columns: u32) -> RgbImage 
     let mut out = RgbImage::new(columns * size, rows * size);
     for (block, &to) in blocks.iter().zip(order) {
         let (col, row) = (to as u32 % columns, to as u32 / columns);
-        imageops::replace(&mut out, block, i64::from(col * size), i64::from(row * size));
+        imageops::replace(
+            &mut out,
+            block,
+            i64::from(col * size),
+            i64::from(row * size),
+        );
     }
     out
 }
@@ -176,7 +181,12 @@ pub fn block_random(plan: &Plan, block: u32) -> Delayed<PathBuf> {
             blocks.push(sharpened_block(&image, x, y, block));
         }
     }
-    save_shuffled(blocks, plan.order.clone(), plan.columns, plan.output.clone())
+    save_shuffled(
+        blocks,
+        plan.order.clone(),
+        plan.columns,
+        plan.output.clone(),
+    )
 }
 
 // ## The program

@@ -284,10 +284,26 @@ pub fn draw_chart(hist: &Histogram) -> RgbImage {
     for (i, &count) in (0..).zip(&hist.counts) {
         let x = LEFT + i * bin_width;
         let height = (count * u64::from(plot_height) / highest) as u32;
-        fill(&mut chart, (x + 2, base - height), (x + bin_width - 2, base), bar);
-        draw_text(&mut chart, x + bin_width / 2, base - height - 14, &count.to_string(), ink);
+        fill(
+            &mut chart,
+            (x + 2, base - height),
+            (x + bin_width - 2, base),
+            bar,
+        );
+        draw_text(
+            &mut chart,
+            x + bin_width / 2,
+            base - height - 14,
+            &count.to_string(),
+            ink,
+        );
     }
-    fill(&mut chart, (LEFT, base), (LEFT + bins * bin_width + 1, base + 2), ink);
+    fill(
+        &mut chart,
+        (LEFT, base),
+        (LEFT + bins * bin_width + 1, base + 2),
+        ink,
+    );
     for (i, edge) in (0..).zip(&hist.edges) {
         let x = LEFT + i * bin_width;
         fill(&mut chart, (x, base), (x + 1, base + 6), ink);

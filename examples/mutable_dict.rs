@@ -118,8 +118,14 @@ fn main() -> ExitCode {
     };
     let expected = eager(&datas);
     println!("len(result) = {} (keys {:?})", result.len(), result.keys());
-    println!("method one (make_dict) equals the eager loop: {}", result == expected);
-    println!("method two (add_item) equals the eager loop:  {}", result2 == expected);
+    println!(
+        "method one (make_dict) equals the eager loop: {}",
+        result == expected
+    );
+    println!(
+        "method two (add_item) equals the eager loop: {}",
+        result2 == expected
+    );
     if result == expected && result2 == expected {
         ExitCode::SUCCESS
     } else {
