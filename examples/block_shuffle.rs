@@ -3,7 +3,7 @@
 //! `ImageFilter.SHARPEN`), shuffle the blocks' positions, and save `shuffled_<name>.png`.
 //!
 //! ```text
-//! cargo run --release --example block_shuffle                        # examples/images -> shuffled/
+//! cargo run --release --example block_shuffle                        # examples/images -> out/shuffled/
 //! cargo run --release --example block_shuffle -- --dir ../shared/images --block 200 --seed 3 --out /tmp/s
 //! ```
 //!
@@ -27,7 +27,7 @@ const USAGE: &str = "usage: block_shuffle [--dir DIR] [--block SIZE] [--seed S] 
   --dir DIR     shuffle every .png in DIR (default: examples/images)
   --block SIZE  side of the square blocks, in pixels (default 100)
   --seed S      seed for the shuffles (default 0)
-  --out DIR     where shuffled_<name>.png go, created if needed (default: shuffled)";
+  --out DIR     where shuffled_<name>.png go, created if needed (default: out/shuffled)";
 
 // ## The tasks
 
@@ -196,7 +196,7 @@ fn main() -> ExitCode {
 }
 
 /// The command-line options.
-pub struct Options {
+struct Options {
     dir: PathBuf,
     block: u32,
     seed: u64,
@@ -208,7 +208,7 @@ fn parse_args(args: Vec<String>) -> Result<Options, String> {
         dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/images"),
         block: 100,
         seed: 0,
-        out: PathBuf::from("shuffled"),
+        out: PathBuf::from("out/shuffled"),
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {

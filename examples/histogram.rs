@@ -180,7 +180,7 @@ fn main() -> ExitCode {
 }
 
 /// The command-line options.
-pub struct Options {
+struct Options {
     image: PathBuf,
     n: usize,
     seed: u64,
