@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 mod arg;
+mod cache;
 mod call;
 mod compute;
 mod delayed;
@@ -43,6 +44,8 @@ mod unpack;
 pub mod private;
 
 pub use arg::IntoArg;
+#[cfg(feature = "cache")]
+pub use cache::{Cache, CacheCounters, CacheMode, CacheStats, Cacheable};
 pub use compute::{collect, compute, compute_with, Computable};
 pub use delayed::{value, Delayed};
 pub use error::Error;

@@ -47,6 +47,9 @@ pub(crate) struct Node {
     pub(crate) name: Cow<'static, str>,
     pub(crate) inputs: Box<[Input]>,
     pub(crate) body: Body,
+    /// How to write and read this task's result in an on-disk cache: set only for pure
+    /// `#[delayed(cache)]` functions (see `cache/`).
+    pub(crate) codec: Option<&'static crate::cache::codec::Codec>,
 }
 
 impl Node {
@@ -106,6 +109,7 @@ mod tests {
             name: Cow::Borrowed("data"),
             inputs: Box::new([]),
             body: Body::Data(Arc::new(n)),
+            codec: None,
         })
     }
 
@@ -118,6 +122,7 @@ mod tests {
                 name: Cow::Borrowed("link"),
                 inputs: Box::new([Input::Node(head)]),
                 body: Body::Data(Arc::new(())),
+                codec: None,
             });
         }
         drop(head);
@@ -131,6 +136,7 @@ mod tests {
             name: Cow::Borrowed("p"),
             inputs: Box::new([Input::Node(child.clone())]),
             body: Body::Data(Arc::new(())),
+            codec: None,
         });
         drop(parent);
         assert_eq!(Arc::strong_count(&child), 1);
