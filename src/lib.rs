@@ -195,6 +195,7 @@
 //! serde `Serialize + Deserialize`) and give the scheduler a directory:
 //!
 //! ```
+//! # #[cfg(feature = "cache")] {
 //! use delayed::prelude::*;
 //!
 //! #[delayed(cache)]
@@ -217,6 +218,7 @@
 //! assert_eq!(h.compute_with(&again)?, [1, 1, 0, 2]);
 //! assert_eq!(again.disk_cache().unwrap().counters().hits, 1);
 //! # std::fs::remove_dir_all(&dir).unwrap();
+//! # }
 //! # Ok::<(), delayed::Error>(())
 //! ```
 //!

@@ -4,6 +4,8 @@
 //! Every test uses its own directory under Cargo's per-target temporary directory and its
 //! own execution counters, so the tests run in parallel.
 
+#![cfg(feature = "cache")]
+
 use delayed::prelude::*;
 use delayed::{Cache, CacheCounters, CacheMode, Error};
 use std::path::{Path, PathBuf};
@@ -691,5 +693,34 @@ fn without_cache_nothing_is_stored_and_debug_shows_the_cache() {
     assert!(
         format!("{sched:?}").starts_with("Scheduler::sync().cache("),
         "{sched:?}"
+    );
+}
+
+#[test]
+fn a_long_chain_behind_a_hit_is_skipped_without_recursion() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    #[delayed(cache)]
+    fn last(x: u64) -> u64 {
+        RUNS.fetch_add(1, SeqCst);
+        x
+    }
+    let dir = fresh_dir("chain");
+    let chain = || {
+        let mut x = value(0u64);
+        for _ in 0..100_000 {
+            x = x + 1;
+        }
+        last(x)
+    };
+    let (sched, _) = run_with(&dir, 2);
+    assert_eq!(chain().compute_with(&sched).unwrap(), 100_000);
+    let (sched, cache) = run_with(&dir, 2);
+    assert_eq!(chain().compute_with(&sched).unwrap(), 100_000);
+    assert_eq!(RUNS.load(SeqCst), 1);
+    assert_eq!(cache.counters().hits, 1);
+    assert_eq!(
+        cache.counters().skipped,
+        100_001,
+        "the whole chain and its seed"
     );
 }

@@ -19,8 +19,9 @@
 //!
 //! Where things live: [`Delayed`] and [`value`] in `delayed.rs`, the nodes in `node.rs`,
 //! keys in `key.rs` and `tokenize.rs`, building a task in `call.rs`, argument conversion in
-//! `arg.rs`, operators in `ops.rs`, the scheduler in `scheduler/`, errors in `error.rs`,
-//! drawing the graph (`to_dot`, `visualize`) in `render/`.
+//! `arg.rs`, operators in `ops.rs`, the scheduler in `scheduler/`, the on-disk result cache
+//! in `cache/` (feature `cache`), errors in `error.rs`, drawing the graph (`to_dot`,
+//! `visualize`) in `render/`.
 
 #![warn(missing_docs)]
 

@@ -49,6 +49,7 @@ pub(crate) struct Node {
     pub(crate) body: Body,
     /// How to write and read this task's result in an on-disk cache: set only for pure
     /// `#[delayed(cache)]` functions (see `cache/`).
+    #[cfg_attr(not(feature = "cache"), allow(dead_code))]
     pub(crate) codec: Option<&'static crate::cache::codec::Codec>,
 }
 

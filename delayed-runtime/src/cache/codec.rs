@@ -52,8 +52,14 @@ struct CodecOf<R>(std::marker::PhantomData<R>);
 
 impl<R: Cacheable> CodecOf<R> {
     const CODEC: Codec = Codec {
+        #[cfg(feature = "cache")]
         encode: encode::<R>,
+        #[cfg(not(feature = "cache"))]
+        encode: no_cache_encode,
+        #[cfg(feature = "cache")]
         decode: decode::<R>,
+        #[cfg(not(feature = "cache"))]
+        decode: no_cache_decode,
         type_name: std::any::type_name::<R>,
     };
 }
@@ -84,12 +90,12 @@ fn decode<R: Cacheable>(bytes: &[u8]) -> Result<AnyValue, String> {
 }
 
 #[cfg(not(feature = "cache"))]
-fn encode<R: Cacheable>(_: &AnyValue) -> Result<Vec<u8>, String> {
+fn no_cache_encode(_: &AnyValue) -> Result<Vec<u8>, String> {
     Err("this build has no cache".into())
 }
 
 #[cfg(not(feature = "cache"))]
-fn decode<R: Cacheable>(_: &[u8]) -> Result<AnyValue, String> {
+fn no_cache_decode(_: &[u8]) -> Result<AnyValue, String> {
     Err("this build has no cache".into())
 }
 

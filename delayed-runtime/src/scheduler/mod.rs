@@ -75,7 +75,8 @@ impl Scheduler {
                 threads: n,
                 pool: Arc::new(OnceLock::new()),
             },
-            ..Scheduler::default()
+            #[cfg(feature = "cache")]
+            cache: None,
         }
     }
 
@@ -83,7 +84,8 @@ impl Scheduler {
     pub fn sync() -> Scheduler {
         Scheduler {
             mode: Mode::Sync,
-            ..Scheduler::default()
+            #[cfg(feature = "cache")]
+            cache: None,
         }
     }
 
