@@ -30,17 +30,23 @@ pub const BINS: usize = 10;
 /// The range the bins cover: every possible mean absolute difference of two u8 images.
 pub const RANGE: (f64, f64) = (0.0, 255.0);
 
-const USAGE: &str = "usage: histogram [--image PATH] [--n N] [--seed S] [--out PNG]
+const USAGE: &str = "usage: histogram [--image PATH] [--n N] [--seed S] [--out PNG] [--cache DIR]
   --image PATH  the photograph (default: examples/images/rocket.png)
   --n N         number of random 100x100 blocks, at least 2 (default 50)
   --seed S      seed for the block positions (default 0)
-  --out PNG     also draw the histogram as a bar chart into this PNG file";
+  --out PNG     also draw the histogram as a bar chart into this PNG file
+  --cache DIR   keep results in DIR and reuse them in later runs";
 
 // ## The tasks: the tutorial's functions, with `#[delayed]`
 
 /// `delayed(Image.open)(path)`: the image is read inside the graph, not by the client.
+///
+/// `version` (the file's size and modification time, see [`file_version`]) is not used by
+/// the body; it is part of the task's key, so that with `--cache` a changed file at the same
+/// path is not mistaken for the old one.
 #[delayed]
-pub fn load(path: &Path) -> std::io::Result<RgbImage> {
+pub fn load(path: &Path, version: (u64, u128)) -> std::io::Result<RgbImage> {
+    let _ = version;
     common::open_rgb(path)
 }
 
@@ -61,14 +67,15 @@ pub fn diff(a: &RgbImage, b: &RgbImage) -> Vec<i16> {
 }
 
 /// `np.mean`: the sum is exact in `i64`, then one division, as numpy does for integers.
-#[delayed]
+/// Kept in the on-disk cache with `--cache`: one small `f64` per pair.
+#[delayed(cache)]
 pub fn mean(values: &[i16]) -> f64 {
     let sum: i64 = values.iter().map(|&v| i64::from(v)).sum();
     sum as f64 / values.len() as f64
 }
 
 /// What `np.histogram` returns: the count in each bin and the `BINS + 1` bin edges.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Histogram {
     /// How many values fell in each bin.
     pub counts: Vec<u64>,
@@ -78,7 +85,7 @@ pub struct Histogram {
 
 /// `np.histogram(values, bins=BINS, range=RANGE)`, with numpy's exact binning: values
 /// outside the range are not counted, and the last bin is closed on the right.
-#[delayed]
+#[delayed(cache)]
 pub fn histogram(values: Vec<f64>) -> Histogram {
     let (lo, hi) = RANGE;
     // np.linspace(lo, hi, BINS + 1)
@@ -146,7 +153,7 @@ pub struct LazyHistogram {
 
 /// Not `#[delayed]` itself: it calls delayed functions, which build the graph.
 pub fn build_histogram(path: &Path, corners: &[(u32, u32)]) -> LazyHistogram {
-    let image = load(path);
+    let image = load(path, file_version(path));
     let blocks: Vec<Delayed<RgbImage>> = corners.iter().map(|&(x, y)| crop(&image, x, y)).collect();
     let diffs: Vec<Delayed<Vec<i16>>> = pairs(&blocks).map(|(a, b)| diff(a, b)).collect();
     let means: Vec<Delayed<f64>> = diffs.iter().map(mean).collect();
@@ -162,9 +169,23 @@ pub fn build_histogram(path: &Path, corners: &[(u32, u32)]) -> LazyHistogram {
     }
 }
 
+/// The file's size and modification time (zeros if it cannot be read: `load` then
+/// reports the error).
+pub fn file_version(path: &Path) -> (u64, u128) {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return (0, 0);
+    };
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    (meta.len(), modified)
+}
+
 /// The same computation, eagerly: the functions as written, called one after another.
 pub fn eager_histogram(path: &Path, corners: &[(u32, u32)]) -> std::io::Result<Histogram> {
-    let image = load_eager(path)?;
+    let image = load_eager(path, file_version(path))?;
     let blocks: Vec<RgbImage> = corners
         .iter()
         .map(|&(x, y)| crop_eager(&image, x, y))
@@ -185,6 +206,7 @@ struct Options {
     n: usize,
     seed: u64,
     out: Option<PathBuf>,
+    cache: Option<PathBuf>,
 }
 
 fn parse_args(args: Vec<String>) -> Result<Options, String> {
@@ -193,6 +215,7 @@ fn parse_args(args: Vec<String>) -> Result<Options, String> {
         n: 50,
         seed: 0,
         out: None,
+        cache: None,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -201,6 +224,7 @@ fn parse_args(args: Vec<String>) -> Result<Options, String> {
             "--n" => options.n = common::flag_value(&arg, args.next())?,
             "--seed" => options.seed = common::flag_value(&arg, args.next())?,
             "--out" => options.out = Some(common::flag_value(&arg, args.next())?),
+            "--cache" => options.cache = Some(common::flag_value(&arg, args.next())?),
             other => return Err(format!("unknown argument `{other}` (try --help)")),
         }
     }
@@ -236,7 +260,11 @@ pub fn run(args: Vec<String>) -> common::Result<()> {
     let start = Instant::now();
     let lazy = build_histogram(&options.image, &corners);
     let built = start.elapsed();
-    let hist = lazy.histogram.compute()?;
+    let scheduler = match &options.cache {
+        Some(dir) => Scheduler::new().cache(dir),
+        None => Scheduler::new(),
+    };
+    let hist = lazy.histogram.compute_with(&scheduler)?;
     let lazy_time = start.elapsed();
 
     // Eager: the same work, one call after another on this thread.
@@ -254,6 +282,16 @@ pub fn run(args: Vec<String>) -> common::Result<()> {
         lazy.tasks
     );
     println!("eager: {eager_time:.2?} (same counts)");
+    if let Some(cache) = scheduler.disk_cache() {
+        let c = cache.counters();
+        println!(
+            "cache {}: {} hits, {} computed and stored, {} tasks skipped",
+            cache.dir().display(),
+            c.hits,
+            c.writes,
+            c.skipped
+        );
+    }
 
     if let Some(out) = &options.out {
         common::save_png(&draw_chart(&hist), out)?;

@@ -188,6 +188,65 @@
 //! # Ok::<(), delayed::visualize::VisualizeError>(())
 //! ```
 
+//! ## Caching across runs
+//!
+//! Keys name computations exactly, so results can outlive the process, the way a build
+//! system reuses its outputs. Mark a function `#[delayed(cache)]` (its result type must be
+//! serde `Serialize + Deserialize`) and give the scheduler a directory:
+//!
+//! ```
+//! # #[cfg(feature = "cache")] {
+//! use delayed::prelude::*;
+//!
+//! #[delayed(cache)]
+//! fn histogram(pixels: &[u8]) -> Vec<u64> {
+//!     let mut bins = vec![0u64; 4];
+//!     for p in pixels {
+//!         bins[usize::from(p / 64)] += 1;
+//!     }
+//!     bins
+//! }
+//!
+//! # let dir = std::env::temp_dir().join(format!("delayed-doc-cache-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&dir);
+//! let sched = Scheduler::new().cache(&dir);        // created if needed
+//! let h = histogram(vec![0u8, 100, 200, 255]);
+//! assert_eq!(h.compute_with(&sched)?, [1, 1, 0, 2]);  // runs, and stores the result
+//!
+//! // A later compute, or a later run of the program, reads it back instead.
+//! let again = Scheduler::new().cache(&dir);
+//! assert_eq!(h.compute_with(&again)?, [1, 1, 0, 2]);
+//! assert_eq!(again.disk_cache().unwrap().counters().hits, 1);
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # }
+//! # Ok::<(), delayed::Error>(())
+//! ```
+//!
+//! - **What is cached.** Only pure `#[delayed(cache)]` functions, and only their successful
+//!   results (an `Err` or a panic is never stored). Everything else runs as usual. A hit
+//!   also skips the tasks that only fed it: a second run does none of the upstream work.
+//! - **When an entry is reused.** Its key covers the function's crate, module path, name
+//!   and a hash of its own tokens (signature and body), and the keys of all its inputs.
+//!   Editing the function invalidates its entries and, through the keys, everything
+//!   downstream; changing one input recomputes only what depends on it. The key does
+//!   *not* cover the definitions of types or of other functions the body calls: after
+//!   changing those, [`Cache::clear`] the directory (or edit the function). Generic type
+//!   names come from `std::any::type_name`, so a toolchain upgrade may change the keys of
+//!   generic functions (a one-time recompute, never a wrong hit).
+//! - **Format.** One file per result under `dir/v1/`, encoded with postcard (byte
+//!   vectors appear as they are), behind a header with a format version, the key, the
+//!   length and a blake3 checksum. Files are written to a temporary name and renamed, so
+//!   a crash never leaves a half entry, and several processes can share a directory.
+//! - **Problems are warnings, never errors.** A damaged or undecodable entry is recomputed
+//!   and replaced; a read-only directory is only read; an unusable one means no cache.
+//!   Warnings go to stderr and to [`Cache::warnings`].
+//! - **Managing it.** [`Cache::open`] gives a handle ([`Scheduler::with_cache`]) with
+//!   [`counters`](Cache::counters) (hits, misses, writes, skipped tasks),
+//!   [`stats`](Cache::stats), [`clear`](Cache::clear) and a size cap with
+//!   least-recently-used eviction ([`max_bytes`](Cache::max_bytes)).
+//! - The `cache` cargo feature (on by default) brings serde and postcard; without it,
+//!   `#[delayed(cache)]` is a compile error that says so.
+
 #![warn(missing_docs)]
 
 pub use delayed_macros::{delay, delayed, Tokenize};
@@ -202,6 +261,9 @@ pub use delayed_runtime::{to_dot, visualize};
 pub mod prelude {
     pub use crate::{delay, delayed, value, Delayed, Scheduler, Tokenize};
 }
+
+#[cfg(feature = "cache")]
+pub use delayed_runtime::{Cache, CacheCounters, CacheMode, CacheStats, Cacheable};
 
 #[doc(hidden)]
 pub use delayed_runtime::private as __private;

@@ -2,6 +2,7 @@
 
 use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
+use syn::spanned::Spanned;
 use syn::{LitBool, LitStr};
 
 /// What `#[delayed(pure = false, name = "…")]` asked for.
@@ -10,20 +11,37 @@ pub(crate) struct Args {
     pub(crate) pure: bool,
     /// The display name, when not the function's own.
     pub(crate) name: Option<LitStr>,
+    /// `cache`: results may be kept in an on-disk cache across runs.
+    pub(crate) cache: bool,
 }
 
-const KNOWN: &[&str] = &["pure", "name"];
+const KNOWN: &[&str] = &["pure", "name", "cache"];
 
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
     let mut args = Args {
         pure: true,
         name: None,
+        cache: false,
     };
     if tokens.is_empty() {
         return Ok(args);
     }
-    let parser = syn::meta::parser(|meta| parse_one(&mut args, meta));
+    let mut cache_span = None;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("cache") {
+            cache_span = Some(meta.path.span());
+            args.cache = true;
+            return Ok(());
+        }
+        parse_one(&mut args, meta)
+    });
     syn::parse::Parser::parse2(parser, tokens)?;
+    if let (Some(span), false) = (cache_span, args.pure) {
+        return Err(syn::Error::new(
+            span,
+            "a `pure = false` function cannot be cached: it must run on every call; remove `cache` or `pure = false`",
+        ));
+    }
     Ok(args)
 }
 
@@ -59,7 +77,7 @@ fn parse_one(args: &mut Args, meta: ParseNestedMeta<'_>) -> syn::Result<()> {
             None => String::new(),
         };
         Err(meta.error(format!(
-            "unknown `#[delayed]` argument `{given}`{hint} (expected `pure = true|false` or `name = \"...\"`)"
+            "unknown `#[delayed]` argument `{given}`{hint} (expected `pure = true|false`, `name = \"...\"` or `cache`)"
         )))
     }
 }
@@ -107,5 +125,19 @@ mod tests {
         assert!(err.contains("did you mean `pure`"), "{err}");
         let err = parse(quote!(colour = 1)).err().unwrap().to_string();
         assert!(!err.contains("did you mean"), "{err}");
+        let err = parse(quote!(cach)).err().unwrap().to_string();
+        assert!(err.contains("did you mean `cache`"), "{err}");
+    }
+
+    #[test]
+    fn cache_is_a_flag_of_pure_functions() {
+        assert!(parse(quote!(cache)).unwrap().cache);
+        assert!(parse(quote!(name = "f", cache)).unwrap().cache);
+        assert!(!parse(quote!()).unwrap().cache);
+        let err = parse(quote!(cache, pure = false))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("cannot be cached"), "{err}");
     }
 }

@@ -334,7 +334,11 @@ mod tests {
 
     /// The messages of every error `check_fn` reports for `func`.
     fn errors(func: ItemFn, pure: bool) -> Vec<String> {
-        let args = Args { pure, name: None };
+        let args = Args {
+            pure,
+            name: None,
+            cache: false,
+        };
         match check_fn(&func, &args) {
             Ok(()) => Vec::new(),
             Err(all) => all.into_iter().map(|e| e.to_string()).collect(),

@@ -122,7 +122,11 @@ fn expand(func: &ItemFn, args: &Args) -> TokenStream {
             Pass::Value => (&p.owned, quote!(ByValue), quote!(assert_by_value)),
             Pass::Borrow => (&p.owned, quote!(GraphValue), quote!(assert_graph_value)),
         })
-        .chain([(&output, quote!(GraphValue), quote!(assert_graph_value))]);
+        .chain([(&output, quote!(GraphValue), quote!(assert_graph_value))])
+        .chain(
+            args.cache
+                .then(|| (&output, quote!(Cacheable), quote!(assert_cacheable))),
+        );
     for (ty, bound, assert) in bounds {
         if uses_self || mentions_generic(ty, &sig.generics) {
             where_clause
@@ -141,6 +145,9 @@ fn expand(func: &ItemFn, args: &Args) -> TokenStream {
     let mut identity = Vec::new();
     if !args.pure {
         identity.push(quote!(.impure()));
+    }
+    if args.cache {
+        identity.push(quote!(.cached::<#output>()));
     }
     if uses_self {
         identity.push(quote!(.with_type::<Self>()));
@@ -419,6 +426,124 @@ mod tests {
             ":: std :: path :: PathBuf"
         );
         assert_eq!(s(parse_quote!(Image)), "Image");
+    }
+
+    /// The token hash that the expansion of `item` gives its `FnId` (the last string
+    /// literal of `FnId::new(path, name, hash)`).
+    fn fn_id_hash(args: TokenStream, item: TokenStream) -> String {
+        let out = delayed_fn(args, item);
+        let mut stack = vec![out];
+        while let Some(stream) = stack.pop() {
+            let trees: Vec<_> = stream.into_iter().collect();
+            for (i, tree) in trees.iter().enumerate() {
+                if let proc_macro2::TokenTree::Group(group) = tree {
+                    let after_new = i >= 1
+                        && matches!(&trees[i - 1], proc_macro2::TokenTree::Ident(id) if id == "new")
+                        && i >= 4
+                        && matches!(&trees[i - 4], proc_macro2::TokenTree::Ident(id) if id == "FnId");
+                    if after_new {
+                        let literal = group.stream().into_iter().filter_map(|t| match t {
+                            proc_macro2::TokenTree::Literal(l) => Some(l.to_string()),
+                            _ => None,
+                        });
+                        return literal.last().unwrap();
+                    }
+                    stack.push(group.stream());
+                }
+            }
+        }
+        panic!("no FnId::new in the expansion");
+    }
+
+    #[test]
+    fn the_key_covers_the_body_and_signature_not_spacing() {
+        let v1 = fn_id_hash(
+            quote!(cache),
+            quote!(
+                fn f(x: i64) -> i64 {
+                    x + 1
+                }
+            ),
+        );
+        let spaced: TokenStream = "fn f( x : i64 ) -> i64 {\n    // a comment\n    x+1\n}"
+            .parse()
+            .unwrap();
+        assert_eq!(v1, fn_id_hash(quote!(cache), spaced));
+        let body = fn_id_hash(
+            quote!(cache),
+            quote!(
+                fn f(x: i64) -> i64 {
+                    x + 2
+                }
+            ),
+        );
+        let sig = fn_id_hash(
+            quote!(cache),
+            quote!(
+                fn f(x: i32) -> i32 {
+                    x + 1
+                }
+            ),
+        );
+        assert_ne!(v1, body, "an edited body changes the identity");
+        assert_ne!(v1, sig, "an edited signature changes the identity");
+        assert_eq!(v1.len(), 34, "32 hex digits in quotes: {v1}");
+        // The display name is not part of the identity; purity flags are not either
+        // (they change the key through the call, not the function).
+        assert_eq!(
+            v1,
+            fn_id_hash(
+                quote!(name = "g", cache),
+                quote!(
+                    fn f(x: i64) -> i64 {
+                        x + 1
+                    }
+                )
+            )
+        );
+    }
+
+    #[test]
+    fn cache_adds_the_codec_and_its_bound() {
+        let out = delayed_fn(
+            quote!(cache),
+            quote!(
+                fn f(x: i64) -> Vec<u8> {
+                    vec![]
+                }
+            ),
+        )
+        .to_string();
+        assert!(out.contains(". cached :: < Vec < u8 > > ()"), "{out}");
+        assert!(
+            out.contains(":: delayed :: __private :: assert_cacheable :: < Vec < u8 > > ()"),
+            "{out}"
+        );
+        // A generic result is bounded in the where clause instead.
+        let generic = delayed_fn(
+            quote!(cache),
+            quote!(
+                fn g<T: Clone>(x: T) -> Vec<T> {
+                    vec![x]
+                }
+            ),
+        )
+        .to_string();
+        assert!(
+            generic.contains("Vec < T > : :: delayed :: __private :: Cacheable"),
+            "{generic}"
+        );
+        let plain = delayed_fn(
+            quote!(),
+            quote!(
+                fn f(x: i64) -> Vec<u8> {
+                    vec![]
+                }
+            ),
+        )
+        .to_string();
+        assert!(!plain.contains("cached"), "{plain}");
+        assert!(!plain.contains("acheable"), "{plain}");
     }
 
     #[test]

@@ -19,7 +19,9 @@ use proc_macro::TokenStream;
 ///
 /// See the `delayed` crate documentation for the whole contract. Arguments:
 /// `#[delayed(pure = false)]` for functions that must run on every call (randomness,
-/// clocks, I/O), `#[delayed(name = "…")]` for the display name.
+/// clocks, I/O), `#[delayed(name = "…")]` for the display name, `#[delayed(cache)]` to let
+/// a scheduler's on-disk cache keep the results (the result type must be serde
+/// `Serialize + Deserialize`).
 #[proc_macro_attribute]
 pub fn delayed(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::delayed_fn(args.into(), item.into()).into()

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use crate::arg::{Arg, ArgInner};
+use crate::cache::codec::{codec_of, Cacheable, Codec};
 use crate::delayed::Delayed;
 use crate::inputs::Inputs;
 use crate::key::{fresh_key, Key, KeyHasher};
@@ -60,6 +61,7 @@ pub struct Call {
     hasher: Option<KeyHasher>,
     name: Cow<'static, str>,
     inputs: Vec<Input>,
+    codec: Option<&'static Codec>,
 }
 
 impl Call {
@@ -71,6 +73,7 @@ impl Call {
             hasher: Some(hasher),
             name: Cow::Borrowed(id.name),
             inputs: Vec::new(),
+            codec: None,
         }
     }
 
@@ -83,12 +86,20 @@ impl Call {
             hasher: Some(hasher),
             name: name.into(),
             inputs: Vec::new(),
+            codec: None,
         }
     }
 
     /// Makes this call impure: it gets a fresh key, never equal to another call's.
     pub fn impure(mut self) -> Call {
         self.hasher = None;
+        self
+    }
+
+    /// Lets a [`Cache`](crate::Cache) keep this call's result across runs
+    /// (`#[delayed(cache)]`). Ignored for impure calls.
+    pub fn cached<R: Cacheable>(mut self) -> Call {
+        self.codec = Some(codec_of::<R>());
         self
     }
 
@@ -152,9 +163,9 @@ impl Call {
         R: crate::private::GraphValue,
         F: Fn(&mut Inputs<'_>) -> Result<R, BoxError> + Send + Sync + 'static,
     {
-        let key = match &self.hasher {
-            Some(h) => h.finish(),
-            None => fresh_key(&self.name),
+        let (key, codec) = match &self.hasher {
+            Some(h) => (h.finish(), self.codec),
+            None => (fresh_key(&self.name), None),
         };
         let body = move |inputs: &mut Inputs<'_>| body(inputs).map(|r| Arc::new(r) as AnyValue);
         Delayed::from_node(Arc::new(Node {
@@ -162,6 +173,7 @@ impl Call {
             name: self.name,
             inputs: self.inputs.into_boxed_slice(),
             body: Body::Task(Box::new(body)),
+            codec,
         }))
     }
 }
@@ -176,6 +188,7 @@ pub(crate) fn data_node<T: Tokenize + Send + Sync + 'static>(value: T) -> Delaye
         name: Cow::Owned(short_type_name(std::any::type_name::<T>())),
         inputs: Box::new([]),
         body: Body::Data(Arc::new(value)),
+        codec: None,
     }))
 }
 
@@ -190,6 +203,7 @@ pub(crate) fn keyed_data<T: Send + Sync + 'static>(
         name,
         inputs: Box::new([]),
         body: Body::Data(value),
+        codec: None,
     }))
 }
 

@@ -19,12 +19,14 @@
 //!
 //! Where things live: [`Delayed`] and [`value`] in `delayed.rs`, the nodes in `node.rs`,
 //! keys in `key.rs` and `tokenize.rs`, building a task in `call.rs`, argument conversion in
-//! `arg.rs`, operators in `ops.rs`, the scheduler in `scheduler/`, errors in `error.rs`,
-//! drawing the graph (`to_dot`, `visualize`) in `render/`.
+//! `arg.rs`, operators in `ops.rs`, the scheduler in `scheduler/`, the on-disk result cache
+//! in `cache/` (feature `cache`), errors in `error.rs`, drawing the graph (`to_dot`,
+//! `visualize`) in `render/`.
 
 #![warn(missing_docs)]
 
 mod arg;
+mod cache;
 mod call;
 mod compute;
 mod delayed;
@@ -43,6 +45,8 @@ mod unpack;
 pub mod private;
 
 pub use arg::IntoArg;
+#[cfg(feature = "cache")]
+pub use cache::{Cache, CacheCounters, CacheMode, CacheStats, Cacheable};
 pub use compute::{collect, compute, compute_with, Computable};
 pub use delayed::{value, Delayed};
 pub use error::Error;

@@ -47,6 +47,10 @@ pub(crate) struct Node {
     pub(crate) name: Cow<'static, str>,
     pub(crate) inputs: Box<[Input]>,
     pub(crate) body: Body,
+    /// How to write and read this task's result in an on-disk cache: set only for pure
+    /// `#[delayed(cache)]` functions (see `cache/`).
+    #[cfg_attr(not(feature = "cache"), allow(dead_code))]
+    pub(crate) codec: Option<&'static crate::cache::codec::Codec>,
 }
 
 impl Node {
@@ -106,6 +110,7 @@ mod tests {
             name: Cow::Borrowed("data"),
             inputs: Box::new([]),
             body: Body::Data(Arc::new(n)),
+            codec: None,
         })
     }
 
@@ -118,6 +123,7 @@ mod tests {
                 name: Cow::Borrowed("link"),
                 inputs: Box::new([Input::Node(head)]),
                 body: Body::Data(Arc::new(())),
+                codec: None,
             });
         }
         drop(head);
@@ -131,6 +137,7 @@ mod tests {
             name: Cow::Borrowed("p"),
             inputs: Box::new([Input::Node(child.clone())]),
             body: Body::Data(Arc::new(())),
+            codec: None,
         });
         drop(parent);
         assert_eq!(Arc::strong_count(&child), 1);

@@ -1,6 +1,7 @@
 //! The API generated code calls. Not for direct use: it may change in any release.
 
 pub use crate::arg::{Arg, IntoArg};
+pub use crate::cache::Cacheable;
 pub use crate::call::{Call, FnId};
 pub use crate::inputs::Inputs;
 pub use crate::node::BoxError;
@@ -66,6 +67,9 @@ pub fn assert_by_value<T: ByValue>() {}
 
 /// As [`assert_by_value`], for borrowed parameters and results.
 pub fn assert_graph_value<T: GraphValue + ?Sized>() {}
+
+/// As [`assert_by_value`], for the result of a `#[delayed(cache)]` function.
+pub fn assert_cacheable<T: Cacheable>() {}
 
 macro_rules! delay_fns {
     ($($fn_name:ident: $($a:ident $A:ident),*;)*) => {$(

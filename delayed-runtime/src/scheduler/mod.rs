@@ -30,6 +30,9 @@ use run::Run;
 #[derive(Clone, Default)]
 pub struct Scheduler {
     mode: Mode,
+    /// Set by `Scheduler::cache` (see `cache/`).
+    #[cfg(feature = "cache")]
+    pub(crate) cache: Option<crate::cache::Cache>,
 }
 
 #[derive(Clone, Default)]
@@ -46,10 +49,15 @@ enum Mode {
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.mode {
-            Mode::Global => write!(f, "Scheduler::new()"),
-            Mode::Pool { threads, .. } => write!(f, "Scheduler::threads({threads})"),
-            Mode::Sync => write!(f, "Scheduler::sync()"),
+            Mode::Global => write!(f, "Scheduler::new()")?,
+            Mode::Pool { threads, .. } => write!(f, "Scheduler::threads({threads})")?,
+            Mode::Sync => write!(f, "Scheduler::sync()")?,
         }
+        #[cfg(feature = "cache")]
+        if let Some(cache) = &self.cache {
+            write!(f, ".cache({:?})", cache.dir())?;
+        }
+        Ok(())
     }
 }
 
@@ -67,12 +75,18 @@ impl Scheduler {
                 threads: n,
                 pool: Arc::new(OnceLock::new()),
             },
+            #[cfg(feature = "cache")]
+            cache: None,
         }
     }
 
     /// Runs every task on the calling thread, in a fixed order.
     pub fn sync() -> Scheduler {
-        Scheduler { mode: Mode::Sync }
+        Scheduler {
+            mode: Mode::Sync,
+            #[cfg(feature = "cache")]
+            cache: None,
+        }
     }
 
     /// How many threads run tasks.
@@ -89,6 +103,19 @@ impl Scheduler {
 
     /// Computes `roots`, returning their values in order.
     pub(crate) fn run(&self, roots: &[&Arc<Node>]) -> Result<Vec<AnyValue>, Error> {
+        // With a cache, stored results replace their tasks first (`cache/rewrite.rs`).
+        #[cfg(feature = "cache")]
+        if let Some(rewritten) = self
+            .cache
+            .as_ref()
+            .and_then(|c| crate::cache::rewrite(roots, c))
+        {
+            return self.run_graph(&rewritten.iter().collect::<Vec<_>>());
+        }
+        self.run_graph(roots)
+    }
+
+    fn run_graph(&self, roots: &[&Arc<Node>]) -> Result<Vec<AnyValue>, Error> {
         let plan = Plan::new(roots);
         let run = Run::new(&plan);
         match &self.mode {

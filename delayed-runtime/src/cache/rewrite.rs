@@ -1,0 +1,158 @@
+//! The scheduler hook: before a compute with a cache, the graph is rewritten so that
+//! stored results replace their tasks, and work that only fed those tasks disappears.
+//!
+//! 1. Plan the graph as usual (one task per distinct key, inputs first).
+//! 2. Walk it from the roots backwards: a needed cacheable task found on disk is a *hit*
+//!    (its value is loaded and decoded now, so a damaged entry is still recomputed with its
+//!    inputs); a needed task that runs makes its inputs needed. Tasks never needed are the
+//!    *skipped* upstream work.
+//! 3. Build the needed part again: a hit becomes a task with no inputs that hands over the
+//!    loaded value; a cacheable miss becomes a task that runs the original body and stores
+//!    the result; tasks downstream of those are rebuilt over the new inputs; everything
+//!    else is the original node, untouched.
+//!
+//! The scheduler then plans and runs the rebuilt graph exactly like any other, so
+//! deduplication, freeing results after their last consumer and errors work unchanged.
+//! Nothing here runs when no cache is configured.
+
+use std::sync::{Arc, Mutex};
+
+use crate::cache::Cache;
+use crate::inputs::Inputs;
+use crate::node::{AnyValue, Body, BoxError, Input, Node, TaskFn};
+use crate::scheduler::plan::Plan;
+use crate::scheduler::slots::CONST;
+
+/// The roots of the rewritten graph, or `None` when the cache changes nothing (it is
+/// off, or no task in the graph is cacheable): then the original graph runs.
+pub(crate) fn rewrite(roots: &[&Arc<Node>], cache: &Cache) -> Option<Vec<Arc<Node>>> {
+    if !cache.is_on() {
+        return None;
+    }
+    let plan = Plan::new(roots);
+    if !plan.tasks.iter().any(|node| is_cacheable(node)) {
+        return None;
+    }
+    let n = plan.tasks.len();
+    let sources = |t: usize| plan.sources_of(t as u32).iter().map(|&s| s as usize);
+
+    // The shared handle of every planned node (the plan holds plain references).
+    let mut arcs: Vec<Option<Arc<Node>>> = vec![None; n];
+    for (root, &t) in roots.iter().zip(&plan.roots) {
+        arcs[t as usize].get_or_insert_with(|| Arc::clone(root));
+    }
+    for (t, node) in plan.tasks.iter().enumerate() {
+        for (input, s) in node.inputs.iter().zip(sources(t)) {
+            if let Input::Node(child) = input {
+                arcs[s].get_or_insert_with(|| Arc::clone(child));
+            }
+        }
+    }
+
+    // Backwards from the roots: what is needed, and what is on disk.
+    let mut needed = vec![false; n];
+    for &r in &plan.roots {
+        needed[r as usize] = true;
+    }
+    let mut loaded: Vec<Option<AnyValue>> = vec![None; n];
+    for t in (0..n).rev() {
+        if !needed[t] {
+            continue;
+        }
+        let node = plan.tasks[t];
+        if let (Some(codec), Body::Task(_)) = (node.codec, &node.body) {
+            if let Some(value) = cache.load(&node.key, &node.name, codec) {
+                loaded[t] = Some(value);
+                continue;
+            }
+        }
+        for s in sources(t) {
+            if s != CONST as usize {
+                needed[s] = true;
+            }
+        }
+    }
+
+    // Forwards: rebuild what changed.
+    let mut rebuilt: Vec<Option<Arc<Node>>> = vec![None; n];
+    let mut changed = vec![false; n];
+    let mut skipped = 0u64;
+    for t in 0..n {
+        if !needed[t] {
+            skipped += 1;
+            continue;
+        }
+        let node = plan.tasks[t];
+        if let Some(value) = loaded[t].take() {
+            rebuilt[t] = Some(task(node, Box::new([]), hand_over(value)));
+            changed[t] = true;
+            continue;
+        }
+        let original = arcs[t].clone()?;
+        let cacheable = is_cacheable(node);
+        if !cacheable && !sources(t).any(|s| s != CONST as usize && changed[s]) {
+            rebuilt[t] = Some(original);
+            continue;
+        }
+        let inputs = node
+            .inputs
+            .iter()
+            .zip(sources(t))
+            .map(|(input, s)| match input {
+                Input::Node(_) => rebuilt[s].clone().map(Input::Node),
+                Input::Const(value) => Some(Input::Const(value.clone())),
+            })
+            .collect::<Option<Box<[Input]>>>()?;
+        let store = cacheable.then(|| cache.clone());
+        rebuilt[t] = Some(task(node, inputs, run_original(original, store)));
+        changed[t] = true;
+    }
+    cache.count_skipped(skipped);
+    plan.roots
+        .iter()
+        .map(|&r| rebuilt[r as usize].clone())
+        .collect()
+}
+
+fn is_cacheable(node: &Node) -> bool {
+    node.codec.is_some() && matches!(node.body, Body::Task(_))
+}
+
+fn task(like: &Node, inputs: Box<[Input]>, body: Box<TaskFn>) -> Arc<Node> {
+    Arc::new(Node {
+        key: like.key,
+        name: like.name.clone(),
+        inputs,
+        body: Body::Task(body),
+        codec: None,
+    })
+}
+
+/// A hit: hands the loaded value over once, so it is freed after its last consumer like
+/// any computed result.
+fn hand_over(value: AnyValue) -> Box<TaskFn> {
+    let slot = Mutex::new(Some(value));
+    Box::new(move |_: &mut Inputs<'_>| -> Result<AnyValue, BoxError> {
+        slot.lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .take()
+            .ok_or_else(|| "internal error: a cached result was taken twice".into())
+    })
+}
+
+/// The original task over rebuilt inputs; with `store`, its result is also written to
+/// the cache (on the worker that computed it).
+fn run_original(original: Arc<Node>, store: Option<Cache>) -> Box<TaskFn> {
+    Box::new(
+        move |inputs: &mut Inputs<'_>| -> Result<AnyValue, BoxError> {
+            let value = match &original.body {
+                Body::Task(body) => body(inputs)?,
+                Body::Data(value) => value.clone(),
+            };
+            if let (Some(cache), Some(codec)) = (&store, original.codec) {
+                cache.store(&original.key, &original.name, codec, &value);
+            }
+            Ok(value)
+        },
+    )
+}
