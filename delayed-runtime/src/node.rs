@@ -129,6 +129,7 @@ impl Node {
         format!("{}-{}", self.name, self.key.short())
     }
 
+    #[allow(dead_code)] // for graph rendering; the scheduler walks `inputs` itself
     pub(crate) fn node_inputs(&self) -> impl DoubleEndedIterator<Item = &Arc<Node>> {
         self.inputs.iter().filter_map(|input| match input {
             Input::Node(node) => Some(node),
