@@ -150,7 +150,10 @@ fn bin_counts(values: &[f64]) -> Histogram {
 
 fn pairwise_tree<T: Clone>(mut items: Vec<T>, combine: impl Fn(&T, &T) -> T) -> T {
     while items.len() > 1 {
-        let mut next: Vec<T> = items.chunks_exact(2).map(|p| combine(&p[0], &p[1])).collect();
+        let mut next: Vec<T> = items
+            .chunks_exact(2)
+            .map(|p| combine(&p[0], &p[1]))
+            .collect();
         if items.len() % 2 == 1 {
             next.push(items[items.len() - 1].clone());
         }
@@ -175,10 +178,12 @@ fn first_image(dir: &Path) -> Result<PathBuf, String> {
         })
         .collect();
     names.sort();
-    names
-        .into_iter()
-        .next()
-        .ok_or_else(|| format!("no .png/.jpg image in {} (pass --images DIR)", dir.display()))
+    names.into_iter().next().ok_or_else(|| {
+        format!(
+            "no .png/.jpg image in {} (pass --images DIR)",
+            dir.display()
+        )
+    })
 }
 
 /// Block corners as the anchor draws them: `default_rng(0)`, all ys then all xs.
@@ -461,4 +466,3 @@ fn main() {
         }
     }
 }
-

@@ -284,7 +284,11 @@ mod tests {
             stream.extend_from_slice(&1u64.to_le_bytes());
             stream.push(b't');
             stream.extend_from_slice(&data);
-            assert_eq!(h.finish(), Key(*blake3::hash(&stream).as_bytes()), "{split}");
+            assert_eq!(
+                h.finish(),
+                Key(*blake3::hash(&stream).as_bytes()),
+                "{split}"
+            );
         }
         for chunk in [1, 3, 64, 200] {
             let mut h = KeyHasher::new("t");
@@ -293,7 +297,11 @@ mod tests {
             }
             let mut stream = vec![1, 0, 0, 0, 0, 0, 0, 0, b't'];
             stream.extend_from_slice(&data);
-            assert_eq!(h.finish(), Key(*blake3::hash(&stream).as_bytes()), "{chunk}");
+            assert_eq!(
+                h.finish(),
+                Key(*blake3::hash(&stream).as_bytes()),
+                "{chunk}"
+            );
         }
     }
 

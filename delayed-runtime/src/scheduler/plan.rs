@@ -284,7 +284,10 @@ mod tests {
             assert!(plan.sources_of(t).iter().all(|&s| s == CONST || s < t));
         }
         // a is read twice by b and once by c; b by c and as a root; c as a root.
-        let a = plan.tasks.iter().position(|n| n.key == Key::from_bytes(key(1, 1)));
+        let a = plan
+            .tasks
+            .iter()
+            .position(|n| n.key == Key::from_bytes(key(1, 1)));
         assert_eq!(plan.reads[a.unwrap()], 3);
         assert_eq!(plan.roots.len(), 2);
         assert_eq!(plan.reads[plan.roots[1] as usize], 2);
