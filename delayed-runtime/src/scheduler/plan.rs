@@ -210,11 +210,11 @@ impl<'g> Plan<'g> {
         let n = self.tasks.len();
         let mut waiting_on = vec![0u32; n];
         let mut start = vec![0u32; n + 1];
-        for t in 0..n {
+        for (t, waiting) in waiting_on.iter_mut().enumerate() {
             for &s in self.sources_of(t as u32) {
                 if s != CONST {
                     start[s as usize + 1] += 1;
-                    waiting_on[t] += 1;
+                    *waiting += 1;
                 }
             }
         }
