@@ -118,7 +118,7 @@ impl fmt::Debug for Key {
 /// never produce the same stream.
 ///
 /// The stream of a typical call (a domain tag, the function's identity, a few argument
-/// keys or small values) is well under [`INLINE`] bytes: it is gathered in an inline
+/// keys or small values) is well under 160 bytes: it is gathered in an inline
 /// buffer and hashed in one go when the key is finished. Only longer streams (large
 /// values, calls with many arguments) spill into blake3's streaming hasher, whose ~2 KB
 /// state would otherwise be set up and copied for every node. The key is the same
