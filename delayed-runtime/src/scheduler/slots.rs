@@ -103,9 +103,8 @@ impl Slots {
 /// dropped with them rather than escaping `compute`.
 impl Drop for Slots {
     fn drop(&mut self) {
-        for slot in self.slots.iter_mut() {
-            let slot = slot.get_mut().unwrap_or_else(|poison| poison.into_inner());
-            if let Some(value) = slot.value.take() {
+        for cell in self.values.iter_mut() {
+            if let Some(value) = cell.get_mut().take() {
                 crate::error::drop_caught(value);
             }
         }
