@@ -11,7 +11,7 @@ use crate::cache::codec::{codec_of, Cacheable, Codec};
 use crate::delayed::Delayed;
 use crate::inputs::Inputs;
 use crate::key::{fresh_key, Key, KeyHasher};
-use crate::node::{AnyValue, Body, BoxError, Input, Node};
+use crate::node::{AnyValue, Body, BoxError, Input, InputList, Node};
 use crate::tokenize::{write_typed, Tokenize};
 
 /// The identity of a delayed function, fixed at compile time: its path, its display name
@@ -60,7 +60,7 @@ pub struct Call {
     /// `None` for impure calls: their key is fresh, so their inputs need not be hashed.
     hasher: Option<KeyHasher>,
     name: Cow<'static, str>,
-    inputs: Vec<Input>,
+    inputs: InputList,
     codec: Option<&'static Codec>,
 }
 
@@ -72,7 +72,7 @@ impl Call {
         Call {
             hasher: Some(hasher),
             name: Cow::Borrowed(id.name),
-            inputs: Vec::new(),
+            inputs: InputList::Zero,
             codec: None,
         }
     }
@@ -85,7 +85,7 @@ impl Call {
         Call {
             hasher: Some(hasher),
             name: name.into(),
-            inputs: Vec::new(),
+            inputs: InputList::Zero,
             codec: None,
         }
     }
@@ -168,10 +168,12 @@ impl Call {
             None => (fresh_key(&self.name), None),
         };
         let body = move |inputs: &mut Inputs<'_>| body(inputs).map(|r| Arc::new(r) as AnyValue);
+        let mut inputs = self.inputs;
+        inputs.shrink();
         Delayed::from_node(Arc::new(Node {
             key,
             name: self.name,
-            inputs: self.inputs.into_boxed_slice(),
+            inputs,
             body: Body::Task(Box::new(body)),
             codec,
         }))
@@ -186,7 +188,7 @@ pub(crate) fn data_node<T: Tokenize + Send + Sync + 'static>(value: T) -> Delaye
     Delayed::from_node(Arc::new(Node {
         key,
         name: Cow::Owned(short_type_name(std::any::type_name::<T>())),
-        inputs: Box::new([]),
+        inputs: InputList::Zero,
         body: Body::Data(Arc::new(value)),
         codec: None,
     }))
@@ -201,7 +203,7 @@ pub(crate) fn keyed_data<T: Send + Sync + 'static>(
     Delayed::from_node(Arc::new(Node {
         key,
         name,
-        inputs: Box::new([]),
+        inputs: InputList::Zero,
         body: Body::Data(value),
         codec: None,
     }))

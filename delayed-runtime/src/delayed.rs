@@ -108,6 +108,18 @@ impl<T> Delayed<T> {
         self.node.label()
     }
 
+    /// How many distinct nodes (tasks and data) one compute of this value runs: its
+    /// graph deduplicated by key (dask's `len(d.__dask_graph__())`).
+    ///
+    /// ```
+    /// use delayed_runtime::value;
+    /// let a = value(1i64);
+    /// assert_eq!((&a + &a).graph_len(), 2);
+    /// ```
+    pub fn graph_len(&self) -> usize {
+        crate::scheduler::plan::Plan::new(&[&self.node]).tasks.len()
+    }
+
     /// Whether this is a task (a function call) or data (a value the graph holds).
     pub fn kind(&self) -> NodeKind {
         self.node.kind()

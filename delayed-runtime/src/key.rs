@@ -73,6 +73,7 @@ impl std::hash::Hash for Key {
 /// A `Hasher` for maps keyed by [`Key`]: the key is a uniform hash already, so its first
 /// eight bytes are used as they are instead of hashing 32 bytes again with SipHash.
 #[derive(Default)]
+#[allow(dead_code)] // the planner has its own table; kept for other maps keyed by `Key`
 pub(crate) struct KeyIdHasher(u64);
 
 impl std::hash::Hasher for KeyIdHasher {
@@ -90,6 +91,7 @@ impl std::hash::Hasher for KeyIdHasher {
 }
 
 /// `HashMap` keyed by [`Key`] without rehashing.
+#[allow(dead_code)]
 pub(crate) type KeyMap<V> =
     std::collections::HashMap<Key, V, std::hash::BuildHasherDefault<KeyIdHasher>>;
 
@@ -114,25 +116,65 @@ impl fmt::Debug for Key {
 /// Every `write_*` method encodes its input so that the encoding is self-delimiting:
 /// variable-length data is prefixed by its length, so `("ab", "c")` and `("a", "bc")`
 /// never produce the same stream.
+///
+/// The stream of a typical call (a domain tag, the function's identity, a few argument
+/// keys or small values) is well under 160 bytes: it is gathered in an inline
+/// buffer and hashed in one go when the key is finished. Only longer streams (large
+/// values, calls with many arguments) spill into blake3's streaming hasher, whose ~2 KB
+/// state would otherwise be set up and copied for every node. The key is the same
+/// either way: blake3 of the whole stream.
 pub struct KeyHasher {
-    inner: blake3::Hasher,
+    len: usize,
+    buf: [u8; INLINE],
+    spill: Option<Box<blake3::Hasher>>,
 }
+
+/// Bytes of a key stream kept inline before spilling into a streaming hasher.
+const INLINE: usize = 160;
 
 impl KeyHasher {
     /// A hasher whose stream starts with `domain`, a tag that keeps different kinds of
     /// keys (calls, data, fresh keys) apart.
     pub(crate) fn new(domain: &str) -> KeyHasher {
         let mut hasher = KeyHasher {
-            inner: blake3::Hasher::new(),
+            len: 0,
+            buf: [0; INLINE],
+            spill: None,
         };
         hasher.write_str(domain);
         hasher
     }
 
+    #[inline]
+    fn update(&mut self, bytes: &[u8]) {
+        let end = self.len + bytes.len();
+        if end <= INLINE {
+            self.buf[self.len..end].copy_from_slice(bytes);
+            self.len = end;
+        } else {
+            self.update_spilled(bytes);
+        }
+    }
+
+    #[cold]
+    fn update_spilled(&mut self, bytes: &[u8]) {
+        let spill = self
+            .spill
+            .get_or_insert_with(|| Box::new(blake3::Hasher::new()));
+        spill.update(&self.buf[..self.len]);
+        self.len = 0;
+        if bytes.len() > INLINE {
+            spill.update(bytes);
+        } else {
+            self.buf[..bytes.len()].copy_from_slice(bytes);
+            self.len = bytes.len();
+        }
+    }
+
     /// Writes raw bytes, without a length prefix. Use it only for data whose length is
     /// fixed by its type; otherwise call [`write_len`](Self::write_len) first.
     pub fn write_raw(&mut self, bytes: &[u8]) {
-        self.inner.update(bytes);
+        self.update(bytes);
     }
 
     /// Writes a length (or count) as 8 little-endian bytes.
@@ -142,18 +184,18 @@ impl KeyHasher {
 
     /// Writes one byte.
     pub fn write_u8(&mut self, v: u8) {
-        self.inner.update(&[v]);
+        self.update(&[v]);
     }
 
     /// Writes 8 little-endian bytes.
     pub fn write_u64(&mut self, v: u64) {
-        self.inner.update(&v.to_le_bytes());
+        self.update(&v.to_le_bytes());
     }
 
     /// Writes length-prefixed bytes.
     pub fn write_bytes(&mut self, bytes: &[u8]) {
         self.write_len(bytes.len());
-        self.inner.update(bytes);
+        self.update(bytes);
     }
 
     /// Writes a length-prefixed UTF-8 string.
@@ -163,12 +205,21 @@ impl KeyHasher {
 
     /// Writes another key's 32 bytes.
     pub fn write_key(&mut self, key: &Key) {
-        self.inner.update(&key.0);
+        self.update(&key.0);
     }
 
     /// Finishes the stream into a key.
     pub(crate) fn finish(&self) -> Key {
-        Key(*self.inner.finalize().as_bytes())
+        let tail = &self.buf[..self.len];
+        let hash = match &self.spill {
+            None => blake3::hash(tail),
+            Some(spill) => {
+                let mut h = (**spill).clone();
+                h.update(tail);
+                h.finalize()
+            }
+        };
+        Key(*hash.as_bytes())
     }
 }
 
@@ -218,6 +269,40 @@ mod tests {
         b.write_str("a");
         b.write_str("bc");
         assert_ne!(a.finish(), b.finish());
+    }
+
+    #[test]
+    fn long_streams_hash_like_blake3() {
+        // Inline, spilled at every boundary, and written in one large piece: all must be
+        // blake3 of the whole stream.
+        let data: Vec<u8> = (0..5000u32).map(|i| (i * 7 + i / 256) as u8).collect();
+        for split in [0, 1, INLINE - 9, INLINE - 8, INLINE, INLINE + 1, 1000, 4991] {
+            let mut h = KeyHasher::new("t");
+            h.write_raw(&data[..split]);
+            h.write_raw(&data[split..]);
+            let mut stream = Vec::new();
+            stream.extend_from_slice(&1u64.to_le_bytes());
+            stream.push(b't');
+            stream.extend_from_slice(&data);
+            assert_eq!(
+                h.finish(),
+                Key(*blake3::hash(&stream).as_bytes()),
+                "{split}"
+            );
+        }
+        for chunk in [1, 3, 64, 200] {
+            let mut h = KeyHasher::new("t");
+            for piece in data.chunks(chunk) {
+                h.write_raw(piece);
+            }
+            let mut stream = vec![1, 0, 0, 0, 0, 0, 0, 0, b't'];
+            stream.extend_from_slice(&data);
+            assert_eq!(
+                h.finish(),
+                Key(*blake3::hash(&stream).as_bytes()),
+                "{chunk}"
+            );
+        }
     }
 
     #[test]

@@ -28,6 +28,83 @@ pub(crate) enum Input {
     Const(AnyValue),
 }
 
+/// A node's inputs, in parameter order. Up to two are stored in the node itself (most
+/// tasks have one or two), so building a node is one allocation, not three; read it as a
+/// slice (`Deref<Target = [Input]>`).
+#[derive(Default)]
+pub(crate) enum InputList {
+    #[default]
+    Zero,
+    One([Input; 1]),
+    Two([Input; 2]),
+    Many(Vec<Input>),
+}
+
+impl InputList {
+    /// Appends an input.
+    pub(crate) fn push(&mut self, input: Input) {
+        *self = match std::mem::take(self) {
+            InputList::Zero => InputList::One([input]),
+            InputList::One([a]) => InputList::Two([a, input]),
+            InputList::Two([a, b]) => {
+                let mut many = Vec::with_capacity(4);
+                many.extend([a, b, input]);
+                InputList::Many(many)
+            }
+            InputList::Many(mut many) => {
+                many.push(input);
+                InputList::Many(many)
+            }
+        };
+    }
+
+    /// A list of the given inputs.
+    pub(crate) fn from_inputs(inputs: impl IntoIterator<Item = Input>) -> InputList {
+        let mut list = InputList::Zero;
+        for input in inputs {
+            list.push(input);
+        }
+        list.shrink();
+        list
+    }
+
+    /// Gives back spare capacity (a list is never pushed to once its node is built).
+    pub(crate) fn shrink(&mut self) {
+        if let InputList::Many(many) = self {
+            many.shrink_to_fit();
+        }
+    }
+}
+
+impl std::ops::Deref for InputList {
+    type Target = [Input];
+    fn deref(&self) -> &[Input] {
+        match self {
+            InputList::Zero => &[],
+            InputList::One(one) => one,
+            InputList::Two(two) => two,
+            InputList::Many(many) => many,
+        }
+    }
+}
+
+impl IntoIterator for InputList {
+    type Item = Input;
+    type IntoIter = std::iter::Chain<
+        std::iter::Chain<std::option::IntoIter<Input>, std::option::IntoIter<Input>>,
+        std::vec::IntoIter<Input>,
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        let (a, b, rest) = match self {
+            InputList::Zero => (None, None, Vec::new()),
+            InputList::One([a]) => (Some(a), None, Vec::new()),
+            InputList::Two([a, b]) => (Some(a), Some(b), Vec::new()),
+            InputList::Many(many) => (None, None, many),
+        };
+        a.into_iter().chain(b).chain(rest)
+    }
+}
+
 pub(crate) enum Body {
     Task(Box<TaskFn>),
     Data(AnyValue),
@@ -45,7 +122,7 @@ pub enum NodeKind {
 pub(crate) struct Node {
     pub(crate) key: Key,
     pub(crate) name: Cow<'static, str>,
-    pub(crate) inputs: Box<[Input]>,
+    pub(crate) inputs: InputList,
     pub(crate) body: Body,
     /// How to write and read this task's result in an on-disk cache: set only for pure
     /// `#[delayed(cache)]` functions (see `cache/`).
@@ -66,6 +143,7 @@ impl Node {
         format!("{}-{}", self.name, self.key.short())
     }
 
+    #[allow(dead_code)] // for graph rendering; the scheduler walks `inputs` itself
     pub(crate) fn node_inputs(&self) -> impl DoubleEndedIterator<Item = &Arc<Node>> {
         self.inputs.iter().filter_map(|input| match input {
             Input::Node(node) => Some(node),
@@ -89,11 +167,11 @@ impl Drop for Node {
     }
 }
 
-fn take_node_inputs(inputs: &mut Box<[Input]>, stack: &mut Vec<Arc<Node>>) {
+fn take_node_inputs(inputs: &mut InputList, stack: &mut Vec<Arc<Node>>) {
     if inputs.iter().all(|i| matches!(i, Input::Const(_))) {
         return;
     }
-    for input in std::mem::take(inputs).into_vec() {
+    for input in std::mem::take(inputs) {
         if let Input::Node(node) = input {
             stack.push(node);
         }
@@ -108,7 +186,7 @@ mod tests {
         Arc::new(Node {
             key: Key::from_bytes([n as u8; 32]),
             name: Cow::Borrowed("data"),
-            inputs: Box::new([]),
+            inputs: InputList::Zero,
             body: Body::Data(Arc::new(n)),
             codec: None,
         })
@@ -121,7 +199,7 @@ mod tests {
             head = Arc::new(Node {
                 key: Key::from_bytes([1; 32]),
                 name: Cow::Borrowed("link"),
-                inputs: Box::new([Input::Node(head)]),
+                inputs: InputList::One([Input::Node(head)]),
                 body: Body::Data(Arc::new(())),
                 codec: None,
             });
@@ -130,12 +208,32 @@ mod tests {
     }
 
     #[test]
+    fn input_list_keeps_order() {
+        for n in 0..6u64 {
+            let mut list = InputList::Zero;
+            for i in 0..n {
+                list.push(Input::Node(data(i)));
+            }
+            list.shrink();
+            let keys: Vec<u8> = list
+                .iter()
+                .map(|input| match input {
+                    Input::Node(node) => node.key.as_bytes()[0],
+                    Input::Const(_) => u8::MAX,
+                })
+                .collect();
+            assert_eq!(keys, (0..n as u8).collect::<Vec<_>>());
+            assert_eq!(list.into_iter().count(), n as usize);
+        }
+    }
+
+    #[test]
     fn shared_child_survives_parent_drop() {
         let child = data(7);
         let parent = Arc::new(Node {
             key: Key::from_bytes([2; 32]),
             name: Cow::Borrowed("p"),
-            inputs: Box::new([Input::Node(child.clone())]),
+            inputs: InputList::One([Input::Node(child.clone())]),
             body: Body::Data(Arc::new(())),
             codec: None,
         });

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::cache::Cache;
 use crate::inputs::Inputs;
-use crate::node::{AnyValue, Body, BoxError, Input, Node, TaskFn};
+use crate::node::{AnyValue, Body, BoxError, Input, InputList, Node, TaskFn};
 use crate::scheduler::plan::Plan;
 use crate::scheduler::slots::CONST;
 
@@ -84,7 +84,7 @@ pub(crate) fn rewrite(roots: &[&Arc<Node>], cache: &Cache) -> Option<Vec<Arc<Nod
         }
         let node = plan.tasks[t];
         if let Some(value) = loaded[t].take() {
-            rebuilt[t] = Some(task(node, Box::new([]), hand_over(value)));
+            rebuilt[t] = Some(task(node, InputList::Zero, hand_over(value)));
             changed[t] = true;
             continue;
         }
@@ -102,7 +102,8 @@ pub(crate) fn rewrite(roots: &[&Arc<Node>], cache: &Cache) -> Option<Vec<Arc<Nod
                 Input::Node(_) => rebuilt[s].clone().map(Input::Node),
                 Input::Const(value) => Some(Input::Const(value.clone())),
             })
-            .collect::<Option<Box<[Input]>>>()?;
+            .collect::<Option<Vec<Input>>>()?;
+        let inputs = InputList::from_inputs(inputs);
         let store = cacheable.then(|| cache.clone());
         rebuilt[t] = Some(task(node, inputs, run_original(original, store)));
         changed[t] = true;
@@ -118,7 +119,7 @@ fn is_cacheable(node: &Node) -> bool {
     node.codec.is_some() && matches!(node.body, Body::Task(_))
 }
 
-fn task(like: &Node, inputs: Box<[Input]>, body: Box<TaskFn>) -> Arc<Node> {
+fn task(like: &Node, inputs: InputList, body: Box<TaskFn>) -> Arc<Node> {
     Arc::new(Node {
         key: like.key,
         name: like.name.clone(),

@@ -116,8 +116,9 @@ impl Scheduler {
     }
 
     fn run_graph(&self, roots: &[&Arc<Node>]) -> Result<Vec<AnyValue>, Error> {
-        let plan = Plan::new(roots);
-        let run = Run::new(&plan);
+        let mut plan = Plan::new(roots);
+        let reads = std::mem::take(&mut plan.reads);
+        let run = Run::new(&plan, reads);
         match &self.mode {
             Mode::Global => run.run_parallel(),
             Mode::Sync => run.run_sync(),

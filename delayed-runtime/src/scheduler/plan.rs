@@ -3,10 +3,16 @@
 //! The graph is walked with an explicit stack (a million-node chain would overflow the
 //! call stack), deduplicating by key: two nodes built separately from the same function
 //! and inputs become one task.
+//!
+//! The walk does one map operation per edge. When a node is first seen it reserves one
+//! source slot per input and pushes each child together with the slot it fills; a child
+//! that is popped writes its visit number into that slot, whether it was seen before
+//! (dedup) or is new. When all of a node's children are done it gets its task number
+//! (post-order, so inputs always come before consumers) and its sources are translated
+//! from visit numbers to task numbers.
 
 use std::sync::Arc;
 
-use crate::key::KeyMap;
 use crate::node::{Input, Node};
 use crate::scheduler::slots::CONST;
 
@@ -17,86 +23,171 @@ pub(crate) struct Plan<'g> {
     /// that produces it, or `CONST`.
     pub(crate) input_start: Vec<u32>,
     pub(crate) sources: Vec<u32>,
-    /// `dependents[dependent_start[t]..dependent_start[t + 1]]`: the tasks reading `t`'s
-    /// result, once per read.
-    pub(crate) dependent_start: Vec<u32>,
-    pub(crate) dependents: Vec<u32>,
-    /// How many of each task's inputs are results of other tasks.
-    pub(crate) waiting_on: Vec<u32>,
     /// How many times each task's result is read (by tasks and by the caller).
     pub(crate) reads: Vec<u32>,
     /// The task of each root, in the order the roots were given.
     pub(crate) roots: Vec<u32>,
 }
 
-const IN_PROGRESS: u32 = u32::MAX;
+/// Who reads each task's result: what the parallel run needs on top of a [`Plan`].
+pub(crate) struct Dependents {
+    /// `dependents[start[t]..start[t + 1]]`: the tasks reading `t`'s result, once per read.
+    start: Vec<u32>,
+    dependents: Vec<u32>,
+    /// How many of each task's inputs are results of other tasks.
+    pub(crate) waiting_on: Vec<u32>,
+}
+
+enum Frame<'g> {
+    /// Visit `node` and write its visit number into `slot` of the pending sources
+    /// (`ROOT_SLOT` for roots).
+    Visit(&'g Node, u32),
+    /// All inputs of visit number `v` are done: number it as a task.
+    Done(u32),
+}
+
+const ROOT_SLOT: u32 = u32::MAX;
+/// A visit number whose node has no task number yet.
+const PENDING: u32 = u32::MAX;
+
+/// Key → visit number: an open-addressing table (linear probing, at most half full) of
+/// 8-byte entries, 32 bits of the key (keys are uniform hashes already, so these bits are
+/// the hash) beside the visit number. A hit on those 32 bits is confirmed against the
+/// whole key of the visited node; on a mismatch probing goes on, so keys that share bits
+/// stay apart. Against a `HashMap<Key, u32>` (40-byte entries, SipHash-free but still
+/// twice the lookups), this is a fifth of the memory to fault in and walk.
+struct Seen {
+    /// `(bits << 32) | (visit + 1)`; 0 is empty.
+    entries: Vec<u64>,
+    len: usize,
+}
+
+impl Seen {
+    fn new() -> Seen {
+        Seen {
+            entries: vec![0; 1024],
+            len: 0,
+        }
+    }
+
+    fn bits(node: &Node) -> u32 {
+        node.key.prefix64() as u32
+    }
+
+    /// The visit number of `node`'s key, or `None` after recording `next` for it.
+    fn get_or_insert(&mut self, node: &Node, visited: &[&Node], next: u32) -> Option<u32> {
+        if 2 * (self.len + 1) > self.entries.len() {
+            self.grow();
+        }
+        let bits = Self::bits(node);
+        let mask = self.entries.len() - 1;
+        let mut i = bits as usize & mask;
+        loop {
+            let entry = self.entries[i];
+            if entry == 0 {
+                self.entries[i] = (u64::from(bits) << 32) | u64::from(next + 1);
+                self.len += 1;
+                return None;
+            }
+            if (entry >> 32) as u32 == bits {
+                let v = (entry as u32) - 1;
+                if visited[v as usize].key == node.key {
+                    return Some(v);
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let doubled = vec![0; 2 * self.entries.len()];
+        let old = std::mem::replace(&mut self.entries, doubled);
+        let mask = self.entries.len() - 1;
+        for entry in old.into_iter().filter(|&e| e != 0) {
+            let mut i = (entry >> 32) as usize & mask;
+            while self.entries[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.entries[i] = entry;
+        }
+    }
+}
 
 impl<'g> Plan<'g> {
     pub(crate) fn new(roots: &[&'g Arc<Node>]) -> Plan<'g> {
-        let mut index: KeyMap<u32> = KeyMap::default();
+        let mut seen = Seen::new();
+        // Per visit number: the node, where its pending sources start, its task number.
+        let mut visited: Vec<&'g Node> = Vec::new();
+        let mut pending_start: Vec<u32> = Vec::new();
+        let mut task_of: Vec<u32> = Vec::new();
+        // Inputs as visit numbers (or CONST), filled in as children are visited.
+        let mut pending: Vec<u32> = Vec::new();
+
         let mut tasks: Vec<&'g Node> = Vec::new();
         let mut input_start = vec![0u32];
         let mut sources: Vec<u32> = Vec::new();
-        let mut stack: Vec<(&'g Node, bool)> = Vec::new();
+        let mut root_visits: Vec<u32> = Vec::with_capacity(roots.len());
+        let mut stack: Vec<Frame<'g>> = Vec::new();
 
         for root in roots {
-            stack.push((root, false));
-            while let Some((node, expanded)) = stack.pop() {
-                if expanded {
-                    let id = tasks.len() as u32;
-                    for input in node.inputs.iter() {
-                        sources.push(match input {
-                            Input::Node(child) => index[&child.key],
-                            Input::Const(_) => CONST,
-                        });
+            stack.push(Frame::Visit(root, ROOT_SLOT));
+            while let Some(frame) = stack.pop() {
+                match frame {
+                    Frame::Visit(node, slot) => {
+                        let next = visited.len() as u32;
+                        let v = seen.get_or_insert(node, &visited, next);
+                        let v = match v {
+                            Some(v) => v,
+                            None => {
+                                visited.push(node);
+                                task_of.push(PENDING);
+                                let start = pending.len() as u32;
+                                pending_start.push(start);
+                                stack.push(Frame::Done(next));
+                                // Children pushed in reverse, so they are visited (and
+                                // numbered) in argument order.
+                                for (i, input) in node.inputs.iter().enumerate().rev() {
+                                    if let Input::Node(child) = input {
+                                        stack.push(Frame::Visit(child, start + i as u32));
+                                    }
+                                }
+                                pending.extend(std::iter::repeat_n(CONST, node.inputs.len()));
+                                next
+                            }
+                        };
+                        if slot == ROOT_SLOT {
+                            root_visits.push(v);
+                        } else {
+                            pending[slot as usize] = v;
+                        }
                     }
-                    input_start.push(sources.len() as u32);
-                    tasks.push(node);
-                    index.insert(node.key, id);
-                    continue;
-                }
-                if index.contains_key(&node.key) {
-                    continue;
-                }
-                index.insert(node.key, IN_PROGRESS);
-                stack.push((node, true));
-                for child in node.node_inputs().rev() {
-                    if !index.contains_key(&child.key) {
-                        stack.push((child, false));
+                    Frame::Done(v) => {
+                        let node = visited[v as usize];
+                        let start = pending_start[v as usize] as usize;
+                        let t = tasks.len() as u32;
+                        task_of[v as usize] = t;
+                        for (i, input) in node.inputs.iter().enumerate() {
+                            sources.push(match input {
+                                Input::Node(_) => task_of[pending[start + i] as usize],
+                                Input::Const(_) => CONST,
+                            });
+                        }
+                        input_start.push(sources.len() as u32);
+                        tasks.push(node);
                     }
                 }
             }
         }
+        drop(seen);
+        drop(pending);
 
-        let n = tasks.len();
-        let mut reads = vec![0u32; n];
-        let mut waiting_on = vec![0u32; n];
-        for t in 0..n {
-            for &s in &sources[input_start[t] as usize..input_start[t + 1] as usize] {
-                if s != CONST {
-                    reads[s as usize] += 1;
-                    waiting_on[t] += 1;
-                }
+        let mut reads = vec![0u32; tasks.len()];
+        for &s in &sources {
+            if s != CONST {
+                reads[s as usize] += 1;
             }
         }
-        let mut dependent_start = Vec::with_capacity(n + 1);
-        dependent_start.push(0u32);
-        let mut total = 0u32;
-        for &r in &reads {
-            total += r;
-            dependent_start.push(total);
-        }
-        let mut fill = dependent_start.clone();
-        let mut dependents = vec![0u32; total as usize];
-        for t in 0..n {
-            for &s in &sources[input_start[t] as usize..input_start[t + 1] as usize] {
-                if s != CONST {
-                    dependents[fill[s as usize] as usize] = t as u32;
-                    fill[s as usize] += 1;
-                }
-            }
-        }
-        let roots: Vec<u32> = roots.iter().map(|r| index[&r.key]).collect();
+        let roots: Vec<u32> = root_visits.iter().map(|&v| task_of[v as usize]).collect();
         for &r in &roots {
             reads[r as usize] += 1;
         }
@@ -104,9 +195,6 @@ impl<'g> Plan<'g> {
             tasks,
             input_start,
             sources,
-            dependent_start,
-            dependents,
-            waiting_on,
             reads,
             roots,
         }
@@ -117,8 +205,141 @@ impl<'g> Plan<'g> {
             [self.input_start[t as usize] as usize..self.input_start[t as usize + 1] as usize]
     }
 
-    pub(crate) fn dependents_of(&self, t: u32) -> &[u32] {
-        &self.dependents[self.dependent_start[t as usize] as usize
-            ..self.dependent_start[t as usize + 1] as usize]
+    /// The reverse edges, for scheduling consumers as their inputs finish.
+    pub(crate) fn dependents(&self) -> Dependents {
+        let n = self.tasks.len();
+        let mut waiting_on = vec![0u32; n];
+        let mut start = vec![0u32; n + 1];
+        for (t, waiting) in waiting_on.iter_mut().enumerate() {
+            for &s in self.sources_of(t as u32) {
+                if s != CONST {
+                    start[s as usize + 1] += 1;
+                    *waiting += 1;
+                }
+            }
+        }
+        for t in 0..n {
+            start[t + 1] += start[t];
+        }
+        let mut fill = start.clone();
+        let mut dependents = vec![0u32; start[n] as usize];
+        for t in 0..n {
+            for &s in self.sources_of(t as u32) {
+                if s != CONST {
+                    dependents[fill[s as usize] as usize] = t as u32;
+                    fill[s as usize] += 1;
+                }
+            }
+        }
+        Dependents {
+            start,
+            dependents,
+            waiting_on,
+        }
+    }
+}
+
+impl Dependents {
+    pub(crate) fn of(&self, t: u32) -> &[u32] {
+        &self.dependents[self.start[t as usize] as usize..self.start[t as usize + 1] as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::Key;
+    use crate::node::{Body, InputList};
+    use std::borrow::Cow;
+
+    fn node(key: [u8; 32], inputs: Vec<Arc<Node>>) -> Arc<Node> {
+        let mut list = InputList::Zero;
+        for input in inputs {
+            list.push(Input::Node(input));
+        }
+        Arc::new(Node {
+            key: Key::from_bytes(key),
+            name: Cow::Borrowed("n"),
+            inputs: list,
+            body: Body::Data(Arc::new(())),
+            codec: None,
+        })
+    }
+
+    fn key(first: u8, last: u8) -> [u8; 32] {
+        let mut k = [first; 32];
+        k[31] = last;
+        k
+    }
+
+    #[test]
+    fn dedups_by_key_and_orders_inputs_first() {
+        // Two distinct leaf nodes with the same key, a diamond over them.
+        let a1 = node(key(1, 1), vec![]);
+        let a2 = node(key(1, 1), vec![]);
+        let b = node(key(2, 2), vec![a1.clone(), a2]);
+        let c = node(key(3, 3), vec![a1, b.clone()]);
+        let plan = Plan::new(&[&c, &b]);
+        assert_eq!(plan.tasks.len(), 3);
+        for t in 0..plan.tasks.len() as u32 {
+            assert!(plan.sources_of(t).iter().all(|&s| s == CONST || s < t));
+        }
+        // a is read twice by b and once by c; b by c and as a root; c as a root.
+        let a = plan
+            .tasks
+            .iter()
+            .position(|n| n.key == Key::from_bytes(key(1, 1)));
+        assert_eq!(plan.reads[a.unwrap()], 3);
+        assert_eq!(plan.roots.len(), 2);
+        assert_eq!(plan.reads[plan.roots[1] as usize], 2);
+        let deps = plan.dependents();
+        assert_eq!(deps.of(a.unwrap() as u32).len(), 3);
+    }
+
+    #[test]
+    fn many_keys_survive_growth() {
+        let leaves: Vec<Arc<Node>> = (0..5000u32)
+            .map(|i| {
+                let mut k = [0u8; 32];
+                k[..4].copy_from_slice(&i.to_le_bytes());
+                k[20] = 1;
+                node(k, vec![])
+            })
+            .collect();
+        let twins: Vec<Arc<Node>> = leaves
+            .iter()
+            .map(|l| node(*l.key.as_bytes(), vec![]))
+            .collect();
+        let mut all = leaves.clone();
+        all.extend(twins);
+        let mut list = InputList::Zero;
+        for n in all {
+            list.push(Input::Node(n));
+        }
+        let top = Arc::new(Node {
+            key: Key::from_bytes([0xee; 32]),
+            name: Cow::Borrowed("top"),
+            inputs: list,
+            body: Body::Data(Arc::new(())),
+            codec: None,
+        });
+        let plan = Plan::new(&[&top]);
+        assert_eq!(plan.tasks.len(), 5001);
+        let srcs = plan.sources_of(plan.roots[0]);
+        assert_eq!(srcs[..5000], srcs[5000..]);
+    }
+
+    #[test]
+    fn keys_sharing_a_prefix_stay_apart() {
+        // Same first bytes, different keys: two tasks, and each dedups with itself.
+        let x = node(key(7, 1), vec![]);
+        let y = node(key(7, 2), vec![]);
+        let y2 = node(key(7, 2), vec![]);
+        let top = node(key(9, 9), vec![x, y, y2]);
+        let plan = Plan::new(&[&top]);
+        assert_eq!(plan.tasks.len(), 3);
+        let srcs = plan.sources_of(plan.roots[0]);
+        assert_ne!(srcs[0], srcs[1]);
+        assert_eq!(srcs[1], srcs[2]);
     }
 }

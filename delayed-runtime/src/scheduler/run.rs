@@ -7,23 +7,29 @@ use std::sync::Mutex;
 use crate::error::{drop_caught, panic_message, Error};
 use crate::inputs::Inputs;
 use crate::node::{AnyValue, Body};
-use crate::scheduler::plan::Plan;
+use crate::scheduler::plan::{Dependents, Plan};
 use crate::scheduler::slots::Slots;
+
+/// The parallel run's view of the edges: who to notify, and how many inputs each task
+/// still waits for.
+struct Graph {
+    deps: Dependents,
+    waiting_on: Box<[AtomicU32]>,
+}
 
 pub(crate) struct Run<'p, 'g> {
     plan: &'p Plan<'g>,
     slots: Slots,
-    waiting_on: Box<[AtomicU32]>,
     failed: AtomicBool,
     first_error: Mutex<Option<Error>>,
 }
 
 impl<'p, 'g> Run<'p, 'g> {
-    pub(crate) fn new(plan: &'p Plan<'g>) -> Self {
+    /// A run of `plan`; `reads` are the plan's read counts, which the slots count down.
+    pub(crate) fn new(plan: &'p Plan<'g>, reads: Vec<u32>) -> Self {
         Run {
             plan,
-            slots: Slots::new(&plan.reads),
-            waiting_on: plan.waiting_on.iter().map(|&w| AtomicU32::new(w)).collect(),
+            slots: Slots::new(reads),
             failed: AtomicBool::new(false),
             first_error: Mutex::new(None),
         }
@@ -105,29 +111,36 @@ impl<'p, 'g> Run<'p, 'g> {
     /// spawn per link) and spawns the others.
     pub(crate) fn run_parallel(&self) {
         use rayon::prelude::*;
+        let mut deps = self.plan.dependents();
+        let waiting_on = std::mem::take(&mut deps.waiting_on);
         let ready: Vec<u32> = (0..self.plan.tasks.len() as u32)
-            .filter(|&t| self.plan.waiting_on[t as usize] == 0)
+            .filter(|&t| waiting_on[t as usize] == 0)
             .collect();
+        let graph = Graph {
+            // In place: `Vec<u32>` → `Box<[AtomicU32]>` reuses the allocation.
+            waiting_on: waiting_on.into_iter().map(AtomicU32::new).collect(),
+            deps,
+        };
         rayon::scope(|scope| {
             ready
                 .par_iter()
                 .with_max_len(64)
-                .for_each(|&t| self.run_from(t, scope));
+                .for_each(|&t| self.run_from(t, &graph, scope));
         });
     }
 
-    fn run_from<'s>(&'s self, first: u32, scope: &rayon::Scope<'s>) {
+    fn run_from<'s>(&'s self, first: u32, graph: &'s Graph, scope: &rayon::Scope<'s>) {
         let mut next = Some(first);
         while let Some(t) = next.take() {
             if self.cancelled() || !self.execute(t) {
                 return;
             }
-            for &d in self.plan.dependents_of(t) {
-                if self.waiting_on[d as usize].fetch_sub(1, Ordering::AcqRel) == 1 {
+            for &d in graph.deps.of(t) {
+                if graph.waiting_on[d as usize].fetch_sub(1, Ordering::AcqRel) == 1 {
                     if next.is_none() {
                         next = Some(d);
                     } else {
-                        scope.spawn(move |scope| self.run_from(d, scope));
+                        scope.spawn(move |scope| self.run_from(d, graph, scope));
                     }
                 }
             }
