@@ -94,6 +94,13 @@
 //! `#[delayed(pure = false)]` and closures that capture data get a fresh key per call;
 //! `#[delayed(name = "…")]` sets the display name.
 //!
+//! A method's key includes the implementing type (`Self`). The macro sees only the
+//! function, not its `impl` block, so it adds `Self` to the key when the function takes
+//! `self` or mentions `Self`. An associated function of a *generic* impl that uses the
+//! impl's type parameters but neither takes `self` nor mentions `Self` should mention it
+//! (return `Self`, call `Self::…`) or take the type as an argument, or two instantiations
+//! would share keys.
+//!
 //! ## Failures
 //!
 //! A `#[delayed]` function returning `Result<T, E>` yields a `Delayed<T>`; an `Err` stops
