@@ -25,6 +25,27 @@
 
 #![warn(missing_docs)]
 
+/// Calls `$m!` with every tuple arity the crate supports (1 to 12), as `(index Type, ...)`
+/// rows: one list for `Tokenize`, `Computable` and `unpack`.
+macro_rules! for_each_tuple {
+    ($m:ident) => {
+        $m! {
+            (0 A)
+            (0 A, 1 B)
+            (0 A, 1 B, 2 C)
+            (0 A, 1 B, 2 C, 3 D)
+            (0 A, 1 B, 2 C, 3 D, 4 E)
+            (0 A, 1 B, 2 C, 3 D, 4 E, 5 F)
+            (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G)
+            (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H)
+            (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I)
+            (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J)
+            (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K)
+            (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L)
+        }
+    };
+}
+
 mod arg;
 mod cache;
 mod call;
