@@ -255,7 +255,7 @@ fn panics_become_errors_and_the_next_compute_works() {
             .compute_with(&scheduler)
             .unwrap_err();
         match &err {
-            Error::Panicked { task, message } => {
+            Error::Panicked { task, message, .. } => {
                 assert!(task.starts_with("explode-"), "{task}");
                 assert_eq!(message, "negative input -1");
             }
@@ -301,7 +301,7 @@ fn errors_from_result_functions() {
         0,
         "a consumer of a failed task never runs"
     );
-    let Error::Failed { task, source } = &err else {
+    let Error::Failed { task, source, .. } = &err else {
         panic!("expected Failed, got {err:?}");
     };
     assert!(task.starts_with("check-"));

@@ -116,7 +116,7 @@ fn non_string_panic_payloads_are_reported() {
         for kind in 0..3u8 {
             let d = odd_panic(kind);
             let err = watchdog("odd payload", || d.compute_with(&sched)).unwrap_err();
-            let Error::Panicked { task, message } = &err else {
+            let Error::Panicked { task, message, .. } = &err else {
                 panic!("{sched:?}: expected Panicked, got {err:?}");
             };
             assert_eq!(task, &d.label());
@@ -169,7 +169,7 @@ fn a_result_that_panics_when_its_consumer_drops_it() {
         let d = defuse(make_bomb(1));
         let err = watchdog("consumed bomb", || d.compute_with(&sched)).unwrap_err();
         match &err {
-            Error::Panicked { task, message } => {
+            Error::Panicked { task, message, .. } => {
                 assert_eq!(task, &d.label(), "{sched:?}");
                 assert_eq!(message, "bomb 1 went off in drop");
             }
@@ -247,7 +247,7 @@ fn a_result_released_by_a_panicking_task_is_dropped_after_unwinding() {
             .unwrap_or_else(|_| panic!("{sched:?}: a panic escaped compute"))
             .unwrap_err();
         match &err {
-            Error::Panicked { task, message } => {
+            Error::Panicked { task, message, .. } => {
                 assert_eq!(task, &d.label());
                 assert_eq!(
                     message, "expected: clone of 1 fails",

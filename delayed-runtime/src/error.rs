@@ -7,32 +7,46 @@ use thiserror::Error;
 /// After an error nothing is left running and nothing is poisoned: the next `compute` of the
 /// same or another graph works as usual.
 ///
+/// The first task to fail cancels the compute: no task starts after it, the ones already
+/// running finish, and the error names the failing task and, in `dependents`, some of the
+/// tasks that would have used its result (direct consumers first, then theirs, up to
+/// [`Error::MAX_DEPENDENTS`]).
+///
 /// ```
 /// use delayed_runtime::Error;
-/// let e = Error::Panicked { task: "inc-1f3a9c0e".into(), message: "boom".into() };
-/// assert_eq!(e.to_string(), "task `inc-1f3a9c0e` panicked: boom");
+/// let e = Error::Panicked {
+///     task: "inc-1f3a9c0e".into(),
+///     message: "boom".into(),
+///     dependents: vec!["add-77c0ffee".into()],
+/// };
+/// assert_eq!(e.to_string(), "task `inc-1f3a9c0e` panicked: boom (needed by `add-77c0ffee`)");
 /// assert_eq!(e.task(), Some("inc-1f3a9c0e"));
+/// assert_eq!(e.dependents(), ["add-77c0ffee"]);
 /// ```
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A task panicked. `task` is its label (`name-<8 hex of its key>`), `message` the panic
     /// message (or a note when the payload was not a string).
-    #[error("task `{task}` panicked: {message}")]
+    #[error("task `{task}` panicked: {message}{}", NeededBy(dependents))]
     Panicked {
         /// The failing task's label, `name-1f3a9c0e`.
         task: String,
         /// The panic message.
         message: String,
+        /// Labels of tasks that would have used the result: see [`Error::dependents`].
+        dependents: Vec<String>,
     },
     /// A delayed function returning `Result` returned `Err`.
-    #[error("task `{task}` failed: {source}")]
+    #[error("task `{task}` failed: {source}{}", NeededBy(dependents))]
     Failed {
         /// The failing task's label, `name-1f3a9c0e`.
         task: String,
         /// The error the function returned.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
+        /// Labels of tasks that would have used the result: see [`Error::dependents`].
+        dependents: Vec<String>,
     },
     /// The scheduler could not run at all (for example its thread pool could not start).
     #[error("scheduler error: {message}")]
@@ -40,15 +54,63 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The compute ran, but its trace ([`Scheduler::trace`](crate::Scheduler::trace))
+    /// could not be written.
+    #[error("could not write the trace {}: {source}", path.display())]
+    Trace {
+        /// The trace file.
+        path: std::path::PathBuf,
+        /// Why writing failed.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
+    /// At most this many [`dependents`](Error::dependents) are named.
+    pub const MAX_DEPENDENTS: usize = 5;
+
     /// The label of the task that failed, if a task did.
     pub fn task(&self) -> Option<&str> {
         match self {
             Error::Panicked { task, .. } | Error::Failed { task, .. } => Some(task),
-            Error::Scheduler { .. } => None,
+            Error::Scheduler { .. } | Error::Trace { .. } => None,
         }
+    }
+
+    /// Labels of tasks that would have used the failed task's result and so never ran:
+    /// its direct consumers first, then their consumers, in plan order, at most
+    /// [`MAX_DEPENDENTS`](Error::MAX_DEPENDENTS). Empty when nothing in the compute
+    /// depended on it (it was a root), or when no task failed.
+    pub fn dependents(&self) -> &[String] {
+        match self {
+            Error::Panicked { dependents, .. } | Error::Failed { dependents, .. } => dependents,
+            Error::Scheduler { .. } | Error::Trace { .. } => &[],
+        }
+    }
+
+    /// Sets the dependents of a task error (the scheduler knows them only at the end).
+    pub(crate) fn with_dependents(mut self, names: Vec<String>) -> Error {
+        if let Error::Panicked { dependents, .. } | Error::Failed { dependents, .. } = &mut self {
+            *dependents = names;
+        }
+        self
+    }
+}
+
+/// ` (needed by `a-…`, `b-…`)` after a task error's message, or nothing.
+struct NeededBy<'a>(&'a [String]);
+
+impl std::fmt::Display for NeededBy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, name) in self.0.iter().enumerate() {
+            let sep = if i == 0 { " (needed by " } else { ", " };
+            write!(f, "{sep}`{name}`")?;
+        }
+        if !self.0.is_empty() {
+            f.write_str(")")?;
+        }
+        Ok(())
     }
 }
 
@@ -96,12 +158,33 @@ mod tests {
         let e = Error::Failed {
             task: "load-00000000".into(),
             source: Box::new(io),
+            dependents: Vec::new(),
         };
         assert_eq!(e.to_string(), "task `load-00000000` failed: no such file");
         assert_eq!(
             e.source().map(|s| s.to_string()).as_deref(),
             Some("no such file")
         );
+    }
+
+    #[test]
+    fn dependents_in_display() {
+        let e = Error::Panicked {
+            task: "a-00000000".into(),
+            message: "boom".into(),
+            dependents: vec!["b-11111111".into(), "c-22222222".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "task `a-00000000` panicked: boom (needed by `b-11111111`, `c-22222222`)"
+        );
+        assert_eq!(e.dependents().len(), 2);
+        let e = e.with_dependents(Vec::new());
+        assert_eq!(e.to_string(), "task `a-00000000` panicked: boom");
+        let s = Error::Scheduler {
+            message: "x".into(),
+        };
+        assert!(s.with_dependents(vec!["y".into()]).dependents().is_empty());
     }
 
     #[test]

@@ -61,6 +61,7 @@ mod render;
 mod scheduler;
 mod tokenize;
 mod unpack;
+mod watch;
 
 #[doc(hidden)]
 pub mod private;
@@ -68,13 +69,17 @@ pub mod private;
 pub use arg::IntoArg;
 #[cfg(feature = "cache")]
 pub use cache::{Cache, CacheCounters, CacheMode, CacheStats, Cacheable};
-pub use compute::{collect, compute, compute_with, Computable};
+pub use compute::{
+    collect, compute, compute_with, compute_with_report, persist, persist_with, Computable,
+    Persistable,
+};
 pub use delayed::{value, Delayed};
 pub use error::Error;
 pub use key::{Key, KeyHasher};
 pub use node::NodeKind;
 pub use scheduler::Scheduler;
 pub use tokenize::Tokenize;
+pub use watch::{FunctionStats, Progress, Report};
 
 #[cfg(feature = "visualize")]
 pub use render::to_dot;

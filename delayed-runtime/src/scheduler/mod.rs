@@ -4,10 +4,13 @@ pub(crate) mod plan;
 mod run;
 pub(crate) mod slots;
 
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use crate::error::Error;
 use crate::node::{AnyValue, Node};
+use crate::watch::{Progress, Report, Watch};
 use plan::Plan;
 use run::Run;
 
@@ -21,6 +24,11 @@ use run::Run;
 ///
 /// Whatever the scheduler, one compute runs each distinct key exactly once.
 ///
+/// Any of them can be watched: [`progress`](Scheduler::progress) draws a progress bar,
+/// [`trace`](Scheduler::trace) writes the task stream for Perfetto, and
+/// [`compute_with_report`](crate::compute_with_report) returns a [`Report`]. None of
+/// them changes a result.
+///
 /// ```
 /// use delayed_runtime::{value, Scheduler};
 /// let x = value(20i64) + 1;
@@ -33,6 +41,8 @@ pub struct Scheduler {
     /// Set by `Scheduler::cache` (see `cache/`).
     #[cfg(feature = "cache")]
     pub(crate) cache: Option<crate::cache::Cache>,
+    /// Progress bar and trace (see `watch/`).
+    watch: Watch,
 }
 
 #[derive(Clone, Default)]
@@ -57,6 +67,12 @@ impl std::fmt::Debug for Scheduler {
         if let Some(cache) = &self.cache {
             write!(f, ".cache({:?})", cache.dir())?;
         }
+        if self.watch.progress != Progress::Off {
+            write!(f, ".progress(Progress::{:?})", self.watch.progress)?;
+        }
+        if let Some(path) = &self.watch.trace {
+            write!(f, ".trace({path:?})")?;
+        }
         Ok(())
     }
 }
@@ -75,8 +91,7 @@ impl Scheduler {
                 threads: n,
                 pool: Arc::new(OnceLock::new()),
             },
-            #[cfg(feature = "cache")]
-            cache: None,
+            ..Scheduler::default()
         }
     }
 
@@ -84,9 +99,49 @@ impl Scheduler {
     pub fn sync() -> Scheduler {
         Scheduler {
             mode: Mode::Sync,
-            #[cfg(feature = "cache")]
-            cache: None,
+            ..Scheduler::default()
         }
+    }
+
+    /// Draws a progress bar on stderr while computing: tasks done out of the total, rate,
+    /// time left. `true` draws it when stderr is a terminal ([`Progress::Terminal`]);
+    /// [`Progress::Always`] draws it anyway. The bar is moved ten times a second by a
+    /// thread of its own, from a counter the workers bump (no lock per task), and stays
+    /// on screen when the compute ends. Data nodes are not counted as tasks.
+    ///
+    /// ```
+    /// use delayed_runtime::{value, Progress, Scheduler};
+    /// let sched = Scheduler::threads(2).progress(true);
+    /// assert_eq!((value(1i64) + 1).compute_with(&sched).unwrap(), 2);
+    /// let always = Scheduler::sync().progress(Progress::Always);
+    /// # let _ = always;
+    /// ```
+    pub fn progress(mut self, when: impl Into<Progress>) -> Scheduler {
+        self.watch.progress = when.into();
+        self
+    }
+
+    /// Writes the task stream of each compute to `path` as a Chrome trace event file
+    /// (JSON): one complete event per task that ran, named after its function, on the
+    /// worker thread that ran it, with its start and duration in microseconds since the
+    /// compute began and its key prefix and label in `args`. Open it in Perfetto
+    /// (<https://ui.perfetto.dev>) or `chrome://tracing`.
+    ///
+    /// Every compute with this scheduler (or a clone) replaces the file whole, also when
+    /// the compute fails. A file that cannot be written makes an otherwise successful
+    /// compute return [`Error::Trace`]; a task's failure is reported before it.
+    ///
+    /// ```
+    /// use delayed_runtime::{value, Scheduler};
+    /// let path = std::env::temp_dir().join("delayed-doc-trace.json");
+    /// let sched = Scheduler::new().trace(&path);
+    /// assert_eq!((value(20i64) + 1).compute_with(&sched)?, 21);
+    /// assert!(std::fs::read_to_string(&path).unwrap().contains("\"ph\":\"X\""));
+    /// # Ok::<(), delayed_runtime::Error>(())
+    /// ```
+    pub fn trace(mut self, path: impl Into<PathBuf>) -> Scheduler {
+        self.watch.trace = Some(path.into());
+        self
     }
 
     /// How many threads run tasks.
@@ -103,6 +158,15 @@ impl Scheduler {
 
     /// Computes `roots`, returning their values in order.
     pub(crate) fn run(&self, roots: &[&Arc<Node>]) -> Result<Vec<AnyValue>, Error> {
+        self.run_reporting(roots, false).map(|(values, _)| values)
+    }
+
+    /// [`run`](Scheduler::run), and a [`Report`] if `report`.
+    pub(crate) fn run_reporting(
+        &self,
+        roots: &[&Arc<Node>],
+        report: bool,
+    ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
         // With a cache, stored results replace their tasks first (`cache/rewrite.rs`).
         #[cfg(feature = "cache")]
         if let Some(rewritten) = self
@@ -110,15 +174,25 @@ impl Scheduler {
             .as_ref()
             .and_then(|c| crate::cache::rewrite(roots, c))
         {
-            return self.run_graph(&rewritten.iter().collect::<Vec<_>>());
+            return self.run_graph(&rewritten.iter().collect::<Vec<_>>(), report);
         }
-        self.run_graph(roots)
+        self.run_graph(roots, report)
     }
 
-    fn run_graph(&self, roots: &[&Arc<Node>]) -> Result<Vec<AnyValue>, Error> {
+    fn run_graph(
+        &self,
+        roots: &[&Arc<Node>],
+        report: bool,
+    ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
+        let started = Instant::now();
         let mut plan = Plan::new(roots);
+        let pooled = !matches!(self.mode, Mode::Sync);
+        // Before the slots take the read counts: the report's live count copies them.
+        let session = self
+            .watch
+            .start(&plan, started, report, self.workers(), pooled);
         let reads = std::mem::take(&mut plan.reads);
-        let run = Run::new(&plan, reads);
+        let run = Run::new(&plan, reads).watched(session.as_ref().map(|s| s.recorder()));
         match &self.mode {
             Mode::Global => run.run_parallel(),
             Mode::Sync => run.run_sync(),
@@ -140,6 +214,10 @@ impl Scheduler {
                 }
             }
         }
-        run.finish()
+        let result = run.finish();
+        match session {
+            None => result.map(|values| (values, None)),
+            Some(session) => session.end(&plan, roots, result),
+        }
     }
 }

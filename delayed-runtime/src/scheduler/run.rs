@@ -8,7 +8,8 @@ use crate::error::{drop_caught, panic_message, Error};
 use crate::inputs::Inputs;
 use crate::node::{AnyValue, Body};
 use crate::scheduler::plan::{Dependents, Plan};
-use crate::scheduler::slots::Slots;
+use crate::scheduler::slots::{Slots, CONST};
+use crate::watch::Recorder;
 
 /// The parallel run's view of the edges: who to notify, and how many inputs each task
 /// still waits for.
@@ -21,7 +22,10 @@ pub(crate) struct Run<'p, 'g> {
     plan: &'p Plan<'g>,
     slots: Slots,
     failed: AtomicBool,
-    first_error: Mutex<Option<Error>>,
+    /// The first failure, and the task that failed.
+    first_error: Mutex<Option<(u32, Error)>>,
+    /// Progress, trace and report hooks; `None` (one branch per task) when not watched.
+    watch: Option<&'p Recorder>,
 }
 
 impl<'p, 'g> Run<'p, 'g> {
@@ -32,15 +36,27 @@ impl<'p, 'g> Run<'p, 'g> {
             slots: Slots::new(reads),
             failed: AtomicBool::new(false),
             first_error: Mutex::new(None),
+            watch: None,
         }
+    }
+
+    /// Reports every task to `recorder` (see `watch/`).
+    pub(crate) fn watched(mut self, recorder: Option<&'p Recorder>) -> Self {
+        self.watch = recorder;
+        self
     }
 
     /// Runs task `t`, storing its result; returns `false` if it failed.
     fn execute(&self, t: u32) -> bool {
+        let started = self.watch.and_then(Recorder::clock);
         let node = self.plan.tasks[t as usize];
         let outcome = match &node.body {
             Body::Data(value) => Ok(value.clone()),
             Body::Task(body) => {
+                #[cfg(feature = "tracing")]
+                let _span =
+                    tracing::debug_span!("task", name = &*node.name, key = %node.key.short())
+                        .entered();
                 let sources = self.plan.sources_of(t);
                 // `inputs` lives outside the `catch_unwind`: inputs the body left unread
                 // are released (maybe dropped) after it has unwound, not during, where a
@@ -54,11 +70,13 @@ impl<'p, 'g> Run<'p, 'g> {
                         Some(message) => Err(Error::Panicked {
                             task: node.label(),
                             message,
+                            dependents: Vec::new(),
                         }),
                     },
                     Ok(Err(source)) => Err(Error::Failed {
                         task: node.label(),
                         source,
+                        dependents: Vec::new(),
                     }),
                     Err(payload) => {
                         let message = panic_message(&*payload);
@@ -66,30 +84,35 @@ impl<'p, 'g> Run<'p, 'g> {
                         Err(Error::Panicked {
                             task: node.label(),
                             message,
+                            dependents: Vec::new(),
                         })
                     }
                 }
             }
         };
-        match outcome {
+        let ok = match outcome {
             Ok(value) => {
                 self.slots.store(t, value);
                 true
             }
             Err(error) => {
-                self.fail(error);
+                self.fail(t, error);
                 false
             }
+        };
+        if let Some(watch) = self.watch {
+            watch.executed(self.plan, t, started, ok);
         }
+        ok
     }
 
-    fn fail(&self, error: Error) {
+    fn fail(&self, t: u32, error: Error) {
         self.failed.store(true, Ordering::Release);
         let mut first = self
             .first_error
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        first.get_or_insert(error);
+        first.get_or_insert((t, error));
     }
 
     fn cancelled(&self) -> bool {
@@ -149,13 +172,13 @@ impl<'p, 'g> Run<'p, 'g> {
 
     /// The roots' values in the order the roots were given, or the first error.
     pub(crate) fn finish(self) -> Result<Vec<AnyValue>, Error> {
-        if let Some(error) = self
+        if let Some((t, error)) = self
             .first_error
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
             .take()
         {
-            return Err(error);
+            return Err(error.with_dependents(dependents(self.plan, t, Error::MAX_DEPENDENTS)));
         }
         self.plan
             .roots
@@ -167,4 +190,35 @@ impl<'p, 'g> Run<'p, 'g> {
             })
             .collect()
     }
+}
+
+/// Labels of up to `limit` tasks that depend on task `failed`, nearest first (direct
+/// consumers, then theirs, …), each in plan order. One pass over the plan: tasks come
+/// after their inputs, so a task's distance is known once its inputs' are. Runs only on
+/// failure.
+fn dependents(plan: &Plan<'_>, failed: u32, limit: usize) -> Vec<String> {
+    const FAR: u32 = u32::MAX;
+    let n = plan.tasks.len();
+    let mut distance = vec![FAR; n];
+    distance[failed as usize] = 0;
+    let mut found: Vec<(u32, u32)> = Vec::new();
+    for u in failed as usize + 1..n {
+        let nearest = plan
+            .sources_of(u as u32)
+            .iter()
+            .filter(|&&s| s != CONST)
+            .map(|&s| distance[s as usize])
+            .min()
+            .unwrap_or(FAR);
+        if nearest != FAR {
+            distance[u] = nearest + 1;
+            found.push((nearest + 1, u as u32));
+        }
+    }
+    found.sort_unstable();
+    found
+        .into_iter()
+        .take(limit)
+        .map(|(_, u)| plan.tasks[u as usize].label())
+        .collect()
 }

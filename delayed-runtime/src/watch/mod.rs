@@ -1,0 +1,256 @@
+//! Watching a compute: the progress bar (`progress.rs`), the task-stream trace
+//! (`trace.rs`) and the [`Report`] (`report.rs`).
+//!
+//! A scheduler with none of them on runs no code from here: `Run` holds an
+//! `Option<&Recorder>` that is `None`, one predictable branch per task. With one on, the
+//! per-task work is an atomic increment (progress), two clock reads and a push into the
+//! running worker's own buffer (trace, report), and a few atomic decrements (report's
+//! peak live results); no lock is shared between workers.
+
+mod progress;
+mod report;
+mod trace;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+pub use progress::Progress;
+pub use report::{FunctionStats, Report};
+
+use crate::error::Error;
+use crate::node::{AnyValue, Body, Node};
+use crate::scheduler::plan::Plan;
+use crate::scheduler::slots::CONST;
+
+/// What a scheduler watches: its builder settings.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Watch {
+    pub(crate) progress: Progress,
+    pub(crate) trace: Option<PathBuf>,
+}
+
+/// Where and when one task ran.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Event {
+    /// The task's index in the plan.
+    pub(crate) task: u32,
+    /// 0 for the calling thread, `i + 1` for worker `i` of the pool.
+    pub(crate) tid: u32,
+    /// Since the start of the compute.
+    pub(crate) start_ns: u64,
+    pub(crate) dur_ns: u64,
+}
+
+/// One worker's events, on a cache line of its own.
+#[repr(align(128))]
+struct Buffer(Mutex<Vec<Event>>);
+
+/// How many task results are held at once (for the report).
+struct Live {
+    /// Reads still to come of each task's result; `CONST` for data nodes (not counted).
+    remaining: Box<[AtomicU32]>,
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// The per-task side of watching: what `run.rs` calls.
+pub(crate) struct Recorder {
+    epoch: Instant,
+    /// One per worker plus one for the calling thread; empty when nothing is timed.
+    buffers: Box<[Buffer]>,
+    /// Whether tasks run on a pool (else every event is on the calling thread).
+    pooled: bool,
+    /// Tasks finished, read by the progress bar's ticker.
+    done: Option<Arc<AtomicU64>>,
+    live: Option<Live>,
+}
+
+impl Recorder {
+    /// The start time of a task, when tasks are timed.
+    #[inline]
+    pub(crate) fn clock(&self) -> Option<Instant> {
+        (!self.buffers.is_empty()).then(Instant::now)
+    }
+
+    /// Task `t` has run (`ok`: successfully, its result stored), started at `started`.
+    pub(crate) fn executed(&self, plan: &Plan<'_>, t: u32, started: Option<Instant>, ok: bool) {
+        if !matches!(plan.tasks[t as usize].body, Body::Task(_)) {
+            return;
+        }
+        if let Some(done) = &self.done {
+            done.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(start) = started {
+            let end = Instant::now();
+            let tid = if self.pooled {
+                rayon::current_thread_index().map_or(0, |i| i + 1)
+            } else {
+                0
+            }
+            .min(self.buffers.len() - 1);
+            let event = Event {
+                task: t,
+                tid: tid as u32,
+                start_ns: nanos(start.saturating_duration_since(self.epoch)),
+                dur_ns: nanos(end.saturating_duration_since(start)),
+            };
+            self.buffers[tid]
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(event);
+        }
+        if let Some(live) = &self.live {
+            // This task's inputs: the last read of each releases it.
+            for &s in plan.sources_of(t) {
+                if s != CONST {
+                    let remaining = &live.remaining[s as usize];
+                    if remaining.load(Ordering::Relaxed) != CONST
+                        && remaining.fetch_sub(1, Ordering::AcqRel) == 1
+                    {
+                        live.now.fetch_sub(1, Ordering::AcqRel);
+                    }
+                }
+            }
+            let reads = live.remaining[t as usize].load(Ordering::Relaxed);
+            if ok && reads > 0 {
+                let now = live.now.fetch_add(1, Ordering::AcqRel) + 1;
+                live.peak.fetch_max(now, Ordering::AcqRel);
+            }
+        }
+    }
+
+    /// Every worker's events, by start time.
+    fn into_events(self) -> Vec<Event> {
+        let mut events: Vec<Event> = Vec::new();
+        for buffer in self.buffers.into_vec() {
+            events.extend(
+                buffer
+                    .0
+                    .into_inner()
+                    .unwrap_or_else(PoisonError::into_inner),
+            );
+        }
+        events.sort_unstable_by_key(|e| (e.start_ns, e.tid));
+        events
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Watching one compute: made before it runs, ended after.
+pub(crate) struct Session {
+    started: Instant,
+    recorder: Recorder,
+    bar: Option<progress::Bar>,
+    trace: Option<PathBuf>,
+    report: bool,
+    workers: usize,
+}
+
+impl Watch {
+    /// Starts watching a compute of `plan`, if anything is to be watched: the bar, the
+    /// trace, or a report (`report`). `workers` is the size of the pool that runs it
+    /// (`pooled`) or 1.
+    pub(crate) fn start(
+        &self,
+        plan: &Plan<'_>,
+        started: Instant,
+        report: bool,
+        workers: usize,
+        pooled: bool,
+    ) -> Option<Session> {
+        if self.progress == Progress::Off && self.trace.is_none() && !report {
+            return None;
+        }
+        let timed = self.trace.is_some() || report;
+        let buffers = if timed {
+            (0..=workers.max(1))
+                .map(|_| Buffer(Mutex::new(Vec::new())))
+                .collect()
+        } else {
+            Box::default()
+        };
+        let done = Arc::new(AtomicU64::new(0));
+        let bar = progress::Bar::start(self.progress, count_tasks(plan), done.clone());
+        let live = report.then(|| Live {
+            remaining: plan
+                .tasks
+                .iter()
+                .zip(&plan.reads)
+                .map(|(node, &reads)| match node.body {
+                    Body::Task(_) => AtomicU32::new(reads),
+                    Body::Data(_) => AtomicU32::new(CONST),
+                })
+                .collect(),
+            now: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+        });
+        Some(Session {
+            started,
+            recorder: Recorder {
+                epoch: started,
+                buffers,
+                pooled,
+                done: bar.is_some().then_some(done),
+                live,
+            },
+            bar,
+            trace: self.trace.clone(),
+            report,
+            workers,
+        })
+    }
+}
+
+fn count_tasks(plan: &Plan<'_>) -> u64 {
+    plan.tasks
+        .iter()
+        .filter(|n| matches!(n.body, Body::Task(_)))
+        .count() as u64
+}
+
+impl Session {
+    pub(crate) fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// Ends the bar, writes the trace, makes the report. The compute's own error comes
+    /// first; a trace that cannot be written fails an otherwise successful compute.
+    pub(crate) fn end(
+        self,
+        plan: &Plan<'_>,
+        roots: &[&Arc<Node>],
+        result: Result<Vec<AnyValue>, Error>,
+    ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
+        if let Some(bar) = self.bar {
+            bar.finish(result.is_ok());
+        }
+        let wall = self.started.elapsed();
+        let peak = self
+            .recorder
+            .live
+            .as_ref()
+            .map_or(0, |l| l.peak.load(Ordering::Acquire));
+        let events = self.recorder.into_events();
+        let written = match &self.trace {
+            Some(path) => trace::write(path, plan, &events, self.workers, wall).map_err(|source| {
+                Error::Trace {
+                    path: path.clone(),
+                    source,
+                }
+            }),
+            None => Ok(()),
+        };
+        let values = result?;
+        written?;
+        let report = self
+            .report
+            .then(|| report::make(plan, roots, &events, wall, peak, self.workers));
+        Ok((values, report))
+    }
+}

@@ -1,0 +1,112 @@
+//! The progress bar: `indicatif` on stderr, fed by an atomic counter that a ticker thread
+//! reads ten times a second (workers never touch the bar itself).
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// When [`Scheduler::progress`](crate::Scheduler::progress) draws its bar.
+///
+/// `.progress(true)` means [`Terminal`](Progress::Terminal), `.progress(false)`
+/// [`Off`](Progress::Off).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Progress {
+    /// No bar (the default).
+    #[default]
+    Off,
+    /// A bar on stderr when stderr is a terminal (and `TERM` is not `dumb`); nothing when
+    /// it is piped or redirected, so logs stay clean.
+    Terminal,
+    /// A bar on stderr even when it is not a terminal.
+    Always,
+}
+
+impl From<bool> for Progress {
+    fn from(on: bool) -> Progress {
+        if on {
+            Progress::Terminal
+        } else {
+            Progress::Off
+        }
+    }
+}
+
+const TEMPLATE: &str =
+    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} tasks  {per_sec}  ETA {eta}";
+const TICK: Duration = Duration::from_millis(100);
+
+/// A bar being drawn, and the thread that moves it.
+pub(crate) struct Bar {
+    bar: ProgressBar,
+    done: Arc<AtomicU64>,
+    stop: Option<mpsc::Sender<()>>,
+    ticker: Option<JoinHandle<()>>,
+}
+
+impl Bar {
+    /// A bar for `total` tasks that follows `done`, or `None` when there is none to draw.
+    pub(crate) fn start(mode: Progress, total: u64, done: Arc<AtomicU64>) -> Option<Bar> {
+        let target = match mode {
+            Progress::Off => return None,
+            Progress::Terminal if !std::io::stderr().is_terminal() => return None,
+            Progress::Terminal => ProgressDrawTarget::stderr_with_hz(10),
+            Progress::Always => {
+                ProgressDrawTarget::term_like_with_hz(Box::new(console::Term::stderr()), 10)
+            }
+        };
+        let bar = ProgressBar::with_draw_target(Some(total), target);
+        bar.set_style(
+            ProgressStyle::with_template(TEMPLATE).unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let (stop, stopped) = mpsc::channel::<()>();
+        let ticker = {
+            let (bar, done) = (bar.clone(), done.clone());
+            std::thread::Builder::new()
+                .name("delayed-progress".into())
+                .spawn(move || loop {
+                    bar.set_position(done.load(Ordering::Relaxed));
+                    if let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
+                        continue;
+                    }
+                    break;
+                })
+                // Without a ticker the bar still shows the start and the end.
+                .ok()
+        };
+        Some(Bar {
+            bar,
+            done,
+            stop: Some(stop),
+            ticker,
+        })
+    }
+
+    /// The last position, left on screen (`ok`) or marked abandoned.
+    pub(crate) fn finish(mut self, ok: bool) {
+        self.stop_ticker();
+        self.bar.set_position(self.done.load(Ordering::Relaxed));
+        if ok {
+            self.bar.finish();
+        } else {
+            self.bar.abandon();
+        }
+    }
+
+    fn stop_ticker(&mut self) {
+        drop(self.stop.take());
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.join();
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.stop_ticker();
+    }
+}

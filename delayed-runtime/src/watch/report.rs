@@ -1,0 +1,155 @@
+//! [`Report`]: what a compute did, from the same events as the trace.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Event;
+use crate::node::{Body, Node};
+use crate::scheduler::plan::Plan;
+
+/// What one compute did: returned by [`compute_with_report`](crate::compute_with_report).
+///
+/// Its `Display` is a short summary with one line per function, longest total first.
+///
+/// ```
+/// use delayed_runtime::{compute_with_report, value, Scheduler};
+/// let a = value(2i64) + 1;
+/// let (x, report) = compute_with_report((&a * 10) + (&a * 10), &Scheduler::sync())?;
+/// assert_eq!(x, 60);
+/// // `a`, one `a * 10` (built twice, one key) and the sum.
+/// assert_eq!((report.tasks_run, report.deduplicated), (3, 1));
+/// println!("{report}");
+/// # Ok::<(), delayed_runtime::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Report {
+    /// Tasks (function calls) that ran. Data nodes (`value(x)`, persisted or cached
+    /// results) are not tasks.
+    pub tasks_run: usize,
+    /// Calls saved by deduplication: task nodes reachable from the roots (distinct
+    /// objects) minus distinct task keys. Two `inc(1)` built separately count one.
+    pub deduplicated: usize,
+    /// Calls and total time per function name, longest total first.
+    pub functions: Vec<FunctionStats>,
+    /// The whole compute, planning included.
+    pub wall: Duration,
+    /// The most task results held at once, waiting for consumers or for the caller.
+    pub peak_live_results: usize,
+    /// Threads that could run tasks (1 for [`Scheduler::sync`](crate::Scheduler::sync)).
+    pub workers: usize,
+}
+
+/// One function's share of a [`Report`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FunctionStats {
+    /// The function's display name (`inc`, `map`, `add`, …).
+    pub name: String,
+    /// How many of its calls ran.
+    pub calls: usize,
+    /// Their summed run time (on all threads, so it can exceed the wall time).
+    pub total: Duration,
+}
+
+impl Report {
+    /// The entry of the function named `name`, if any of its calls ran.
+    pub fn function(&self, name: &str) -> Option<&FunctionStats> {
+        self.functions.iter().find(|f| f.name == name)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} tasks in {:.2?} on {} worker{} ({} duplicate calls saved, at most {} results held at once)",
+            self.tasks_run,
+            self.wall,
+            self.workers,
+            if self.workers == 1 { "" } else { "s" },
+            self.deduplicated,
+            self.peak_live_results
+        )?;
+        let width = self
+            .functions
+            .iter()
+            .map(|s| s.name.len())
+            .max()
+            .unwrap_or(0);
+        for s in &self.functions {
+            writeln!(
+                f,
+                "  {:<width$}  {:>8} calls  {:>10.2?}",
+                s.name, s.calls, s.total
+            )?;
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn make(
+    plan: &Plan<'_>,
+    roots: &[&Arc<Node>],
+    events: &[Event],
+    wall: Duration,
+    peak_live_results: usize,
+    workers: usize,
+) -> Report {
+    let mut by_name: HashMap<&str, (usize, u64)> = HashMap::new();
+    for e in events {
+        let entry = by_name
+            .entry(&plan.tasks[e.task as usize].name)
+            .or_default();
+        entry.0 += 1;
+        entry.1 = entry.1.saturating_add(e.dur_ns);
+    }
+    let mut functions: Vec<FunctionStats> = by_name
+        .into_iter()
+        .map(|(name, (calls, ns))| FunctionStats {
+            name: name.to_owned(),
+            calls,
+            total: Duration::from_nanos(ns),
+        })
+        .collect();
+    functions.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.name.cmp(&b.name)));
+    let distinct = plan
+        .tasks
+        .iter()
+        .filter(|n| matches!(n.body, Body::Task(_)))
+        .count();
+    Report {
+        tasks_run: events.len(),
+        deduplicated: reachable_tasks(roots).saturating_sub(distinct),
+        functions,
+        wall,
+        peak_live_results,
+        workers,
+    }
+}
+
+/// Task nodes reachable from `roots`, each object once (an explicit stack: graphs may be
+/// a million nodes deep).
+fn reachable_tasks(roots: &[&Arc<Node>]) -> usize {
+    let mut seen: HashSet<*const Node> = HashSet::new();
+    let mut stack: Vec<&Node> = Vec::new();
+    for root in roots {
+        if seen.insert(Arc::as_ptr(root)) {
+            stack.push(root);
+        }
+    }
+    let mut tasks = 0;
+    while let Some(node) = stack.pop() {
+        if matches!(node.body, Body::Task(_)) {
+            tasks += 1;
+        }
+        for child in node.node_inputs() {
+            if seen.insert(Arc::as_ptr(child)) {
+                stack.push(child);
+            }
+        }
+    }
+    tasks
+}

@@ -1,0 +1,153 @@
+//! The task stream as a Chrome trace event file (the JSON object format), which Perfetto
+//! (<https://ui.perfetto.dev>) and `chrome://tracing` open: one complete event (`"ph":"X"`)
+//! per task that ran, on the thread that ran it, with times in microseconds since the
+//! compute started.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::Event;
+use crate::scheduler::plan::Plan;
+
+/// Writes the trace to `path`, replacing it whole: through a temporary file beside it
+/// and a rename, so a reader never sees half a trace.
+pub(crate) fn write(
+    path: &Path,
+    plan: &Plan<'_>,
+    events: &[Event],
+    workers: usize,
+    wall: Duration,
+) -> io::Result<()> {
+    let tmp = temporary(path)?;
+    let written = File::create(&tmp).and_then(|file| {
+        let mut out = BufWriter::new(file);
+        write_json(&mut out, plan, events, workers, wall)?;
+        out.flush()
+    });
+    let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&tmp); // best effort: it may never have been created
+    }
+    renamed
+}
+
+/// `.NAME.PID.N.tmp` beside `path`: distinct for concurrent computes tracing to one file.
+fn temporary(path: &Path) -> io::Result<PathBuf> {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "the trace path names no file")
+    })?;
+    Ok(path.with_file_name(format!(
+        ".{}.{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    )))
+}
+
+fn write_json(
+    out: &mut impl Write,
+    plan: &Plan<'_>,
+    events: &[Event],
+    workers: usize,
+    wall: Duration,
+) -> io::Result<()> {
+    let mut line = String::new();
+    write!(
+        out,
+        "{{\"displayTimeUnit\":\"ms\",\"otherData\":{{\"tool\":\"delayed\",\"tasks\":{},\"workers\":{workers},\"wall_us\":{}}},\n\"traceEvents\":[\n",
+        events.len(),
+        micros(u64::try_from(wall.as_nanos()).unwrap_or(u64::MAX))
+    )?;
+    writeln!(
+        out,
+        "{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{{\"name\":\"delayed compute\"}}}},"
+    )?;
+    let mut tids: Vec<u32> = events.iter().map(|e| e.tid).collect();
+    tids.sort_unstable();
+    tids.dedup();
+    for tid in tids {
+        let name = match tid {
+            0 => "caller".to_owned(),
+            i => format!("worker {}", i - 1),
+        };
+        writeln!(
+            out,
+            "{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{tid},\"args\":{{\"name\":\"{name}\"}}}},"
+        )?;
+    }
+    for (i, e) in events.iter().enumerate() {
+        let node = plan.tasks[e.task as usize];
+        line.clear();
+        line.push_str("{\"name\":");
+        push_json_str(&mut line, &node.name);
+        let short = node.key.short();
+        let _ = write!(
+            line,
+            ",\"cat\":\"task\",\"ph\":\"X\",\"pid\":1,\"tid\":{},\"ts\":{},\"dur\":{},\"args\":{{\"key\":\"{short}\",\"label\":",
+            e.tid,
+            micros(e.start_ns),
+            micros(e.dur_ns),
+        );
+        push_json_str(&mut line, &format!("{}-{short}", node.name));
+        line.push_str("}}");
+        if i + 1 < events.len() {
+            line.push(',');
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    out.write_all(b"]}\n")
+}
+
+/// Nanoseconds as microseconds with three decimals (`12.345`), exactly.
+fn micros(ns: u64) -> String {
+    format!("{}.{:03}", ns / 1000, ns % 1000)
+}
+
+/// `s` as a JSON string literal.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped() {
+        let mut s = String::new();
+        push_json_str(&mut s, "a\"b\\c\nd\u{1}é<T>");
+        assert_eq!(s, r#""a\"b\\c\nd\u0001é<T>""#);
+    }
+
+    #[test]
+    fn micros_are_exact() {
+        assert_eq!(micros(0), "0.000");
+        assert_eq!(micros(1_234_567), "1234.567");
+        assert_eq!(micros(5), "0.005");
+    }
+
+    #[test]
+    fn a_path_without_a_file_name_is_an_error() {
+        assert!(temporary(Path::new("/")).is_err());
+    }
+}
