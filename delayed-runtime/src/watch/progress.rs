@@ -1,14 +1,14 @@
 //! The progress bar: `indicatif` on stderr, fed by an atomic counter that a ticker thread
 //! reads ten times a second (workers never touch the bar itself).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// When [`Scheduler::progress`](crate::Scheduler::progress) draws its bar.
 ///
@@ -37,13 +37,15 @@ impl From<bool> for Progress {
 }
 
 const TEMPLATE: &str =
-    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} tasks  {per_sec}  ETA {eta}";
+    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} tasks  {rate}  ETA {eta}";
 const TICK: Duration = Duration::from_millis(100);
 
 /// A bar being drawn, and the thread that moves it.
 pub(crate) struct Bar {
     bar: ProgressBar,
     done: Arc<AtomicU64>,
+    /// Ends the last line itself (not a terminal: nothing wraps the cursor there).
+    newline: bool,
     stop: Option<mpsc::Sender<()>>,
     ticker: Option<JoinHandle<()>>,
 }
@@ -60,9 +62,15 @@ impl Bar {
             }
         };
         let bar = ProgressBar::with_draw_target(Some(total), target);
-        bar.set_style(
-            ProgressStyle::with_template(TEMPLATE).unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
+        let style = ProgressStyle::with_template(TEMPLATE)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key(
+                "rate",
+                |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} tasks/s", state.per_sec());
+                },
+            );
+        bar.set_style(style);
         let (stop, stopped) = mpsc::channel::<()>();
         let ticker = {
             let (bar, done) = (bar.clone(), done.clone());
@@ -81,6 +89,7 @@ impl Bar {
         Some(Bar {
             bar,
             done,
+            newline: mode == Progress::Always && !std::io::stderr().is_terminal(),
             stop: Some(stop),
             ticker,
         })
@@ -94,6 +103,9 @@ impl Bar {
             self.bar.finish();
         } else {
             self.bar.abandon();
+        }
+        if self.newline {
+            let _ = std::io::stderr().write_all(b"\n");
         }
     }
 

@@ -1,0 +1,231 @@
+//! Watching a compute: the trace file (Chrome trace events, read back with serde_json),
+//! the `Report` (its counts against counters kept by the tasks themselves), and the
+//! progress bar (no effect on results). Times are only checked for sanity (ordering,
+//! nothing negative), never against a clock.
+
+mod support;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+use delayed::prelude::*;
+use delayed::{Error, Progress};
+use serde_json::Value;
+
+fn temp_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("delayed-watch-{}-{name}", std::process::id()))
+}
+
+fn schedulers() -> [Scheduler; 4] {
+    [
+        Scheduler::sync(),
+        Scheduler::threads(1),
+        Scheduler::threads(2),
+        Scheduler::new(),
+    ]
+}
+
+/// The `"ph":"X"` events of a trace file, and its `otherData.wall_us`.
+fn read_trace(path: &PathBuf) -> (Vec<Value>, Vec<Value>, f64) {
+    let text = std::fs::read_to_string(path).expect("the trace file exists");
+    let json: Value = serde_json::from_str(&text).expect("the trace is valid JSON");
+    let events = json["traceEvents"].as_array().expect("traceEvents").clone();
+    let (tasks, meta): (Vec<Value>, Vec<Value>) = events.into_iter().partition(|e| e["ph"] == "X");
+    let wall = json["otherData"]["wall_us"].as_f64().expect("wall_us");
+    (tasks, meta, wall)
+}
+
+static WORK_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[delayed]
+fn work(x: u64) -> u64 {
+    WORK_RUNS.fetch_add(1, SeqCst);
+    x * 2
+}
+
+/// `work` without the counter, for the tests that run beside the one that counts.
+#[delayed]
+fn twice(x: u64) -> u64 {
+    x * 2
+}
+
+#[delayed]
+fn total(xs: Vec<u64>) -> u64 {
+    xs.iter().sum()
+}
+
+#[test]
+fn trace_has_one_event_per_task_that_ran_and_the_report_agrees() {
+    // 50 calls over 20 distinct inputs, gathered by one `total`.
+    let parts: Vec<Delayed<u64>> = (0..50u64).map(|i| work(i % 20)).collect();
+    let sum = total(parts);
+    let want: u64 = (0..50u64).map(|i| (i % 20) * 2).sum();
+    for (i, sched) in schedulers().into_iter().enumerate() {
+        let path = temp_path(&format!("trace-{i}.json"));
+        let sched = sched.trace(&path);
+        let before = WORK_RUNS.load(SeqCst);
+        let (got, report) = delayed::compute_with_report(&sum, &sched).unwrap();
+        let runs = WORK_RUNS.load(SeqCst) - before;
+        assert_eq!(got, want, "{sched:?}");
+        assert_eq!(runs, 20, "{sched:?}: each distinct key once");
+
+        let (tasks, meta, wall) = read_trace(&path);
+        // 20 `work`, the `collect` that gathers them into `total`'s `Vec`, and `total`.
+        assert_eq!(tasks.len(), runs + 2, "{sched:?}");
+        let named = |name: &str| tasks.iter().filter(|e| e["name"] == name).count();
+        let counts = (named("work"), named("collect"), named("total"));
+        assert_eq!(counts, (20, 1, 1), "{sched:?}");
+        let mut end_of_work: f64 = 0.0;
+        for e in &tasks {
+            let (ts, dur) = (e["ts"].as_f64().unwrap(), e["dur"].as_f64().unwrap());
+            assert!(ts >= 0.0 && dur >= 0.0 && ts + dur <= wall + 0.001, "{e}");
+            let key = e["args"]["key"].as_str().unwrap();
+            assert!(key.len() == 8 && key.chars().all(|c| c.is_ascii_hexdigit()));
+            let name = e["name"].as_str().unwrap();
+            assert_eq!(e["args"]["label"], format!("{name}-{key}"));
+            let tid = e["tid"].as_u64().unwrap();
+            assert!(
+                meta.iter()
+                    .any(|m| m["name"] == "thread_name" && m["tid"].as_u64() == Some(tid)),
+                "{sched:?}: thread {tid} is named"
+            );
+            if name == "work" {
+                end_of_work = end_of_work.max(ts + dur);
+            }
+        }
+        // `total` read every `work`: it started after they all ended.
+        let total_event = tasks.iter().find(|e| e["name"] == "total").unwrap();
+        assert!(total_event["ts"].as_f64().unwrap() >= end_of_work - 0.001);
+        if i == 0 {
+            assert!(
+                tasks.iter().all(|e| e["tid"] == 0),
+                "sync runs on the caller"
+            );
+        } else {
+            assert!(
+                tasks.iter().all(|e| e["tid"].as_u64() >= Some(1)),
+                "workers"
+            );
+        }
+
+        assert_eq!(report.tasks_run, tasks.len(), "{sched:?}");
+        assert_eq!(report.deduplicated, 30, "{sched:?}: 50 calls, 20 keys");
+        let w = report.function("work").unwrap();
+        assert_eq!(w.calls, 20);
+        assert_eq!(report.function("total").unwrap().calls, 1);
+        assert_eq!(report.functions.len(), 3);
+        // At most the 20 `work` results wait for `collect` at once; in plan order exactly 20.
+        assert!((1..=20).contains(&report.peak_live_results), "{report:?}");
+        if i == 0 {
+            assert_eq!(report.peak_live_results, 20);
+            assert_eq!(report.workers, 1);
+        }
+        assert!(report.wall.as_secs_f64() * 1e6 + 0.001 >= wall);
+        let text = report.to_string();
+        assert!(
+            text.contains("22 tasks") && text.contains("work") && text.contains("30 duplicate")
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
+#[test]
+fn data_nodes_are_not_tasks_and_dedup_counts_objects_not_references() {
+    let a = value(5u64);
+    let x = twice(a.clone());
+    // The same node used twice is no duplicate; a second node with the same key is.
+    let y = total(vec![x.clone(), x.clone(), twice(a)]);
+    let (v, report) = delayed::compute_with_report(&y, &Scheduler::sync()).unwrap();
+    assert_eq!(v, 30);
+    assert_eq!(report.tasks_run, 3, "twice, collect, total");
+    assert_eq!(report.deduplicated, 1);
+    assert_eq!(report.peak_live_results, 1);
+}
+
+#[test]
+fn a_failed_compute_still_writes_its_trace() {
+    support::quiet_expected_panics(&["watch: "]);
+    #[delayed]
+    fn boom(x: u64) -> u64 {
+        if x == 3 {
+            panic!("watch: boom");
+        }
+        x
+    }
+    let path = temp_path("failed.json");
+    let d = total((0..5u64).map(boom).collect::<Vec<_>>());
+    let err = d.compute_with(&Scheduler::sync().trace(&path)).unwrap_err();
+    assert!(matches!(err, Error::Panicked { .. }), "{err}");
+    let (tasks, _, _) = read_trace(&path);
+    // Plan order: boom(0..=3) ran (the last one failed), nothing after it.
+    assert_eq!(tasks.len(), 4);
+    assert!(tasks.iter().all(|e| e["name"] == "boom"));
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn trace_write_errors_are_errors_not_panics() {
+    let path = temp_path("no-such-dir").join("trace.json");
+    let d = twice(1);
+    let err = d.compute_with(&Scheduler::new().trace(&path)).unwrap_err();
+    match &err {
+        Error::Trace { path: p, .. } => assert_eq!(p, &path),
+        other => panic!("expected a trace error, got {other:?}"),
+    }
+    assert!(err.to_string().contains("trace.json"), "{err}");
+    assert!(std::error::Error::source(&err).is_some());
+    // A path with no file name at all.
+    let err = d.compute_with(&Scheduler::sync().trace("/")).unwrap_err();
+    assert!(matches!(err, Error::Trace { .. }), "{err}");
+}
+
+#[test]
+fn concurrent_computes_tracing_to_one_file_leave_a_whole_trace() {
+    let path = temp_path("shared.json");
+    let sched = Scheduler::threads(2).trace(&path);
+    support::watchdog("concurrent traced computes", || {
+        std::thread::scope(|scope| {
+            for t in 0..8u64 {
+                let sched = &sched;
+                scope.spawn(move || {
+                    for c in 0..10u64 {
+                        let d = total((0..20u64).map(|i| twice(i + t + c)).collect::<Vec<_>>());
+                        let want: u64 = (0..20u64).map(|i| 2 * (i + t + c)).sum();
+                        assert_eq!(d.compute_with(sched).unwrap(), want);
+                    }
+                });
+            }
+        });
+    });
+    let (tasks, _, _) = read_trace(&path);
+    assert_eq!(tasks.len(), 22, "the last compute's trace, whole");
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn progress_bars_do_not_change_results() {
+    let parts: Vec<Delayed<u64>> = (0..200u64).map(|i| twice(i % 50)).collect();
+    let sum = total(parts);
+    let want = sum.compute_with(&Scheduler::sync()).unwrap();
+    for (i, sched) in schedulers().into_iter().enumerate() {
+        // `Always` draws into the test's output: once is enough.
+        let always = if i == 2 {
+            Progress::Always
+        } else {
+            Progress::Off
+        };
+        for when in [Progress::Terminal, always] {
+            let sched = sched.clone().progress(when);
+            assert_eq!(sum.compute_with(&sched).unwrap(), want, "{sched:?}");
+        }
+        let both = sched.clone().progress(true).trace(temp_path("both.json"));
+        let (got, report) = delayed::compute_with_report(&sum, &both).unwrap();
+        assert_eq!((got, report.tasks_run), (want, 52));
+    }
+    let _ = std::fs::remove_file(temp_path("both.json"));
+    assert_eq!(
+        format!("{:?}", Scheduler::sync().progress(true).trace("t.json")),
+        "Scheduler::sync().progress(Progress::Terminal).trace(\"t.json\")"
+    );
+    assert_eq!(Progress::from(false), Progress::Off);
+}
