@@ -1,7 +1,9 @@
 //! Many threads building and computing overlapping graphs at once, and tasks that
 //! themselves call `compute` (nested computes), on the global pool, on a scheduler's own
 //! pool shared by all threads, and on `sync`. Results must be right and nothing may
-//! deadlock: every test runs under a watchdog that fails it on a hang.
+//! deadlock: every test runs under a watchdog that fails it on a hang. Some computes are
+//! watched (progress bar, trace, report) on the shared pool, to run that code
+//! concurrently too.
 
 mod support;
 
@@ -26,6 +28,15 @@ fn sum(xs: &[u64]) -> u64 {
 
 /// One pool shared by every thread of these tests.
 static SHARED_POOL: LazyLock<Scheduler> = LazyLock::new(|| Scheduler::threads(2));
+
+/// The shared pool, watched: a progress bar (when stderr is a terminal) and a trace that
+/// every compute replaces.
+static WATCHED: LazyLock<Scheduler> =
+    LazyLock::new(|| SHARED_POOL.clone().progress(true).trace(watched_trace()));
+
+fn watched_trace() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("delayed-concurrency-{}.json", std::process::id()))
+}
 
 fn pick_scheduler(i: usize) -> Scheduler {
     match i % 3 {
@@ -68,8 +79,22 @@ fn sixteen_threads_compute_overlapping_graphs() {
                         let expected_window: u64 =
                             (i.min(j)..=i.max(j)).map(|x| x as u64 + 1).sum();
                         let sched = pick_scheduler(t + c);
-                        let (a, b) = delayed::compute_with((&chain, &total), &sched)
-                            .unwrap_or_else(|e| panic!("thread {t}, compute {c}: {e}"));
+                        let (a, b) = if (t + c) % 4 == 3 {
+                            // Watched, with a report: each distinct task once, none saved
+                            // (the shared nodes are the same objects, not equal copies).
+                            let (ab, report) =
+                                delayed::compute_with_report((&chain, &total), &WATCHED)
+                                    .unwrap_or_else(|e| panic!("thread {t}, compute {c}: {e}"));
+                            let window_tasks = i.max(j) - i.min(j) + 1;
+                            // inc per window item, add, c % 20 incs, collect, sum, add.
+                            let tasks = window_tasks + 1 + c % 20 + 3;
+                            assert_eq!(report.tasks_run, tasks, "thread {t}, compute {c}");
+                            assert_eq!(report.deduplicated, 0, "thread {t}, compute {c}");
+                            ab
+                        } else {
+                            delayed::compute_with((&chain, &total), &sched)
+                                .unwrap_or_else(|e| panic!("thread {t}, compute {c}: {e}"))
+                        };
                         assert_eq!(a, expected_chain, "thread {t}, compute {c}");
                         assert_eq!(
                             b,
@@ -86,6 +111,7 @@ fn sixteen_threads_compute_overlapping_graphs() {
             h.join().expect("a computing thread panicked");
         }
     });
+    std::fs::remove_file(watched_trace()).expect("the watched computes wrote a trace");
 }
 
 /// The same nodes computed from many threads at once: one `Delayed` shared by all.
