@@ -3,7 +3,11 @@
 //! ```text
 //! cargo run --release --example basics                  # 1 s sleeps, as in the tutorial
 //! cargo run --release --example basics -- --sleep-ms 50 # quicker
+//! cargo run --release --example basics -- --progress --trace trace.json
 //! ```
+//!
+//! `--progress` and `--trace FILE` watch the memoization computes (the trace file holds
+//! the last one: open it in Perfetto).
 
 use std::time::{Duration, Instant};
 
@@ -29,7 +33,10 @@ fn inc(i: i64, sleep_ms: u64) -> i64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let sleep_ms = parse_sleep_ms()?;
+    let Flags {
+        sleep_ms,
+        scheduler,
+    } = parse_flags()?;
 
     println!("## Basic usage");
     let (a, b, c) = (3, 4, 5);
@@ -72,12 +79,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let d = &b + &c;
     println!("a.key() == b.key(): {}", a.key() == b.key());
 
-    let (value, took) = timed(|| d.compute())?;
+    let (value, took) = timed(|| d.compute_with(&scheduler))?;
     println!("d.compute() = {value:<12} in {took:>6.2?}  (inc(1) once, then inc(2): 2 sleeps)");
-    let (values, took) =
-        timed(|| Ok::<_, delayed::Error>([a.compute()?, b.compute()?, c.compute()?]))?;
+    let one = |x: &Delayed<i64>| x.compute_with(&scheduler);
+    let (values, took) = timed(|| Ok::<_, delayed::Error>([one(&a)?, one(&b)?, one(&c)?]))?;
     println!("[a, b, c] one by one = {values:?} in {took:>6.2?}  (1 + 1 + 2 sleeps)");
-    let (values, took) = timed(|| delayed::compute([&a, &b, &c]))?;
+    let (values, took) = timed(|| delayed::compute_with([&a, &b, &c], &scheduler))?;
     println!("compute([a, b, c]) = {values:?} in {took:>6.2?}  (shared nodes once: 2 sleeps)");
     Ok(())
 }
@@ -88,9 +95,15 @@ fn timed<T, E>(f: impl FnOnce() -> Result<T, E>) -> Result<(T, Duration), E> {
     Ok((value, start.elapsed()))
 }
 
-fn parse_sleep_ms() -> Result<u64, String> {
+struct Flags {
+    sleep_ms: u64,
+    scheduler: Scheduler,
+}
+
+fn parse_flags() -> Result<Flags, String> {
     let mut args = std::env::args().skip(1);
     let mut sleep_ms = 1000;
+    let mut scheduler = Scheduler::new();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--sleep-ms" => {
@@ -101,12 +114,19 @@ fn parse_sleep_ms() -> Result<u64, String> {
                     .parse()
                     .map_err(|_| format!("--sleep-ms: `{v}` is not a number of milliseconds"))?;
             }
+            "--progress" => scheduler = scheduler.progress(true),
+            "--trace" => scheduler = scheduler.trace(args.next().ok_or("--trace needs a file")?),
             "-h" | "--help" => {
-                println!("usage: basics [--sleep-ms MS]   (default 1000)");
+                println!(
+                    "usage: basics [--sleep-ms MS (default 1000)] [--progress] [--trace FILE]"
+                );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument `{other}` (try --help)")),
         }
     }
-    Ok(sleep_ms)
+    Ok(Flags {
+        sleep_ms,
+        scheduler,
+    })
 }

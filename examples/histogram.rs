@@ -6,6 +6,7 @@
 //! cargo run --release --example histogram
 //! cargo run --release --example histogram -- --n 20 --seed 7 --out histogram.png
 //! cargo run --release --example histogram -- --image ../shared/images/astronaut.png
+//! cargo run --release --example histogram -- --progress --trace trace.json  # for Perfetto
 //! ```
 //!
 //! It builds the graph, computes it, then runs the same functions eagerly (their
@@ -31,11 +32,14 @@ pub const BINS: usize = 10;
 pub const RANGE: (f64, f64) = (0.0, 255.0);
 
 const USAGE: &str = "usage: histogram [--image PATH] [--n N] [--seed S] [--out PNG] [--cache DIR]
+                 [--progress] [--trace FILE]
   --image PATH  the photograph (default: examples/images/rocket.png)
   --n N         number of random 100x100 blocks, at least 2 (default 50)
   --seed S      seed for the block positions (default 0)
   --out PNG     also draw the histogram as a bar chart into this PNG file
-  --cache DIR   keep results in DIR and reuse them in later runs";
+  --cache DIR   keep results in DIR and reuse them in later runs
+  --progress    a progress bar on stderr (when it is a terminal)
+  --trace FILE  write the task stream to FILE (Chrome trace JSON: open in Perfetto)";
 
 // ## The tasks: the tutorial's functions, with `#[delayed]`
 
@@ -207,6 +211,8 @@ struct Options {
     seed: u64,
     out: Option<PathBuf>,
     cache: Option<PathBuf>,
+    progress: bool,
+    trace: Option<PathBuf>,
 }
 
 fn parse_args(args: Vec<String>) -> Result<Options, String> {
@@ -216,6 +222,8 @@ fn parse_args(args: Vec<String>) -> Result<Options, String> {
         seed: 0,
         out: None,
         cache: None,
+        progress: false,
+        trace: None,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -225,6 +233,8 @@ fn parse_args(args: Vec<String>) -> Result<Options, String> {
             "--seed" => options.seed = common::flag_value(&arg, args.next())?,
             "--out" => options.out = Some(common::flag_value(&arg, args.next())?),
             "--cache" => options.cache = Some(common::flag_value(&arg, args.next())?),
+            "--progress" => options.progress = true,
+            "--trace" => options.trace = Some(common::flag_value(&arg, args.next())?),
             other => return Err(format!("unknown argument `{other}` (try --help)")),
         }
     }
@@ -260,10 +270,13 @@ pub fn run(args: Vec<String>) -> common::Result<()> {
     let start = Instant::now();
     let lazy = build_histogram(&options.image, &corners);
     let built = start.elapsed();
-    let scheduler = match &options.cache {
-        Some(dir) => Scheduler::new().cache(dir),
-        None => Scheduler::new(),
-    };
+    let mut scheduler = Scheduler::new().progress(options.progress);
+    if let Some(dir) = &options.cache {
+        scheduler = scheduler.cache(dir);
+    }
+    if let Some(file) = &options.trace {
+        scheduler = scheduler.trace(file);
+    }
     let hist = lazy.histogram.compute_with(&scheduler)?;
     let lazy_time = start.elapsed();
 
@@ -282,6 +295,12 @@ pub fn run(args: Vec<String>) -> common::Result<()> {
         lazy.tasks
     );
     println!("eager: {eager_time:.2?} (same counts)");
+    if let Some(file) = &options.trace {
+        println!(
+            "trace: {} (open in https://ui.perfetto.dev)",
+            file.display()
+        );
+    }
     if let Some(cache) = scheduler.disk_cache() {
         let c = cache.counters();
         println!(
