@@ -124,7 +124,8 @@ impl Scheduler {
     /// Writes the task stream of each compute to `path` as a Chrome trace event file
     /// (JSON): one complete event per task that ran, named after its function, on the
     /// worker thread that ran it, with its start and duration in microseconds since the
-    /// compute began and its key prefix and label in `args`. Open it in Perfetto
+    /// compute began, and its key prefix (`args.key`: the task's label is `name-key`).
+    /// Open it in Perfetto
     /// (<https://ui.perfetto.dev>) or `chrome://tracing`.
     ///
     /// Every compute with this scheduler (or a clone) replaces the file whole, also when

@@ -122,8 +122,8 @@ impl Recorder {
         }
     }
 
-    /// Every worker's events, by start time.
-    fn into_events(self) -> Vec<Event> {
+    /// Every worker's events, by start time if `sorted`.
+    fn into_events(self, sorted: bool) -> Vec<Event> {
         let mut events: Vec<Event> = Vec::new();
         for buffer in self.buffers.into_vec() {
             events.extend(
@@ -133,7 +133,9 @@ impl Recorder {
                     .unwrap_or_else(PoisonError::into_inner),
             );
         }
-        events.sort_unstable_by_key(|e| (e.start_ns, e.tid));
+        if sorted {
+            events.sort_unstable_by_key(|e| (e.start_ns, e.tid));
+        }
         events
     }
 }
@@ -236,7 +238,7 @@ impl Session {
             .live
             .as_ref()
             .map_or(0, |l| l.peak.load(Ordering::Acquire));
-        let events = self.recorder.into_events();
+        let events = self.recorder.into_events(self.trace.is_some());
         let written = match &self.trace {
             Some(path) => trace::write(path, plan, &events, self.workers, wall).map_err(|source| {
                 Error::Trace {

@@ -1,7 +1,8 @@
 //! The task stream as a Chrome trace event file (the JSON object format), which Perfetto
 //! (<https://ui.perfetto.dev>) and `chrome://tracing` open: one complete event (`"ph":"X"`)
-//! per task that ran, on the thread that ran it, with times in microseconds since the
-//! compute started.
+//! per task that ran, named after its function, on the thread that ran it, with times in
+//! microseconds since the compute started and the key's first 8 hex digits in `args.key`
+//! (the task's label is `name-key`).
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -80,21 +81,23 @@ fn write_json(
             "{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{tid},\"args\":{{\"name\":\"{name}\"}}}},"
         )?;
     }
+    // One line per task, built in one reused buffer (traces of a million tasks are
+    // common): {"name":"inc","ph":"X","pid":1,"tid":1,"ts":1.5,"dur":0.2,"args":{"key":"…"}}
     for (i, e) in events.iter().enumerate() {
         let node = plan.tasks[e.task as usize];
         line.clear();
         line.push_str("{\"name\":");
         push_json_str(&mut line, &node.name);
-        let short = node.key.short();
-        let _ = write!(
-            line,
-            ",\"cat\":\"task\",\"ph\":\"X\",\"pid\":1,\"tid\":{},\"ts\":{},\"dur\":{},\"args\":{{\"key\":\"{short}\",\"label\":",
-            e.tid,
-            micros(e.start_ns),
-            micros(e.dur_ns),
-        );
-        push_json_str(&mut line, &format!("{}-{short}", node.name));
-        line.push_str("}}");
+        let _ = write!(line, ",\"ph\":\"X\",\"pid\":1,\"tid\":{},\"ts\":", e.tid);
+        push_micros(&mut line, e.start_ns);
+        line.push_str(",\"dur\":");
+        push_micros(&mut line, e.dur_ns);
+        line.push_str(",\"args\":{\"key\":\"");
+        for &byte in &node.key.as_bytes()[..4] {
+            line.push(HEX[usize::from(byte >> 4)] as char);
+            line.push(HEX[usize::from(byte & 15)] as char);
+        }
+        line.push_str("\"}}");
         if i + 1 < events.len() {
             line.push(',');
         }
@@ -104,9 +107,17 @@ fn write_json(
     out.write_all(b"]}\n")
 }
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// Nanoseconds as microseconds with three decimals (`12.345`), exactly.
 fn micros(ns: u64) -> String {
-    format!("{}.{:03}", ns / 1000, ns % 1000)
+    let mut s = String::new();
+    push_micros(&mut s, ns);
+    s
+}
+
+fn push_micros(out: &mut String, ns: u64) {
+    let _ = write!(out, "{}.{:03}", ns / 1000, ns % 1000);
 }
 
 /// `s` as a JSON string literal.
