@@ -145,7 +145,8 @@ impl<T> Delayed<T> {
     }
 
     /// Computes the value now and returns a `Delayed` that holds it, under the same key:
-    /// graphs built on the result do not compute it again.
+    /// graphs built on the result do not compute it again. [`persist`](crate::persist)
+    /// does several at once, in one graph.
     pub fn persist(&self) -> Result<Delayed<T>, Error>
     where
         T: Send + Sync + 'static,
