@@ -168,6 +168,7 @@ impl Scheduler {
         roots: &[&Arc<Node>],
         report: bool,
     ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
+        let started = Instant::now();
         // With a cache, stored results replace their tasks first (`cache/rewrite.rs`).
         #[cfg(feature = "cache")]
         if let Some(rewritten) = self
@@ -175,17 +176,17 @@ impl Scheduler {
             .as_ref()
             .and_then(|c| crate::cache::rewrite(roots, c))
         {
-            return self.run_graph(&rewritten.iter().collect::<Vec<_>>(), report);
+            return self.run_graph(&rewritten.iter().collect::<Vec<_>>(), report, started);
         }
-        self.run_graph(roots, report)
+        self.run_graph(roots, report, started)
     }
 
     fn run_graph(
         &self,
         roots: &[&Arc<Node>],
         report: bool,
+        started: Instant,
     ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
-        let started = Instant::now();
         let mut plan = Plan::new(roots);
         let pooled = !matches!(self.mode, Mode::Sync);
         // Before the slots take the read counts: the report's live count copies them.

@@ -35,7 +35,7 @@ pub struct Report {
     pub deduplicated: usize,
     /// Calls and total time per function name, longest total first.
     pub functions: Vec<FunctionStats>,
-    /// The whole compute, planning included.
+    /// The whole compute, planning (and reading the cache) included.
     pub wall: Duration,
     /// The most task results held at once, waiting for consumers or for the caller.
     pub peak_live_results: usize,
