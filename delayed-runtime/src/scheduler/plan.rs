@@ -4,13 +4,17 @@
 //! call stack), deduplicating by key: two nodes built separately from the same function
 //! and inputs become one task.
 //!
-//! The walk does one map operation per edge. When a node is first seen it reserves one
-//! source slot per input and pushes each child together with the slot it fills; a child
-//! that is popped writes its visit number into that slot, whether it was seen before
-//! (dedup) or is new. When all of a node's children are done it gets its task number
-//! (post-order, so inputs always come before consumers) and its sources are translated
-//! from visit numbers to task numbers.
+//! Planning is two passes. The first walks the node *allocations* (post-order, inputs
+//! first): when a node is first seen it reserves one source slot per input and pushes
+//! each child with the slot it fills; a popped child writes its visit number there. Only
+//! shared nodes (an `Arc` with more than one owner) and roots need a lookup, by address;
+//! a node with one owner is reached through exactly one edge. The second pass goes
+//! through the visits in post-order and dedups by key: the first visit of a key becomes
+//! a task, its sources translated from visit numbers to task numbers, later ones map to
+//! it. Knowing every visit in advance lets it prefetch the key table's random slots.
 
+use std::collections::hash_map::{Entry, HashMap};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use crate::node::{Input, Node};
@@ -41,7 +45,7 @@ pub(crate) struct Dependents {
 enum Frame<'g> {
     /// Visit `node` and write its visit number into `slot` of the pending sources
     /// (`ROOT_SLOT` for roots).
-    Visit(&'g Node, u32),
+    Visit(&'g Arc<Node>, u32),
     /// All inputs of visit number `v` are done: number it as a task.
     Done(u32),
 }
@@ -50,22 +54,23 @@ const ROOT_SLOT: u32 = u32::MAX;
 /// A visit number whose node has no task number yet.
 const PENDING: u32 = u32::MAX;
 
-/// Key → visit number: an open-addressing table (linear probing, at most half full) of
+/// Key → task number: an open-addressing table (linear probing, at most half full) of
 /// 8-byte entries, 32 bits of the key (keys are uniform hashes already, so these bits are
-/// the hash) beside the visit number. A hit on those 32 bits is confirmed against the
-/// whole key of the visited node; on a mismatch probing goes on, so keys that share bits
+/// the hash) beside the task number. A hit on those 32 bits is confirmed against the
+/// whole key of the task's node; on a mismatch probing goes on, so keys that share bits
 /// stay apart. Against a `HashMap<Key, u32>` (40-byte entries, SipHash-free but still
 /// twice the lookups), this is a fifth of the memory to fault in and walk.
 struct Seen {
-    /// `(bits << 32) | (visit + 1)`; 0 is empty.
+    /// `(bits << 32) | (task + 1)`; 0 is empty.
     entries: Vec<u64>,
     len: usize,
 }
 
 impl Seen {
-    fn new() -> Seen {
+    /// A table for up to `n` keys, never grown: at most half full.
+    fn with_capacity(n: usize) -> Seen {
         Seen {
-            entries: vec![0; 1024],
+            entries: vec![0; (2 * n).next_power_of_two().max(1024)],
             len: 0,
         }
     }
@@ -74,12 +79,25 @@ impl Seen {
         node.key.prefix64() as u32
     }
 
-    /// The visit number of `node`'s key, or `None` after recording `next` for it.
-    fn get_or_insert(&mut self, node: &Node, visited: &[&Node], next: u32) -> Option<u32> {
-        if 2 * (self.len + 1) > self.entries.len() {
-            self.grow();
+    /// Starts loading the slot where a key with these bits is looked up first.
+    #[inline]
+    fn prefetch(&self, bits: u32) {
+        let i = bits as usize & (self.entries.len() - 1);
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            // SAFETY: `sse` is part of every x86_64 target, and a prefetch is a hint that
+            // never faults; the address is in bounds of `entries` anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(self.entries[i..].as_ptr().cast()) };
         }
-        let bits = Self::bits(node);
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = i;
+    }
+
+    /// The task number of `node`'s key (`bits` are 32 of its bits), or `None` after
+    /// recording `next` for it. A hit on the bits is confirmed against `tasks[t].key`.
+    fn get_or_insert(&mut self, bits: u32, node: &Node, tasks: &[&Node], next: u32) -> Option<u32> {
+        debug_assert!(2 * (self.len + 1) <= self.entries.len());
         let mask = self.entries.len() - 1;
         let mut i = bits as usize & mask;
         loop {
@@ -90,57 +108,77 @@ impl Seen {
                 return None;
             }
             if (entry >> 32) as u32 == bits {
-                let v = (entry as u32) - 1;
-                if visited[v as usize].key == node.key {
-                    return Some(v);
+                let t = (entry as u32) - 1;
+                if tasks[t as usize].key == node.key {
+                    return Some(t);
                 }
             }
             i = (i + 1) & mask;
         }
     }
+}
 
-    fn grow(&mut self) {
-        let doubled = vec![0; 2 * self.entries.len()];
-        let old = std::mem::replace(&mut self.entries, doubled);
-        let mask = self.entries.len() - 1;
-        for entry in old.into_iter().filter(|&e| e != 0) {
-            let mut i = (entry >> 32) as usize & mask;
-            while self.entries[i] != 0 {
-                i = (i + 1) & mask;
-            }
-            self.entries[i] = entry;
+/// Hashes node addresses for the table of shared nodes (Fibonacci hashing: addresses
+/// share their low bits, the product spreads them).
+#[derive(Default)]
+struct PtrHasher(u64);
+
+impl std::hash::Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 
 impl<'g> Plan<'g> {
     pub(crate) fn new(roots: &[&'g Arc<Node>]) -> Plan<'g> {
-        let mut seen = Seen::new();
-        // Per visit number: the node, where its pending sources start, its task number.
+        // Phase 1: the distinct node *allocations*, in post-order (inputs first). A node
+        // whose `Arc` has one owner is reached through exactly one edge of this graph (the
+        // graph is immutable while we hold it, and every edge of it is an owner), so it
+        // needs no lookup; only shared nodes and roots go through `shared`.
+        let mut shared: HashMap<*const Node, u32, BuildHasherDefault<PtrHasher>> =
+            HashMap::default();
+        // Per visit number: the node, 32 bits of its key, where its pending sources start.
         let mut visited: Vec<&'g Node> = Vec::new();
+        let mut bits_of: Vec<u32> = Vec::new();
         let mut pending_start: Vec<u32> = Vec::new();
-        let mut task_of: Vec<u32> = Vec::new();
         // Inputs as visit numbers (or CONST), filled in as children are visited.
         let mut pending: Vec<u32> = Vec::new();
-
-        let mut tasks: Vec<&'g Node> = Vec::new();
-        let mut input_start = vec![0u32];
-        let mut sources: Vec<u32> = Vec::new();
+        // Visit numbers in post-order.
+        let mut post: Vec<u32> = Vec::new();
         let mut root_visits: Vec<u32> = Vec::with_capacity(roots.len());
         let mut stack: Vec<Frame<'g>> = Vec::new();
 
-        for root in roots {
+        for &root in roots {
             stack.push(Frame::Visit(root, ROOT_SLOT));
             while let Some(frame) = stack.pop() {
                 match frame {
-                    Frame::Visit(node, slot) => {
+                    Frame::Visit(arc, slot) => {
                         let next = visited.len() as u32;
-                        let v = seen.get_or_insert(node, &visited, next);
-                        let v = match v {
+                        let seen_before = if slot == ROOT_SLOT || Arc::strong_count(arc) > 1 {
+                            match shared.entry(Arc::as_ptr(arc)) {
+                                Entry::Occupied(e) => Some(*e.get()),
+                                Entry::Vacant(e) => {
+                                    e.insert(next);
+                                    None
+                                }
+                            }
+                        } else {
+                            None
+                        };
+                        let v = match seen_before {
                             Some(v) => v,
                             None => {
+                                let node: &'g Node = arc;
                                 visited.push(node);
-                                task_of.push(PENDING);
+                                bits_of.push(Seen::bits(node));
                                 let start = pending.len() as u32;
                                 pending_start.push(start);
                                 stack.push(Frame::Done(next));
@@ -161,20 +199,43 @@ impl<'g> Plan<'g> {
                             pending[slot as usize] = v;
                         }
                     }
-                    Frame::Done(v) => {
-                        let node = visited[v as usize];
-                        let start = pending_start[v as usize] as usize;
-                        let t = tasks.len() as u32;
-                        task_of[v as usize] = t;
-                        for (i, input) in node.inputs.iter().enumerate() {
-                            sources.push(match input {
-                                Input::Node(_) => task_of[pending[start + i] as usize],
-                                Input::Const(_) => CONST,
-                            });
+                    Frame::Done(v) => post.push(v),
+                }
+            }
+        }
+        drop(shared);
+        pending_start.push(pending.len() as u32);
+
+        // Phase 2: one task per distinct key, in post-order (so a task's inputs, whose
+        // first occurrences come before it, already have task numbers). The keys' table
+        // slots are random accesses: each is prefetched `AHEAD` nodes early.
+        const AHEAD: usize = 16;
+        let mut seen = Seen::with_capacity(post.len());
+        let mut task_of: Vec<u32> = vec![PENDING; visited.len()];
+        let mut tasks: Vec<&'g Node> = Vec::new();
+        let mut input_start = vec![0u32];
+        let mut sources: Vec<u32> = Vec::new();
+        for (i, &v) in post.iter().enumerate() {
+            if let Some(&ahead) = post.get(i + AHEAD) {
+                seen.prefetch(bits_of[ahead as usize]);
+            }
+            let node = visited[v as usize];
+            let next = tasks.len() as u32;
+            match seen.get_or_insert(bits_of[v as usize], node, &tasks, next) {
+                Some(t) => task_of[v as usize] = t,
+                None => {
+                    task_of[v as usize] = next;
+                    let inputs = &pending[pending_start[v as usize] as usize
+                        ..pending_start[v as usize + 1] as usize];
+                    sources.extend(inputs.iter().map(|&c| {
+                        if c == CONST {
+                            CONST
+                        } else {
+                            task_of[c as usize]
                         }
-                        input_start.push(sources.len() as u32);
-                        tasks.push(node);
-                    }
+                    }));
+                    input_start.push(sources.len() as u32);
+                    tasks.push(node);
                 }
             }
         }
@@ -341,5 +402,24 @@ mod tests {
         let srcs = plan.sources_of(plan.roots[0]);
         assert_ne!(srcs[0], srcs[1]);
         assert_eq!(srcs[1], srcs[2]);
+    }
+
+    #[test]
+    fn one_allocation_reached_twice_is_one_task() {
+        // The same `Arc` as two roots and twice as an input; a uniquely owned child under
+        // a key twin of a shared node.
+        let leaf = node(key(4, 4), vec![]);
+        let twin = node(key(4, 4), vec![]);
+        let mid = node(key(5, 5), vec![twin]);
+        let top = node(key(6, 6), vec![leaf.clone(), leaf.clone(), mid]);
+        let plan = Plan::new(&[&top, &top, &leaf]);
+        assert_eq!(plan.tasks.len(), 3);
+        assert_eq!(plan.roots[0], plan.roots[1]);
+        let l = plan.roots[2];
+        assert_eq!(plan.sources_of(plan.roots[0])[..2], [l, l]);
+        assert_eq!(plan.reads[l as usize], 4);
+        for t in 0..plan.tasks.len() as u32 {
+            assert!(plan.sources_of(t).iter().all(|&s| s == CONST || s < t));
+        }
     }
 }
