@@ -25,6 +25,9 @@ pub enum CacheMode {
     Off,
 }
 
+/// Numbers the temporary files of this process (see `write_atomically`).
+static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
+
 /// The size of a cache directory, from [`Cache::stats`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheStats {
@@ -124,7 +127,6 @@ struct Inner {
     counters: Counters,
     warnings: Mutex<Vec<String>>,
     evicting: Mutex<()>,
-    temp_seq: AtomicU64,
 }
 
 impl std::fmt::Debug for Cache {
@@ -205,7 +207,6 @@ impl Cache {
                 counters: Counters::default(),
                 warnings: Mutex::new(Vec::new()),
                 evicting: Mutex::new(()),
-                temp_seq: AtomicU64::new(0),
             }),
         }
     }
@@ -481,7 +482,9 @@ impl Cache {
             ".tmp-{}-{}-{}",
             &name[..name.len().min(16)],
             std::process::id(),
-            self.inner.temp_seq.fetch_add(1, Relaxed)
+            // One sequence for the whole process: several `Cache`s may share a directory,
+            // and their temporary files must not collide.
+            TEMP_SEQ.fetch_add(1, Relaxed)
         ));
         let written = (|| {
             let mut file = OpenOptions::new()
