@@ -73,7 +73,7 @@ impl std::hash::Hash for Key {
 /// A `Hasher` for maps keyed by [`Key`]: the key is a uniform hash already, so its first
 /// eight bytes are used as they are instead of hashing 32 bytes again with SipHash.
 #[derive(Default)]
-#[allow(dead_code)] // the planner has its own table; kept for other maps keyed by `Key`
+#[cfg_attr(not(feature = "visualize"), allow(dead_code))] // used by `render/`
 pub(crate) struct KeyIdHasher(u64);
 
 impl std::hash::Hasher for KeyIdHasher {
@@ -91,7 +91,7 @@ impl std::hash::Hasher for KeyIdHasher {
 }
 
 /// `HashMap` keyed by [`Key`] without rehashing.
-#[allow(dead_code)]
+#[cfg_attr(not(feature = "visualize"), allow(dead_code))]
 pub(crate) type KeyMap<V> =
     std::collections::HashMap<Key, V, std::hash::BuildHasherDefault<KeyIdHasher>>;
 

@@ -59,6 +59,7 @@ impl InputList {
     }
 
     /// A list of the given inputs.
+    #[cfg_attr(not(feature = "cache"), allow(dead_code))] // used by `cache/`
     pub(crate) fn from_inputs(inputs: impl IntoIterator<Item = Input>) -> InputList {
         let mut list = InputList::Zero;
         for input in inputs {
@@ -143,7 +144,7 @@ impl Node {
         format!("{}-{}", self.name, self.key.short())
     }
 
-    #[allow(dead_code)] // for graph rendering; the scheduler walks `inputs` itself
+    /// The inputs that are nodes (for walks over the graph: rendering, reports).
     pub(crate) fn node_inputs(&self) -> impl DoubleEndedIterator<Item = &Arc<Node>> {
         self.inputs.iter().filter_map(|input| match input {
             Input::Node(node) => Some(node),
