@@ -14,10 +14,9 @@
 //! it. Knowing every visit in advance lets it prefetch the key table's random slots.
 
 use std::collections::hash_map::{Entry, HashMap};
-use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use crate::node::{Input, Node};
+use crate::node::{ByAddress, Input, Node};
 use crate::scheduler::slots::CONST;
 
 pub(crate) struct Plan<'g> {
@@ -118,33 +117,13 @@ impl Seen {
     }
 }
 
-/// Hashes node addresses for the table of shared nodes (Fibonacci hashing: addresses
-/// share their low bits, the product spreads them).
-#[derive(Default)]
-struct PtrHasher(u64);
-
-impl std::hash::Hasher for PtrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
 impl<'g> Plan<'g> {
     pub(crate) fn new(roots: &[&'g Arc<Node>]) -> Plan<'g> {
         // Phase 1: the distinct node *allocations*, in post-order (inputs first). A node
         // whose `Arc` has one owner is reached through exactly one edge of this graph (the
         // graph is immutable while we hold it, and every edge of it is an owner), so it
         // needs no lookup; only shared nodes and roots go through `shared`.
-        let mut shared: HashMap<*const Node, u32, BuildHasherDefault<PtrHasher>> =
-            HashMap::default();
+        let mut shared: HashMap<*const Node, u32, ByAddress> = HashMap::default();
         // Per visit number: the node, 32 bits of its key, where its pending sources start.
         let mut visited: Vec<&'g Node> = Vec::new();
         let mut bits_of: Vec<u32> = Vec::new();

@@ -2,12 +2,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::Event;
-use crate::node::{Body, Node};
+use crate::node::{Body, ByAddress, Node};
 use crate::scheduler::plan::Plan;
 
 /// What one compute did: returned by [`compute_with_report`](crate::compute_with_report).
@@ -134,7 +133,7 @@ pub(super) fn make(
 /// Task nodes reachable from `roots`, each object once (an explicit stack: graphs may be
 /// a million nodes deep).
 fn reachable_tasks(roots: &[&Arc<Node>]) -> usize {
-    let mut seen: HashSet<*const Node, BuildHasherDefault<AddressHasher>> = HashSet::default();
+    let mut seen: HashSet<*const Node, ByAddress> = HashSet::default();
     let mut stack: Vec<&Node> = Vec::new();
     for root in roots {
         if seen.insert(Arc::as_ptr(root)) {
@@ -153,24 +152,4 @@ fn reachable_tasks(roots: &[&Arc<Node>]) -> usize {
         }
     }
     tasks
-}
-
-/// Hashes an address: one multiply (a set of a million node addresses through SipHash
-/// would cost more than the compute it reports on).
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-    fn finish(&self) -> u64 {
-        // The multiply leaves the low bits of an aligned address at zero: fold high in.
-        self.0 ^ (self.0 >> 32)
-    }
 }
