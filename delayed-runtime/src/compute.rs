@@ -27,6 +27,25 @@ pub struct Values {
     lengths: std::vec::IntoIter<usize>,
 }
 
+impl<'a> Roots<'a> {
+    fn of<C: Computable + ?Sized>(shape: &'a C) -> Roots<'a> {
+        let mut roots = Roots {
+            nodes: Vec::new(),
+            lengths: Vec::new(),
+        };
+        shape.push_roots(&mut roots);
+        roots
+    }
+
+    /// The computed `values` of these roots, to hand back in shape.
+    fn values(self, values: Vec<AnyValue>) -> Values {
+        Values {
+            values: values.into_iter(),
+            lengths: self.lengths.into_iter(),
+        }
+    }
+}
+
 fn internal(what: &str) -> Error {
     Error::Scheduler {
         message: format!("internal error: {what}"),
@@ -157,12 +176,7 @@ for_each_tuple!(tuple_computable);
 /// The root nodes of a shape, in order (for drawing the graph).
 #[cfg(feature = "visualize")]
 pub(crate) fn roots_of<C: Computable + ?Sized>(shape: &C) -> Vec<&Arc<Node>> {
-    let mut roots = Roots {
-        nodes: Vec::new(),
-        lengths: Vec::new(),
-    };
-    shape.push_roots(&mut roots);
-    roots.nodes
+    Roots::of(shape).nodes
 }
 
 /// Computes several delayed values in one graph (dask's `compute(a, b, c)`): shared nodes
@@ -182,16 +196,9 @@ pub fn compute<C: Computable>(shape: C) -> Result<C::Output, Error> {
 
 /// [`compute`] with a chosen [`Scheduler`].
 pub fn compute_with<C: Computable>(shape: C, scheduler: &Scheduler) -> Result<C::Output, Error> {
-    let mut roots = Roots {
-        nodes: Vec::new(),
-        lengths: Vec::new(),
-    };
-    shape.push_roots(&mut roots);
+    let roots = Roots::of(&shape);
     let values = scheduler.run(&roots.nodes)?;
-    C::take_values(&mut Values {
-        values: values.into_iter(),
-        lengths: roots.lengths.into_iter(),
-    })
+    C::take_values(&mut roots.values(values))
 }
 
 /// [`compute_with`], and a [`Report`] of what the compute did: tasks run, calls saved by
@@ -212,17 +219,10 @@ pub fn compute_with_report<C: Computable>(
     shape: C,
     scheduler: &Scheduler,
 ) -> Result<(C::Output, Report), Error> {
-    let mut roots = Roots {
-        nodes: Vec::new(),
-        lengths: Vec::new(),
-    };
-    shape.push_roots(&mut roots);
+    let roots = Roots::of(&shape);
     let (values, report) = scheduler.run_reporting(&roots.nodes, true)?;
     let report = report.ok_or_else(|| internal("no report"))?;
-    let output = C::take_values(&mut Values {
-        values: values.into_iter(),
-        lengths: roots.lengths.into_iter(),
-    })?;
+    let output = C::take_values(&mut roots.values(values))?;
     Ok((output, report))
 }
 
@@ -248,11 +248,7 @@ pub fn persist_with<C: Persistable>(
     shape: C,
     scheduler: &Scheduler,
 ) -> Result<C::Persisted, Error> {
-    let mut roots = Roots {
-        nodes: Vec::new(),
-        lengths: Vec::new(),
-    };
-    shape.push_roots(&mut roots);
+    let roots = Roots::of(&shape);
     let values = scheduler.run(&roots.nodes)?;
     let nodes: Vec<Arc<Node>> = roots.nodes.iter().map(|&n| n.clone()).collect();
     C::take_persisted(&mut Persisted {
