@@ -178,7 +178,7 @@ impl Watch {
             Box::default()
         };
         let done = Arc::new(AtomicU64::new(0));
-        let bar = progress::Bar::start(self.progress, count_tasks(plan), done.clone());
+        let bar = progress::Bar::start(self.progress, count_tasks(plan) as u64, done.clone());
         let live = report.then(|| Live {
             remaining: plan
                 .tasks
@@ -209,11 +209,12 @@ impl Watch {
     }
 }
 
-fn count_tasks(plan: &Plan<'_>) -> u64 {
+/// The plan's tasks (function calls), data nodes left out.
+fn count_tasks(plan: &Plan<'_>) -> usize {
     plan.tasks
         .iter()
         .filter(|n| matches!(n.body, Body::Task(_)))
-        .count() as u64
+        .count()
 }
 
 impl Session {

@@ -115,14 +115,9 @@ pub(super) fn make(
         })
         .collect();
     functions.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.name.cmp(&b.name)));
-    let distinct = plan
-        .tasks
-        .iter()
-        .filter(|n| matches!(n.body, Body::Task(_)))
-        .count();
     Report {
         tasks_run: events.len(),
-        deduplicated: reachable_tasks(roots).saturating_sub(distinct),
+        deduplicated: reachable_tasks(roots).saturating_sub(super::count_tasks(plan)),
         functions,
         wall,
         peak_live_results,

@@ -62,7 +62,7 @@ fn write_json(
         out,
         "{{\"displayTimeUnit\":\"ms\",\"otherData\":{{\"tool\":\"delayed\",\"tasks\":{},\"workers\":{workers},\"wall_us\":{}}},\n\"traceEvents\":[\n",
         events.len(),
-        micros(u64::try_from(wall.as_nanos()).unwrap_or(u64::MAX))
+        micros(super::nanos(wall))
     )?;
     writeln!(
         out,
