@@ -19,9 +19,10 @@
 //!
 //! Where things live: [`Delayed`] and [`value`] in `delayed.rs`, the nodes in `node.rs`,
 //! keys in `key.rs` and `tokenize.rs`, building a task in `call.rs`, argument conversion in
-//! `arg.rs`, operators in `ops.rs`, the scheduler in `scheduler/`, the on-disk result cache
-//! in `cache/` (feature `cache`), errors in `error.rs`, drawing the graph (`to_dot`,
-//! `visualize`) in `render/`.
+//! `arg.rs`, operators in `ops.rs`, `compute`/`persist` over shapes in `compute.rs`, the
+//! scheduler in `scheduler/` (a task's view of its inputs in `inputs.rs`), progress, trace
+//! and report in `watch/`, the on-disk result cache in `cache/` (feature `cache`), errors
+//! in `error.rs`, drawing the graph (`to_dot`, `visualize`) in `render/`.
 
 #![warn(missing_docs)]
 
