@@ -64,14 +64,20 @@ impl<'p, 'g> Run<'p, 'g> {
                 let mut inputs = Inputs::new(&node.inputs, sources, &self.slots);
                 let outcome = catch_unwind(AssertUnwindSafe(|| body(&mut inputs)));
                 let drop_panic = drop_caught(inputs);
+                let panicked = |message| Error::Panicked {
+                    task: node.label(),
+                    message,
+                    dependents: Vec::new(),
+                };
                 match outcome {
                     Ok(Ok(value)) => match drop_panic {
                         None => Ok(value),
-                        Some(message) => Err(Error::Panicked {
-                            task: node.label(),
-                            message,
-                            dependents: Vec::new(),
-                        }),
+                        Some(message) => {
+                            // Dropped like any user value here, so its `Drop` cannot
+                            // panic out of the worker.
+                            drop_caught(value);
+                            Err(panicked(message))
+                        }
                     },
                     Ok(Err(source)) => Err(Error::Failed {
                         task: node.label(),
@@ -81,11 +87,7 @@ impl<'p, 'g> Run<'p, 'g> {
                     Err(payload) => {
                         let message = panic_message(&*payload);
                         drop_caught(payload);
-                        Err(Error::Panicked {
-                            task: node.label(),
-                            message,
-                            dependents: Vec::new(),
-                        })
+                        Err(panicked(message))
                     }
                 }
             }
