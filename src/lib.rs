@@ -189,7 +189,7 @@
 //! - Feature `tracing` (off by default): a `tracing` span per task (`task`, with fields
 //!   `name` and `key`), for your own subscriber.
 //!
-//! Without them a compute pays one branch per task; with them, an atomic counter, two
+//! Without them a compute pays a couple of branches per task; with them, an atomic counter, two
 //! clock reads and a push into the worker's own buffer per task.
 //!
 //! ```

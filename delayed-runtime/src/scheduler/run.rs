@@ -24,7 +24,7 @@ pub(crate) struct Run<'p, 'g> {
     failed: AtomicBool,
     /// The first failure, and the task that failed.
     first_error: Mutex<Option<(u32, Error)>>,
-    /// Progress, trace and report hooks; `None` (one branch per task) when not watched.
+    /// Progress, trace and report hooks; `None` (a couple of untaken branches per task) when not watched.
     watch: Option<&'p Recorder>,
 }
 
