@@ -1,7 +1,7 @@
 //! The scheduler hook: before a compute with a cache, the graph is rewritten so that
 //! stored results replace their tasks, and work that only fed those tasks disappears.
 //!
-//! 1. Plan the graph as usual (one task per distinct key, inputs first).
+//! 1. Take the graph's plan, made as usual (one task per distinct key, inputs first).
 //! 2. Walk it from the roots backwards: a needed cacheable task found on disk is a *hit*
 //!    (its value is loaded and decoded now, so a damaged entry is still recomputed with its
 //!    inputs); a needed task that runs makes its inputs needed. Tasks never needed are the
@@ -25,11 +25,14 @@ use crate::scheduler::slots::CONST;
 
 /// The roots of the rewritten graph, or `None` when the cache changes nothing (it is
 /// off, or no task in the graph is cacheable): then the original graph runs.
-pub(crate) fn rewrite(roots: &[&Arc<Node>], cache: &Cache) -> Option<Vec<Arc<Node>>> {
+pub(crate) fn rewrite(
+    plan: &Plan<'_>,
+    roots: &[&Arc<Node>],
+    cache: &Cache,
+) -> Option<Vec<Arc<Node>>> {
     if !cache.is_on() {
         return None;
     }
-    let plan = Plan::new(roots);
     if !plan.tasks.iter().any(|node| is_cacheable(node)) {
         return None;
     }

@@ -169,25 +169,29 @@ impl Scheduler {
         report: bool,
     ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
         let started = Instant::now();
-        // With a cache, stored results replace their tasks first (`cache/rewrite.rs`).
+        let plan = Plan::new(roots);
+        // With a cache, stored results replace their tasks first (`cache/rewrite.rs`); when
+        // it changes nothing, the plan already made is the one that runs.
         #[cfg(feature = "cache")]
         if let Some(rewritten) = self
             .cache
             .as_ref()
-            .and_then(|c| crate::cache::rewrite(roots, c))
+            .and_then(|c| crate::cache::rewrite(&plan, roots, c))
         {
-            return self.run_graph(&rewritten.iter().collect::<Vec<_>>(), report, started);
+            drop(plan);
+            let roots: Vec<&Arc<Node>> = rewritten.iter().collect();
+            return self.run_plan(Plan::new(&roots), &roots, report, started);
         }
-        self.run_graph(roots, report, started)
+        self.run_plan(plan, roots, report, started)
     }
 
-    fn run_graph(
+    fn run_plan(
         &self,
+        mut plan: Plan<'_>,
         roots: &[&Arc<Node>],
         report: bool,
         started: Instant,
     ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
-        let mut plan = Plan::new(roots);
         let pooled = !matches!(self.mode, Mode::Sync);
         // Before the slots take the read counts: the report's live count copies them.
         let session = self
