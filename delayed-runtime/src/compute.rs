@@ -258,6 +258,18 @@ pub fn persist_with<C: Persistable>(
     })
 }
 
+/// [`Delayed::persist`]: one value, on the default scheduler. Unlike [`persist`] it does
+/// not need `T: Clone`, since the value is never taken out of its `Arc`.
+pub(crate) fn persist_one<T: Send + Sync + 'static>(d: &Delayed<T>) -> Result<Delayed<T>, Error> {
+    let values = Scheduler::default().run(&[&d.node])?;
+    Persisted {
+        values: values.into_iter(),
+        nodes: vec![d.node.clone()].into_iter(),
+        lengths: Vec::new().into_iter(),
+    }
+    .next()
+}
+
 /// Computed values beside the nodes they came from, handed back in order. Not meant to
 /// be named.
 #[doc(hidden)]

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::arg::IntoArg;
-use crate::call::{data_node, keyed_data, Call, FnId};
+use crate::call::{data_node, Call, FnId};
 use crate::error::Error;
 use crate::key::Key;
 use crate::node::{Node, NodeKind};
@@ -151,11 +151,7 @@ impl<T> Delayed<T> {
     where
         T: Send + Sync + 'static,
     {
-        let mut values = Scheduler::default().run(&[&self.node])?;
-        let value = values.pop().ok_or_else(|| Error::Scheduler {
-            message: "internal error: persist produced no value".into(),
-        })?;
-        Ok(keyed_data(self.node.key, self.node.name.clone(), value))
+        crate::compute::persist_one(self)
     }
 
     /// Applies `f` to the value, lazily: `d.map(|v| v.len())` is a task reading `d`.
