@@ -48,6 +48,7 @@ macro_rules! for_each_tuple {
 }
 
 mod arg;
+mod atomic_file;
 mod cache;
 mod call;
 mod compute;

@@ -25,9 +25,6 @@ pub enum CacheMode {
     Off,
 }
 
-/// Numbers the temporary files of this process (see `write_atomically`).
-static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
-
 /// The size of a cache directory, from [`Cache::stats`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheStats {
@@ -477,29 +474,11 @@ impl Cache {
             .parent()
             .ok_or_else(|| io::Error::other("an entry path has no parent"))?;
         fs::create_dir_all(shard)?;
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
-        let temp = shard.join(format!(
-            ".tmp-{}-{}-{}",
-            &name[..name.len().min(16)],
-            std::process::id(),
-            // One sequence for the whole process: several `Cache`s may share a directory,
-            // and their temporary files must not collide.
-            TEMP_SEQ.fetch_add(1, Relaxed)
-        ));
-        let written = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)?;
-            file.write_all(header)?;
-            file.write_all(payload)?;
-            drop(file);
-            fs::rename(&temp, path)
-        })();
-        if written.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        written.map(|()| (header.len() + payload.len()) as u64)
+        crate::atomic_file::write(path, |out| {
+            out.write_all(header)?;
+            out.write_all(payload)
+        })?;
+        Ok((header.len() + payload.len()) as u64)
     }
 
     /// Counts `added` bytes against the cap, evicting when over it.

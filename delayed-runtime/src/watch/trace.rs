@@ -5,17 +5,15 @@
 //! (the task's label is `name-key`).
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::{self, Write};
+use std::path::Path;
 use std::time::Duration;
 
 use super::Event;
 use crate::scheduler::plan::Plan;
 
-/// Writes the trace to `path`, replacing it whole: through a temporary file beside it
-/// and a rename, so a reader never sees half a trace.
+/// Writes the trace to `path`, replacing it whole (see `atomic_file`), so a reader never
+/// sees half a trace.
 pub(crate) fn write(
     path: &Path,
     plan: &Plan<'_>,
@@ -23,31 +21,7 @@ pub(crate) fn write(
     workers: usize,
     wall: Duration,
 ) -> io::Result<()> {
-    let tmp = temporary(path)?;
-    let written = File::create(&tmp).and_then(|file| {
-        let mut out = BufWriter::new(file);
-        write_json(&mut out, plan, events, workers, wall)?;
-        out.flush()
-    });
-    let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
-    if renamed.is_err() {
-        let _ = std::fs::remove_file(&tmp); // best effort: it may never have been created
-    }
-    renamed
-}
-
-/// `.NAME.PID.N.tmp` beside `path`: distinct for concurrent computes tracing to one file.
-fn temporary(path: &Path) -> io::Result<PathBuf> {
-    static COUNT: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "the trace path names no file")
-    })?;
-    Ok(path.with_file_name(format!(
-        ".{}.{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        COUNT.fetch_add(1, Ordering::Relaxed)
-    )))
+    crate::atomic_file::write(path, |out| write_json(out, plan, events, workers, wall))
 }
 
 fn write_json(
@@ -155,10 +129,5 @@ mod tests {
         assert_eq!(micros(0), "0.000");
         assert_eq!(micros(1_234_567), "1234.567");
         assert_eq!(micros(5), "0.005");
-    }
-
-    #[test]
-    fn a_path_without_a_file_name_is_an_error() {
-        assert!(temporary(Path::new("/")).is_err());
     }
 }
