@@ -298,7 +298,10 @@
 
 #![warn(missing_docs)]
 
-pub use delayed_macros::{delay, delayed, Tokenize};
+pub use delayed_macros::{delay, delayed, main, Tokenize};
+pub use delayed_runtime::worker;
+#[cfg(feature = "dask")]
+pub use delayed_runtime::dask;
 pub use delayed_runtime::{
     collect, compute, compute_with, value, Computable, Delayed, Error, IntoArg, Key, KeyHasher,
     NodeKind, Scheduler, Tokenize,

@@ -228,6 +228,45 @@ fn expand(func: &ItemFn, args: &Args) -> TokenStream {
     };
 
     let name_str = name.to_string();
+    // Registered for other processes (`Scheduler::dask`) when its types are all known
+    // here: no generics, no `Self`. Emitted as items of its own, beside the call.
+    let remote = (!uses_self && sig.generics.params.is_empty()).then(|| {
+        let owned = params.iter().map(|p| &p.owned);
+        let index = 0..params.len();
+        let block = quote! {
+            #[allow(clippy::needless_question_mark, clippy::redundant_closure_call)]
+            fn __delayed_remote_run(
+                __delayed_inputs: &mut #rt::Inputs<'_>,
+            ) -> ::core::result::Result<#rt::AnyValue, #rt::BoxError> {
+                #(#reads)*
+                let __delayed_result = { #run };
+                #rt::into_any(#wrap)
+            }
+            fn __delayed_remote_input(i: usize) -> ::core::option::Option<&'static #rt::Codec> {
+                #[allow(unused_imports)]
+                use #rt::{NoCodec as _, SerdeCodec as _};
+                match i {
+                    #( #index => (&#rt::Probe::<#owned>::new()).codec(), )*
+                    _ => ::core::option::Option::None,
+                }
+            }
+            fn __delayed_remote_output() -> ::core::option::Option<&'static #rt::Codec> {
+                #[allow(unused_imports)]
+                use #rt::{NoCodec as _, SerdeCodec as _};
+                (&#rt::Probe::<#output>::new()).codec()
+            }
+            static __DELAYED_REMOTE: #rt::RemoteOp = #rt::RemoteOp::new(
+                ::core::concat!(::core::module_path!(), "::", #name_str),
+                #token_hash,
+                __delayed_remote_run,
+                __delayed_remote_input,
+                __delayed_remote_output,
+            );
+            #rt::register_remote!(&__DELAYED_REMOTE);
+        };
+        identity.push(quote!(.remote(&__DELAYED_REMOTE)));
+        block
+    });
     let generics = &sig.generics;
     let attrs = &func.attrs;
     let self_param = match receiver {
@@ -247,6 +286,7 @@ fn expand(func: &ItemFn, args: &Args) -> TokenStream {
                 #display,
                 #token_hash,
             );
+            #remote
             let mut __delayed_call = #rt::Call::new(&__DELAYED_FN) #(#identity)*;
             #( __delayed_call.arg(#add_args); )*
             __delayed_call.finish(move |__delayed_inputs: &mut #rt::Inputs<'_>| {

@@ -40,3 +40,39 @@ pub fn delay(input: TokenStream) -> TokenStream {
 pub fn derive_tokenize(input: TokenStream) -> TokenStream {
     derive::derive_tokenize(input.into()).into()
 }
+
+/// Marks the program's `main` for dask workers: `delayed::worker::enter()` becomes its
+/// first statement, so a process that dask started to run a task runs it and exits there,
+/// and any other run goes on as written.
+///
+/// ```ignore
+/// #[delayed::main]
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let cluster = delayed::dask::Cluster::local(2)?;
+///     // ...
+///     Ok(())
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = proc_macro2::TokenStream::from(args);
+    if !args.is_empty() {
+        return syn::Error::new_spanned(args, "`#[delayed::main]` takes no arguments")
+            .to_compile_error()
+            .into();
+    }
+    let item = proc_macro2::TokenStream::from(item);
+    let mut func: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(func) => func,
+        Err(_) => {
+            let first: proc_macro2::TokenStream = item.into_iter().take(3).collect();
+            return syn::Error::new_spanned(first, "`#[delayed::main]` applies to `fn main`")
+                .to_compile_error()
+                .into();
+        }
+    };
+    func.block
+        .stmts
+        .insert(0, syn::parse_quote!(::delayed::worker::enter();));
+    quote::quote!(#func).into()
+}

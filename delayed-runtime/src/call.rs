@@ -62,6 +62,7 @@ pub struct Call {
     name: Cow<'static, str>,
     inputs: InputList,
     codec: Option<&'static Codec>,
+    remote: Option<&'static crate::remote::RemoteOp>,
 }
 
 impl Call {
@@ -74,6 +75,7 @@ impl Call {
             name: Cow::Borrowed(id.name),
             inputs: InputList::Zero,
             codec: None,
+            remote: None,
         }
     }
 
@@ -87,6 +89,7 @@ impl Call {
             name: name.into(),
             inputs: InputList::Zero,
             codec: None,
+            remote: None,
         }
     }
 
@@ -100,6 +103,20 @@ impl Call {
     /// (`#[delayed(cache)]`). Ignored for impure calls.
     pub fn cached<R: Cacheable>(mut self) -> Call {
         self.codec = Some(codec_of::<R>());
+        self
+    }
+
+    /// Lets another process run this call (feature `dask`): `op` is the same body,
+    /// registered under a stable id. Generated code passes the function's own op.
+    pub fn remote(mut self, op: &'static crate::remote::RemoteOp) -> Call {
+        self.remote = Some(op);
+        self
+    }
+
+    /// As [`remote`](Call::remote), when the op is known only at run time (built-ins
+    /// over common types).
+    pub(crate) fn remote_if(mut self, op: Option<&'static crate::remote::RemoteOp>) -> Call {
+        self.remote = op;
         self
     }
 
@@ -176,6 +193,7 @@ impl Call {
             inputs,
             body: Body::Task(Box::new(body)),
             codec,
+            remote: self.remote,
         }))
     }
 }
@@ -191,6 +209,7 @@ pub(crate) fn data_node<T: Tokenize + Send + Sync + 'static>(value: T) -> Delaye
         inputs: InputList::Zero,
         body: Body::Data(Arc::new(value)),
         codec: None,
+        remote: None,
     }))
 }
 
@@ -206,6 +225,7 @@ pub(crate) fn keyed_data<T: Send + Sync + 'static>(
         inputs: InputList::Zero,
         body: Body::Data(value),
         codec: None,
+        remote: None,
     }))
 }
 

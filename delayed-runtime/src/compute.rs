@@ -361,7 +361,9 @@ where
     T: Clone + Send + Sync + 'static,
 {
     static ID: FnId = FnId::new("delayed::collect", "collect", "");
-    let mut call = Call::new(&ID).with_type::<T>();
+    let mut call = Call::new(&ID)
+        .with_type::<T>()
+        .remote_if(crate::remote::builtin::collect::<T>());
     let mut len = 0usize;
     for item in items {
         call.arg(item.into_arg());

@@ -52,18 +52,22 @@ mod atomic_file;
 mod cache;
 mod call;
 mod compute;
+#[cfg(feature = "dask")]
+pub mod dask;
 mod delayed;
 mod error;
 mod inputs;
 mod key;
 mod node;
 mod ops;
+mod remote;
 #[cfg(feature = "visualize")]
 mod render;
 mod scheduler;
 mod tokenize;
 mod unpack;
 mod watch;
+pub mod worker;
 
 #[doc(hidden)]
 pub mod private;

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use crate::key::Key;
 
-/// A computed value, type-erased. Results are shared between the consumers of a node and
+/// A computed value, type-erased (public only for generated code). Results are shared between the consumers of a node and
 /// moved out of the `Arc` by the last one.
-pub(crate) type AnyValue = Arc<dyn Any + Send + Sync>;
+pub type AnyValue = Arc<dyn Any + Send + Sync>;
 
 /// The error type a task body may return.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -129,6 +129,10 @@ pub(crate) struct Node {
     /// `#[delayed(cache)]` functions (see `cache/`).
     #[cfg_attr(not(feature = "cache"), allow(dead_code))]
     pub(crate) codec: Option<&'static crate::cache::codec::Codec>,
+    /// How another process runs this task (feature `dask`): set for `#[delayed]`
+    /// functions and built-ins whose body is registered by a stable id (`remote.rs`).
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))]
+    pub(crate) remote: Option<&'static crate::remote::RemoteOp>,
 }
 
 /// Hashes a node's address, for sets and maps keyed by `*const Node` (graph walks that
@@ -214,6 +218,7 @@ mod tests {
             inputs: InputList::Zero,
             body: Body::Data(Arc::new(n)),
             codec: None,
+            remote: None,
         })
     }
 
@@ -227,6 +232,7 @@ mod tests {
                 inputs: InputList::One([Input::Node(head)]),
                 body: Body::Data(Arc::new(())),
                 codec: None,
+                remote: None,
             });
         }
         drop(head);
@@ -261,6 +267,7 @@ mod tests {
             inputs: InputList::One([Input::Node(child.clone())]),
             body: Body::Data(Arc::new(())),
             codec: None,
+            remote: None,
         });
         drop(parent);
         assert_eq!(Arc::strong_count(&child), 1);

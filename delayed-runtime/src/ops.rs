@@ -22,7 +22,10 @@ where
     U: Clone + Send + Sync + 'static,
     R: Send + Sync + 'static,
 {
-    let mut call = Call::new(id).with_type::<T>().with_type::<U>();
+    let mut call = Call::new(id)
+        .with_type::<T>()
+        .with_type::<U>()
+        .remote_if(crate::remote::builtin::binary::<T, U>(id.name()));
     call.arg(lhs);
     call.arg(rhs);
     call.finish(move |inputs| {

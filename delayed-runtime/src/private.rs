@@ -111,3 +111,39 @@ delay_fns! {
     delay11: a A, b B, c C, d D, e E, f6 G, g H, h I, i J, j K, k L;
     delay12: a A, b B, c C, d D, e E, f6 G, g H, h I, i J, j K, k L, l M;
 }
+
+// What `#[delayed]` emits so that another process can run a function (feature `dask`):
+// see `remote.rs`.
+pub use crate::cache::codec::Codec;
+pub use crate::node::AnyValue;
+pub use crate::remote::{NoCodec, Probe, RemoteOp, SerdeCodec};
+#[cfg(feature = "dask")]
+pub use crate::remote::Registered;
+#[cfg(feature = "dask")]
+pub use inventory;
+
+/// A remote body's result, type-erased.
+pub fn into_any<R: GraphValue>(result: Result<R, BoxError>) -> Result<AnyValue, BoxError> {
+    result.map(|r| std::sync::Arc::new(r) as AnyValue)
+}
+
+/// Registers a function's [`RemoteOp`] so that workers find it by its stable id
+/// (nothing without the `dask` feature).
+#[cfg(feature = "dask")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __delayed_register_remote {
+    ($op:expr) => {
+        $crate::private::inventory::submit! { $crate::private::Registered($op) }
+    };
+}
+
+/// Registers a function's [`RemoteOp`] (this build has no `dask` feature: nothing).
+#[cfg(not(feature = "dask"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __delayed_register_remote {
+    ($op:expr) => {};
+}
+
+pub use crate::__delayed_register_remote as register_remote;

@@ -8,7 +8,7 @@
 use crate::node::AnyValue;
 
 /// Encodes and decodes one result type (postcard, a compact and well-kept serde format).
-pub(crate) struct Codec {
+pub struct Codec {
     /// The value (an `Arc<R>` behind `dyn Any`) → bytes.
     #[cfg_attr(not(feature = "cache"), allow(dead_code))]
     pub(crate) encode: fn(&AnyValue) -> Result<Vec<u8>, String>,

@@ -87,7 +87,7 @@ pub(crate) fn rewrite(
         }
         let node = plan.tasks[t];
         if let Some(value) = loaded[t].take() {
-            rebuilt[t] = Some(task(node, InputList::Zero, hand_over(value)));
+            rebuilt[t] = Some(task(node, InputList::Zero, hand_over(value), None));
             changed[t] = true;
             continue;
         }
@@ -108,7 +108,10 @@ pub(crate) fn rewrite(
             .collect::<Option<Vec<Input>>>()?;
         let inputs = InputList::from_inputs(inputs);
         let store = cacheable.then(|| cache.clone());
-        rebuilt[t] = Some(task(node, inputs, run_original(original, store)));
+        // A task that only has new inputs still runs remotely; one that stores its result
+        // runs where the cache is (see `dask/`).
+        let remote = if cacheable { None } else { node.remote };
+        rebuilt[t] = Some(task(node, inputs, run_original(original, store), remote));
         changed[t] = true;
     }
     cache.count_skipped(skipped);
@@ -122,13 +125,19 @@ fn is_cacheable(node: &Node) -> bool {
     node.codec.is_some() && matches!(node.body, Body::Task(_))
 }
 
-fn task(like: &Node, inputs: InputList, body: Box<TaskFn>) -> Arc<Node> {
+fn task(
+    like: &Node,
+    inputs: InputList,
+    body: Box<TaskFn>,
+    remote: Option<&'static crate::remote::RemoteOp>,
+) -> Arc<Node> {
     Arc::new(Node {
         key: like.key,
         name: like.name.clone(),
         inputs,
         body: Body::Task(body),
         codec: None,
+        remote,
     })
 }
 

@@ -1,7 +1,7 @@
 //! The scheduler: turns roots into a plan and runs it.
 
 pub(crate) mod plan;
-mod run;
+pub(crate) mod run;
 pub(crate) mod slots;
 
 use std::path::PathBuf;
@@ -54,6 +54,9 @@ enum Mode {
         pool: Arc<OnceLock<Result<rayon::ThreadPool, String>>>,
     },
     Sync,
+    /// On a dask.distributed cluster (`dask/`).
+    #[cfg(feature = "dask")]
+    Dask(Arc<crate::dask::Inner>),
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -62,6 +65,8 @@ impl std::fmt::Debug for Scheduler {
             Mode::Global => write!(f, "Scheduler::new()")?,
             Mode::Pool { threads, .. } => write!(f, "Scheduler::threads({threads})")?,
             Mode::Sync => write!(f, "Scheduler::sync()")?,
+            #[cfg(feature = "dask")]
+            Mode::Dask(inner) => write!(f, "Scheduler::dask({})", inner.address())?,
         }
         #[cfg(feature = "cache")]
         if let Some(cache) = &self.cache {
@@ -99,6 +104,17 @@ impl Scheduler {
     pub fn sync() -> Scheduler {
         Scheduler {
             mode: Mode::Sync,
+            ..Scheduler::default()
+        }
+    }
+
+    /// Runs on a dask.distributed cluster: the graph is cut into coarse partitions, each
+    /// one dask task run by the local scheduler inside a worker process (see
+    /// [`dask`](crate::dask) for which nodes run there and which on this process).
+    #[cfg(feature = "dask")]
+    pub fn dask(cluster: &crate::dask::Cluster) -> Scheduler {
+        Scheduler {
+            mode: Mode::Dask(cluster.inner.clone()),
             ..Scheduler::default()
         }
     }
@@ -154,6 +170,8 @@ impl Scheduler {
             }
             Mode::Pool { threads, .. } => *threads,
             Mode::Sync => 1,
+            #[cfg(feature = "dask")]
+            Mode::Dask(inner) => inner.threads(),
         }
     }
 
@@ -192,6 +210,10 @@ impl Scheduler {
         report: bool,
         started: Instant,
     ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
+        #[cfg(feature = "dask")]
+        if let Mode::Dask(cluster) = &self.mode {
+            return crate::dask::compute(cluster, &self.watch, plan, roots, report, started);
+        }
         let pooled = !matches!(self.mode, Mode::Sync);
         // Before the slots take the read counts: the report's live count copies them.
         let session = self
@@ -219,6 +241,9 @@ impl Scheduler {
                     }
                 }
             }
+            #[cfg(feature = "dask")]
+            // Returned above.
+            Mode::Dask(_) => run.run_parallel(),
         }
         let result = run.finish();
         match session {

@@ -303,6 +303,7 @@ mod tests {
             inputs: list,
             body: Body::Data(Arc::new(())),
             codec: None,
+            remote: None,
         })
     }
 
@@ -362,6 +363,7 @@ mod tests {
             inputs: list,
             body: Body::Data(Arc::new(())),
             codec: None,
+            remote: None,
         });
         let plan = Plan::new(&[&top]);
         assert_eq!(plan.tasks.len(), 5001);

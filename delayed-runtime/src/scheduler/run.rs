@@ -198,7 +198,7 @@ impl<'p, 'g> Run<'p, 'g> {
 /// consumers, then theirs, …), each in plan order. One pass over the plan: tasks come
 /// after their inputs, so a task's distance is known once its inputs' are. Runs only on
 /// failure.
-fn dependents(plan: &Plan<'_>, failed: u32, limit: usize) -> Vec<String> {
+pub(crate) fn dependents(plan: &Plan<'_>, failed: u32, limit: usize) -> Vec<String> {
     const FAR: u32 = u32::MAX;
     let n = plan.tasks.len();
     let mut distance = vec![FAR; n];

@@ -1,0 +1,250 @@
+# The dask driver of `delayed` (feature `dask`): started by `delayed::dask::Cluster` as
+# `$DELAYED_PYTHON -c <this file>`, it talks to the Rust process over stdin/stdout in
+# frames (u32 field count, then u32 length + bytes per field, little-endian) and drives a
+# dask.distributed cluster: a LocalCluster of worker processes, or an existing scheduler.
+# Each dask task runs the Rust program's own binary as a subprocess that executes one
+# partition of the graph (`delayed::worker::enter`). Nothing else may write to stdout.
+import hashlib
+import logging
+import os
+import struct
+import sys
+
+_IN = sys.stdin.buffer
+_OUT = sys.stdout.buffer
+sys.stdout = sys.stderr
+
+_FAILED = b"DELAYED-TASK-FAILED"
+
+
+def _read_exact(n):
+    data = _IN.read(n)
+    if len(data) != n:
+        raise EOFError
+    return data
+
+
+def read_frame():
+    head = _IN.read(4)
+    if len(head) < 4:
+        return None
+    (count,) = struct.unpack("<I", head)
+    fields = []
+    for _ in range(count):
+        (length,) = struct.unpack("<I", _read_exact(4))
+        fields.append(_read_exact(length))
+    return fields
+
+
+def write_frame(fields):
+    parts = [struct.pack("<I", len(fields))]
+    for field in fields:
+        if isinstance(field, str):
+            field = field.encode()
+        parts.append(struct.pack("<I", len(field)))
+        parts.append(field)
+    _OUT.write(b"".join(parts))
+    _OUT.flush()
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _delayed_task(exe, digest, payload, *deps):
+    """One partition: runs the driver's binary (the same build, checked by hash) as a
+    subprocess that reads the payload and the dependencies' results on stdin and writes
+    its result to a file. Runs on a dask worker."""
+    import os
+    import struct
+    import subprocess
+    import tempfile
+
+    from distributed import get_worker
+
+    worker = get_worker()
+    exes = worker.__dict__.setdefault("_delayed_exes", {})
+    path = exes.get((exe, digest))
+    if path is None:
+        found = []
+        local = os.path.join(worker.local_directory, os.path.basename(exe))
+        for candidate in (exe, local):
+            if os.path.isfile(candidate):
+                got = _sha256(candidate)
+                found.append("%s (sha256 %s)" % (candidate, got[:16]))
+                if got == digest:
+                    path = candidate
+                    break
+        if path is None:
+            raise RuntimeError(
+                "delayed: worker %s has no copy of the driver's binary %s (sha256 %s); found: %s. "
+                "Run the same build on every worker host, or use Cluster::connect, which uploads it"
+                % (worker.address, exe, digest[:16], ", ".join(found) or "nothing")
+            )
+        if not os.access(path, os.X_OK):
+            os.chmod(path, 0o755)
+        exes[(exe, digest)] = path
+    parts = [struct.pack("<I", 1 + len(deps))]
+    for part in (payload,) + tuple(deps):
+        parts.append(struct.pack("<Q", len(part)))
+        parts.append(part)
+    fd, out_path = tempfile.mkstemp(prefix="delayed-out-", dir=worker.local_directory)
+    os.close(fd)
+    try:
+        env = dict(os.environ)
+        env["DELAYED_WORKER_TASK"] = "1"
+        env["DELAYED_WORKER_OUT"] = out_path
+        env["DELAYED_WORKER_THREADS"] = str(getattr(worker.state, "nthreads", 1))
+        proc = subprocess.run(
+            [path], input=b"".join(parts), stdout=None, stderr=subprocess.PIPE, env=env
+        )
+        with open(out_path, "rb") as f:
+            out = f.read()
+    finally:
+        try:
+            os.unlink(out_path)
+        except OSError:
+            pass
+    if proc.returncode != 0 or not out:
+        raise RuntimeError(
+            "delayed: the task process %s exited with status %d: %s"
+            % (path, proc.returncode, proc.stderr.decode(errors="replace")[-4000:])
+        )
+    if out[:1] != b"\x00":
+        raise RuntimeError(_FAILED, out)
+    return out
+
+
+def _pids(client):
+    return ",".join(str(p) for _, p in sorted(client.run(os.getpid).items()))
+
+
+def main():
+    try:
+        import distributed
+        from distributed import Client, LocalCluster
+    except ImportError as e:
+        write_frame(["missing", "%s (%s)" % (e, sys.executable)])
+        return
+    try:
+        import bokeh  # noqa: F401 -- dask serves its dashboard only with bokeh
+
+        has_bokeh = True
+    except ImportError:
+        has_bokeh = False
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+
+    start = read_frame()
+    if start is None:
+        return
+    _, mode, arg, exe, timeout, upload = [f.decode() for f in start]
+    timeout = float(timeout)
+    cluster = None
+    client = None
+    try:
+        digest = _sha256(exe)
+        if mode == "local":
+            cluster = LocalCluster(
+                n_workers=int(arg),
+                processes=True,
+                dashboard_address=":0" if has_bokeh else None,
+                silence_logs=logging.CRITICAL,
+            )
+            client = Client(cluster, timeout=timeout)
+        else:
+            client = Client(arg, timeout=timeout)
+            client.wait_for_workers(1, timeout=timeout)
+            if upload == "1":
+                _upload(client, exe)
+        info = client.scheduler_info()
+        threads = sum(w["nthreads"] for w in info["workers"].values())
+        dashboard = ""
+        if "dashboard" in info.get("services", {}):
+            dashboard = client.dashboard_link
+        write_frame(
+            ["ok", dashboard, str(threads), info.get("address", arg), _pids(client), distributed.__version__]
+        )
+    except Exception as e:
+        write_frame(["err", "%s: %s" % (type(e).__name__, e)])
+        _close(client, cluster)
+        return
+
+    futures = {}
+    try:
+        while True:
+            frame = read_frame()
+            if frame is None or frame[0] == b"close":
+                break
+            command = frame[0]
+            try:
+                if command == b"run":
+                    _run(client, exe, digest, futures, frame)
+                elif command == b"release":
+                    futures.clear()
+                    write_frame(["ok"])
+                elif command == b"pids":
+                    write_frame(["ok", _pids(client)])
+                elif command == b"threads":
+                    info = client.scheduler_info()
+                    write_frame(["ok", str(sum(w["nthreads"] for w in info["workers"].values()))])
+                else:
+                    write_frame(["err", "unknown command %r" % command])
+            except Exception as e:
+                write_frame(["err", "%s: %s" % (type(e).__name__, e)])
+    finally:
+        futures.clear()
+        _close(client, cluster)
+        write_frame(["closed"])
+
+
+def _run(client, exe, digest, futures, frame):
+    count = int(frame[1])
+    i = 2
+    for _ in range(count):
+        key = frame[i].decode()
+        payload = frame[i + 1]
+        deps = frame[i + 2].decode().split("\n") if frame[i + 2] else []
+        i += 3
+        futures[key] = client.submit(
+            _delayed_task, exe, digest, payload, *[futures[d] for d in deps], key=key, pure=False
+        )
+    wanted = frame[i].decode().split("\n") if frame[i] else []
+    try:
+        results = client.gather([futures[k] for k in wanted])
+    except Exception as e:
+        if len(e.args) == 2 and e.args[0] == _FAILED:
+            write_frame(["failed", e.args[1]])
+        else:
+            write_frame(["err", "%s: %s" % (type(e).__name__, e)])
+        return
+    write_frame(["ok"] + list(results))
+
+
+def _upload(client, exe):
+    with open(exe, "rb") as f:
+        data = f.read()
+    name = os.path.basename(exe)
+
+    def save(dask_worker):
+        path = os.path.join(dask_worker.local_directory, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, 0o755)
+
+    client.run(save)
+
+
+def _close(client, cluster):
+    for thing in (client, cluster):
+        if thing is not None:
+            try:
+                thing.close()
+            except Exception:
+                pass
+
+
+main()

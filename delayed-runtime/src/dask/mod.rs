@@ -1,0 +1,362 @@
+//! Running graphs on a dask.distributed cluster (feature `dask`).
+//!
+//! dask schedules, moves data between workers, retries lost work and serves its
+//! dashboard; we drive it. No Rust crate speaks dask's protocol, so a small Python driver
+//! (`driver.py`, shipped inside this crate) runs under `DELAYED_PYTHON` (default `python3`)
+//! and talks to this process over its stdin/stdout in frames (`wire.rs`). It starts a
+//! `LocalCluster` of worker processes ([`Cluster::local`]) or connects to a running
+//! scheduler ([`Cluster::connect`]).
+//!
+//! A compute (`exec.rs`) cuts the planned graph into coarse partitions, each one dask task
+//! that runs this very binary again as a subprocess: [`worker::enter`](crate::worker::enter)
+//! notices, runs the partition on the local scheduler (`task.rs`) and exits. Only the
+//! values that cross partitions travel, as postcard bytes that dask moves between workers.
+//!
+//! - `mod.rs`: [`Cluster`], the driver process and its protocol;
+//! - `exec.rs`: phases, partitions, payloads, gathering results;
+//! - `task.rs`: the worker side of a partition;
+//! - `wire.rs`: frames and records.
+
+mod exec;
+pub(crate) mod task;
+mod wire;
+
+use std::io::{BufReader, BufWriter, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::error::Error;
+
+/// A compute with [`Scheduler::dask`](crate::Scheduler::dask): the plan run on the
+/// cluster, watched (progress, trace, report) by phase: each task is counted done when
+/// its phase has finished.
+pub(crate) fn compute(
+    cluster: &Inner,
+    watch: &crate::watch::Watch,
+    plan: crate::scheduler::plan::Plan<'_>,
+    roots: &[&Arc<crate::node::Node>],
+    report: bool,
+    started: std::time::Instant,
+) -> Result<(Vec<crate::node::AnyValue>, Option<crate::watch::Report>), Error> {
+    let session = watch.start(&plan, started, report, cluster.threads(), true);
+    let result = exec::run(cluster, &plan, session.as_ref().map(|s| s.recorder()));
+    match session {
+        None => result.map(|values| (values, None)),
+        Some(session) => session.end(&plan, roots, result),
+    }
+}
+
+/// The Python program that drives dask.
+const DRIVER: &str = include_str!("driver.py");
+
+/// How long connecting to a scheduler (or starting a local cluster) may take before
+/// [`Cluster::connect`] / [`Cluster::local`] give up; `DELAYED_DASK_TIMEOUT` (seconds)
+/// overrides it.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A dask.distributed cluster that computes run on: `Scheduler::dask(&cluster)`.
+///
+/// ```no_run
+/// use delayed::prelude::*;
+/// use delayed::dask::Cluster;
+///
+/// #[delayed::main]
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let cluster = Cluster::local(2)?; // or Cluster::connect("tcp://10.0.0.5:8786")?
+///     println!("dashboard: {:?}", cluster.dashboard_link());
+///     let x = value(20i64) + 1;
+///     assert_eq!(x.compute_with(&Scheduler::dask(&cluster))?, 21);
+///     Ok(())
+/// }
+/// ```
+///
+/// The program must call [`delayed::worker::enter`](crate::worker::enter) first thing in
+/// `main` (`#[delayed::main]` does): dask's workers run this same binary to execute tasks.
+///
+/// Dropping the last handle (clones share one cluster) closes the client; a
+/// [`local`](Cluster::local) cluster is shut down with it, its worker processes included.
+#[derive(Clone)]
+pub struct Cluster {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    conn: Mutex<Conn>,
+    dashboard: Option<String>,
+    address: String,
+    threads: usize,
+    version: String,
+    driver_pid: u32,
+}
+
+struct Conn {
+    child: Child,
+    stdin: BufWriter<ChildStdin>,
+    frames: Receiver<std::io::Result<Vec<Vec<u8>>>>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Cluster({}, {} threads)",
+            self.inner.address, self.inner.threads
+        )
+    }
+}
+
+fn scheduler_error(message: impl Into<String>) -> Error {
+    Error::Scheduler {
+        message: message.into(),
+    }
+}
+
+fn timeout() -> Duration {
+    std::env::var("DELAYED_DASK_TIMEOUT")
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64)
+}
+
+impl Cluster {
+    /// Starts a `LocalCluster` of `workers` worker processes on this machine (dask's
+    /// `LocalCluster(n_workers=workers, processes=True)`; each worker gets its share of
+    /// the cores as threads). Fails with a one-line error when Python or `distributed`
+    /// is missing (`pip install distributed`).
+    pub fn local(workers: usize) -> Result<Cluster, Error> {
+        if workers == 0 {
+            return Err(scheduler_error("Cluster::local needs at least one worker"));
+        }
+        Cluster::start("local", &workers.to_string(), false)
+    }
+
+    /// Connects to a running dask scheduler (`dask scheduler` prints its address, such as
+    /// `tcp://10.0.0.5:8786`) and uploads this binary to its workers, which run it to
+    /// execute tasks (workers on other machines need the same OS and architecture).
+    /// Fails within `DELAYED_DASK_TIMEOUT` seconds (default 20) if the scheduler cannot be
+    /// reached or has no workers.
+    pub fn connect(address: &str) -> Result<Cluster, Error> {
+        Cluster::start("connect", address, true)
+    }
+
+    fn start(mode: &str, arg: &str, upload: bool) -> Result<Cluster, Error> {
+        let python = std::env::var("DELAYED_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+        let exe = std::env::current_exe()
+            .map_err(|e| scheduler_error(format!("cannot find this program's binary: {e}")))?;
+        let exe = exe.to_str().ok_or_else(|| {
+            scheduler_error(format!("the binary's path is not UTF-8: {}", exe.display()))
+        })?;
+        let mut child = Command::new(&python)
+            .arg("-c")
+            .arg(DRIVER)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            // The driver's own Python must not be taken for a task process.
+            .env_remove(task::TASK_ENV)
+            .spawn()
+            .map_err(|e| {
+                scheduler_error(format!(
+                    "cannot run Python `{python}` ({e}): install Python 3 and `pip install distributed`, or set DELAYED_PYTHON"
+                ))
+            })?;
+        let driver_pid = child.id();
+        let (stdin, stdout) = match (child.stdin.take(), child.stdout.take()) {
+            (Some(stdin), Some(stdout)) => (stdin, stdout),
+            _ => return Err(scheduler_error("the dask driver has no pipes")),
+        };
+        let (send, frames) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("delayed-dask-driver".into())
+            .spawn(move || {
+                let mut stdout = BufReader::new(stdout);
+                loop {
+                    let frame = wire::read_frame(&mut stdout);
+                    let end = !matches!(frame, Ok(Some(_)));
+                    let sent = match frame {
+                        Ok(Some(fields)) => send.send(Ok(fields)),
+                        Ok(None) => break,
+                        Err(e) => send.send(Err(e)),
+                    };
+                    if end || sent.is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| scheduler_error(format!("cannot start a thread: {e}")))?;
+        let mut conn = Conn {
+            child,
+            stdin: BufWriter::new(stdin),
+            frames,
+        };
+        let limit = timeout();
+        let upload = if upload { "1" } else { "0" };
+        let secs = format!("{}", limit.as_secs_f64());
+        // Importing distributed and starting processes comes on top of the timeout.
+        let reply = conn
+            .send(&[b"start", mode.as_bytes(), arg.as_bytes(), exe.as_bytes(), secs.as_bytes(), upload.as_bytes()])
+            .and_then(|()| conn.recv(Some(limit + Duration::from_secs(30))));
+        let fields = match reply {
+            Ok(fields) => fields,
+            Err(e) => {
+                conn.kill();
+                return Err(e);
+            }
+        };
+        let text = |i: usize| String::from_utf8_lossy(fields.get(i).map_or(&[][..], |f| f)).into_owned();
+        match fields.first().map(Vec::as_slice) {
+            Some(b"ok") => {}
+            Some(b"missing") => {
+                conn.kill();
+                return Err(scheduler_error(format!(
+                    "the Python `{python}` has no dask.distributed: pip install distributed ({})",
+                    text(1)
+                )));
+            }
+            _ => {
+                conn.kill();
+                let what = if mode == "local" {
+                    "could not start a local dask cluster".to_owned()
+                } else {
+                    format!("could not connect to the dask scheduler at {arg}")
+                };
+                return Err(scheduler_error(format!("{what}: {}", text(1))));
+            }
+        }
+        let threads = text(2).parse::<usize>().unwrap_or(0).max(1);
+        let dashboard = Some(text(1)).filter(|s| !s.is_empty());
+        Ok(Cluster {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                dashboard,
+                address: text(3),
+                threads,
+                version: text(5),
+                driver_pid,
+            }),
+        })
+    }
+
+    /// The link to dask's dashboard (its task stream, progress, workers), or `None` when
+    /// the scheduler serves none (dask serves it only when `bokeh` is installed:
+    /// `pip install bokeh`).
+    pub fn dashboard_link(&self) -> Option<String> {
+        self.inner.dashboard.clone()
+    }
+
+    /// The scheduler's address, such as `tcp://127.0.0.1:40123`.
+    pub fn scheduler_address(&self) -> &str {
+        &self.inner.address
+    }
+
+    /// The worker threads of the cluster, when it was started or connected to.
+    pub fn threads(&self) -> usize {
+        self.inner.threads
+    }
+
+    /// The version of `distributed` driving it.
+    pub fn dask_version(&self) -> &str {
+        &self.inner.version
+    }
+
+    /// The process id of the Python driver (the dask client; for a local cluster, also
+    /// the parent of its workers).
+    pub fn driver_pid(&self) -> u32 {
+        self.inner.driver_pid
+    }
+
+    /// The process ids of the cluster's workers now (as each reports `os.getpid()`; for a
+    /// local cluster, processes of this machine), in the order of their addresses.
+    pub fn worker_pids(&self) -> Result<Vec<u32>, Error> {
+        let fields = self.inner.request(&[b"pids"])?;
+        let text = String::from_utf8_lossy(fields.get(1).map_or(&[][..], |f| f)).into_owned();
+        Ok(text.split(',').filter_map(|p| p.trim().parse().ok()).collect())
+    }
+}
+
+impl Inner {
+    /// Sends a request and waits for its `ok` reply; any other reply is an error.
+    pub(crate) fn request(&self, fields: &[&[u8]]) -> Result<Vec<Vec<u8>>, Error> {
+        let mut conn = self.lock();
+        conn.send(fields)?;
+        let reply = conn.recv(None)?;
+        match reply.first().map(Vec::as_slice) {
+            Some(b"ok") => Ok(reply),
+            _ => Err(scheduler_error(format!(
+                "dask: {}",
+                String::from_utf8_lossy(reply.get(1).map_or(&[][..], |f| f))
+            ))),
+        }
+    }
+
+    /// Sends a request and returns its reply, whatever it is.
+    pub(crate) fn exchange(&self, fields: &[&[u8]]) -> Result<Vec<Vec<u8>>, Error> {
+        let mut conn = self.lock();
+        conn.send(fields)?;
+        conn.recv(None)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Conn> {
+        self.conn.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    pub(crate) fn threads(&self) -> usize {
+        self.threads
+    }
+
+    pub(crate) fn address(&self) -> &str {
+        &self.address
+    }
+}
+
+impl Conn {
+    fn send(&mut self, fields: &[&[u8]]) -> Result<(), Error> {
+        wire::write_frame(&mut self.stdin, fields)
+            .map_err(|e| scheduler_error(format!("the dask driver is gone ({e})")))
+    }
+
+    fn recv(&mut self, limit: Option<Duration>) -> Result<Vec<Vec<u8>>, Error> {
+        let gone = || scheduler_error("the dask driver exited (its messages are above)");
+        let frame = match limit {
+            None => self.frames.recv().map_err(|_| gone())?,
+            Some(limit) => match self.frames.recv_timeout(limit) {
+                Ok(frame) => frame,
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(scheduler_error(format!(
+                        "the dask driver did not answer within {} s",
+                        limit.as_secs()
+                    )))
+                }
+                Err(RecvTimeoutError::Disconnected) => return Err(gone()),
+            },
+        };
+        frame.map_err(|e| scheduler_error(format!("reading from the dask driver: {e}")))
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Inner {
+    /// Closes the client (and a local cluster with its workers), waiting a bounded time
+    /// for the driver to exit before killing it.
+    fn drop(&mut self) {
+        let conn = self.conn.get_mut().unwrap_or_else(|poison| poison.into_inner());
+        if conn.send(&[b"close"]).is_ok() {
+            let _ = conn.stdin.flush();
+            let _ = conn.recv(Some(Duration::from_secs(30)));
+        }
+        for _ in 0..100 {
+            if let Ok(Some(_)) = conn.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        conn.kill();
+    }
+}
