@@ -54,6 +54,7 @@ mod call;
 mod compute;
 mod delayed;
 mod error;
+mod file;
 mod inputs;
 mod key;
 mod node;
@@ -77,6 +78,7 @@ pub use compute::{
 };
 pub use delayed::{value, Delayed};
 pub use error::Error;
+pub use file::file;
 pub use key::{Key, KeyHasher};
 pub use node::NodeKind;
 pub use scheduler::Scheduler;
