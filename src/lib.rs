@@ -303,8 +303,8 @@ pub use delayed_runtime::worker;
 #[cfg(feature = "dask")]
 pub use delayed_runtime::dask;
 pub use delayed_runtime::{
-    collect, compute, compute_with, value, Computable, Delayed, Error, IntoArg, Key, KeyHasher,
-    NodeKind, Scheduler, Tokenize,
+    collect, compute, compute_with, file, value, Computable, Delayed, Error, IntoArg, Key,
+    KeyHasher, NodeKind, Scheduler, Tokenize,
 };
 pub use delayed_runtime::{
     compute_with_report, persist, persist_with, FunctionStats, Persistable, Progress, Report,
@@ -320,5 +320,7 @@ pub mod prelude {
 #[cfg(feature = "cache")]
 pub use delayed_runtime::{Cache, CacheCounters, CacheMode, CacheStats, Cacheable};
 
+/// The API the macros expand to. Not public: it changes with every release (its name
+/// carries the version the macros were built for).
 #[doc(hidden)]
-pub use delayed_runtime::private as __private;
+pub use delayed_runtime::private as __private_0_1;

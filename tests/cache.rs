@@ -285,7 +285,7 @@ fn the_module_path_is_part_of_the_identity() {
 /// everything downstream; the old entries stay valid for the old code.
 mod edited {
     use super::*;
-    use delayed::__private::{into_arg, Call, FnId, Inputs};
+    use delayed::__private_0_1::{into_arg, Call, FnId, Inputs};
 
     pub static RUNS: AtomicUsize = AtomicUsize::new(0);
     pub static DOWNSTREAM: AtomicUsize = AtomicUsize::new(0);

@@ -11,7 +11,7 @@ use crate::cache::codec::{codec_of, Cacheable, Codec};
 use crate::delayed::Delayed;
 use crate::inputs::Inputs;
 use crate::key::{fresh_key, Key, KeyHasher};
-use crate::node::{AnyValue, Body, BoxError, Input, InputList, Node};
+use crate::node::{AnyValue, Body, BoxError, Input, InputList, Node, Role, Scope};
 use crate::tokenize::{write_typed, Tokenize};
 
 /// The identity of a delayed function, fixed at compile time: its path, its display name
@@ -63,6 +63,9 @@ pub struct Call {
     inputs: InputList,
     codec: Option<&'static Codec>,
     remote: Option<&'static crate::remote::RemoteOp>,
+    /// The narrowest scope of the identity and the inputs so far.
+    scope: Scope,
+    role: Role,
 }
 
 impl Call {
@@ -76,12 +79,16 @@ impl Call {
             inputs: InputList::Zero,
             codec: None,
             remote: None,
+            scope: Scope::Portable,
+            role: Role::Plain,
         }
     }
 
-    /// A call whose identity is only known at run time (`delay!` of a path, `map`): the
-    /// identity string is hashed for every call.
-    pub fn dynamic(identity: &str, name: impl Into<Cow<'static, str>>) -> Call {
+    /// A call of code the macros cannot see whole (`delay!` of a path or closure, `map`),
+    /// identified by `identity` (a type name) and whatever is added next: its key holds
+    /// for this executable only ([`Scope::Build`]), since the code behind the name can
+    /// change while the name stays.
+    pub(crate) fn dynamic(identity: &str, name: impl Into<Cow<'static, str>>) -> Call {
         let mut hasher = KeyHasher::new("delayed.call");
         hasher.write_str(identity);
         Call {
@@ -90,12 +97,43 @@ impl Call {
             inputs: InputList::Zero,
             codec: None,
             remote: None,
+            scope: Scope::Build,
+            role: Role::Plain,
         }
     }
 
     /// Makes this call impure: it gets a fresh key, never equal to another call's.
     pub fn impure(mut self) -> Call {
         self.hasher = None;
+        self.scope = Scope::Process;
+        self
+    }
+
+    /// Adds `F`'s `TypeId` to the identity: the only thing that tells apart two closures
+    /// with one type name (every closure of a function prints as `…::{{closure}}`) when
+    /// neither call site nor tokens are known. A `TypeId` is not stable across builds, so
+    /// the key becomes [`Scope::Process`]: it never reaches the on-disk cache.
+    pub(crate) fn with_type_id<F: 'static>(mut self) -> Call {
+        use std::hash::Hash;
+        struct Feed<'a>(&'a mut KeyHasher);
+        impl std::hash::Hasher for Feed<'_> {
+            fn write(&mut self, bytes: &[u8]) {
+                self.0.write_bytes(bytes);
+            }
+            fn finish(&self) -> u64 {
+                0
+            }
+        }
+        if let Some(h) = &mut self.hasher {
+            std::any::TypeId::of::<F>().hash(&mut Feed(h));
+        }
+        self.scope = Scope::Process;
+        self
+    }
+
+    /// Marks the crate's own `collect` node.
+    pub(crate) fn collect_role(mut self) -> Call {
+        self.role = Role::Collect;
         self
     }
 
@@ -166,6 +204,7 @@ impl Call {
     }
 
     pub(crate) fn node_arg(&mut self, node: Arc<Node>) {
+        self.scope = self.scope.min(node.scope);
         if let Some(h) = &mut self.hasher {
             h.write_u8(b'n');
             h.write_key(&node.key);
@@ -194,8 +233,27 @@ impl Call {
             body: Body::Task(Box::new(body)),
             codec,
             remote: self.remote,
+            scope: self.scope,
+            role: self.role,
         }))
     }
+}
+
+/// Adds a callable's identity to a call whose code the macros did not see (`map`, and
+/// `delay!` of a path): its type name tells fn items apart (and keeps the key valid for
+/// this build); a closure's type name is shared by every closure of its function, so its
+/// `TypeId` is added too. A callable with captures (not zero-sized) makes the call
+/// impure: its captures are not hashed.
+pub(crate) fn identify<F: 'static>(mut call: Call) -> Call {
+    let name = std::any::type_name::<F>();
+    call = call.with_str(name);
+    if name.contains("{{closure}}") || name.contains("{closure") {
+        call = call.with_type_id::<F>();
+    }
+    if std::mem::size_of::<F>() != 0 {
+        call = call.impure();
+    }
+    call
 }
 
 /// A data node: a value held by the graph, keyed by its type and content.
@@ -210,12 +268,15 @@ pub(crate) fn data_node<T: Tokenize + Send + Sync + 'static>(value: T) -> Delaye
         body: Body::Data(Arc::new(value)),
         codec: None,
         remote: None,
+        scope: Scope::Portable,
+        role: Role::Plain,
     }))
 }
 
-/// A data node with a given key (a persisted result keeps the key of its task).
+/// A data node with a given key and scope (a persisted result keeps those of its task).
 pub(crate) fn keyed_data<T: Send + Sync + 'static>(
     key: Key,
+    scope: Scope,
     name: Cow<'static, str>,
     value: AnyValue,
 ) -> Delayed<T> {
@@ -226,6 +287,8 @@ pub(crate) fn keyed_data<T: Send + Sync + 'static>(
         body: Body::Data(value),
         codec: None,
         remote: None,
+        scope,
+        role: Role::Plain,
     }))
 }
 

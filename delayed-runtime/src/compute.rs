@@ -289,7 +289,7 @@ impl Persisted {
         if !value.is::<T>() {
             return Err(internal("a result has the wrong type"));
         }
-        Ok(keyed_data(node.key, node.name.clone(), value))
+        Ok(keyed_data(node.key, node.scope, node.name.clone(), value))
     }
 }
 
@@ -363,6 +363,7 @@ where
     static ID: FnId = FnId::new("delayed::collect", "collect", "");
     let mut call = Call::new(&ID)
         .with_type::<T>()
+        .collect_role()
         .remote_if(crate::remote::builtin::collect::<T>());
     let mut len = 0usize;
     for item in items {

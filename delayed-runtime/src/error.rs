@@ -12,16 +12,19 @@ use thiserror::Error;
 /// tasks that would have used its result (direct consumers first, then theirs, up to
 /// [`Error::MAX_DEPENDENTS`]).
 ///
+/// Every variant is `#[non_exhaustive]`: fields may be added (as `dependents` was), so
+/// match with `..`.
+///
 /// ```
-/// use delayed_runtime::Error;
-/// let e = Error::Panicked {
-///     task: "inc-1f3a9c0e".into(),
-///     message: "boom".into(),
-///     dependents: vec!["add-77c0ffee".into()],
-/// };
-/// assert_eq!(e.to_string(), "task `inc-1f3a9c0e` panicked: boom (needed by `add-77c0ffee`)");
-/// assert_eq!(e.task(), Some("inc-1f3a9c0e"));
-/// assert_eq!(e.dependents(), ["add-77c0ffee"]);
+/// use delayed_runtime::{value, Error};
+/// let boom = value(1i64).map(|_| -> i64 { panic!("boom") });
+/// let sum = &boom + 1;
+/// let e = sum.compute().unwrap_err();
+/// let Error::Panicked { task, message, .. } = &e else { panic!("{e}") };
+/// assert_eq!(message, "boom");
+/// assert_eq!(e.task(), Some(task.as_str()));
+/// assert_eq!(e.dependents(), [sum.label()]);
+/// assert_eq!(e.to_string(), format!("task `{task}` panicked: boom (needed by `{}`)", sum.label()));
 /// ```
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -29,6 +32,7 @@ pub enum Error {
     /// A task panicked. `task` is its label (`name-<8 hex of its key>`), `message` the panic
     /// message (or a note when the payload was not a string).
     #[error("task `{task}` panicked: {message}{}", NeededBy(dependents))]
+    #[non_exhaustive]
     Panicked {
         /// The failing task's label, `name-1f3a9c0e`.
         task: String,
@@ -39,6 +43,7 @@ pub enum Error {
     },
     /// A delayed function returning `Result` returned `Err`.
     #[error("task `{task}` failed: {source}{}", NeededBy(dependents))]
+    #[non_exhaustive]
     Failed {
         /// The failing task's label, `name-1f3a9c0e`.
         task: String,
@@ -50,6 +55,7 @@ pub enum Error {
     },
     /// The scheduler could not run at all (for example its thread pool could not start).
     #[error("scheduler error: {message}")]
+    #[non_exhaustive]
     Scheduler {
         /// What went wrong.
         message: String,
@@ -57,6 +63,7 @@ pub enum Error {
     /// The compute ran, but its trace ([`Scheduler::trace`](crate::Scheduler::trace))
     /// could not be written.
     #[error("could not write the trace {}: {source}", path.display())]
+    #[non_exhaustive]
     Trace {
         /// The trace file.
         path: std::path::PathBuf,

@@ -56,6 +56,7 @@ mod compute;
 pub mod dask;
 mod delayed;
 mod error;
+mod file;
 mod inputs;
 mod key;
 mod node;
@@ -81,6 +82,7 @@ pub use compute::{
 };
 pub use delayed::{value, Delayed};
 pub use error::Error;
+pub use file::file;
 pub use key::{Key, KeyHasher};
 pub use node::NodeKind;
 pub use scheduler::Scheduler;

@@ -28,7 +28,7 @@ use super::wire::{Reader, Writer};
 use super::Inner;
 use crate::error::Error;
 use crate::key::KeyHasher;
-use crate::node::{AnyValue, Body, Input, InputList, Node};
+use crate::node::{AnyValue, Body, Input, InputList, Node, Role};
 use crate::remote::RemoteOp;
 use crate::scheduler::plan::Plan;
 use crate::scheduler::run::{dependents, Run};
@@ -252,6 +252,8 @@ fn run_here(
                 body: Body::Data(value),
                 codec: None,
                 remote: None,
+                scope: like.scope,
+                role: Role::Plain,
             }))
         })
         .collect::<Result<_, Error>>()?;

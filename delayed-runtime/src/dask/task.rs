@@ -15,7 +15,7 @@ use super::exec::{read_outputs, IN_DEP, IN_LOCAL, IN_TABLE, MAGIC};
 use super::wire::{malformed, Reader, Writer};
 use crate::error::Error;
 use crate::key::{Key, KeyHasher};
-use crate::node::{Body, Input, InputList, Node};
+use crate::node::{Body, Input, InputList, Node, Role, Scope};
 use crate::scheduler::Scheduler;
 
 /// Set (to anything) in the environment of a task process.
@@ -214,6 +214,9 @@ fn build(parts: &[&[u8]]) -> Result<(Vec<Arc<Node>>, Vec<usize>), String> {
                     body: Body::Data(value),
                     codec: None,
                     remote: None,
+                    // Keys made up here: never cached, never compared across processes.
+                    scope: Scope::Process,
+                    role: Role::Plain,
                 }))
             };
             let node = match r.u8()? {
@@ -258,6 +261,8 @@ fn build(parts: &[&[u8]]) -> Result<(Vec<Arc<Node>>, Vec<usize>), String> {
             body: Body::Task(Box::new(run)),
             codec: None,
             remote: Some(op),
+            scope: Scope::Process,
+            role: Role::Plain,
         }));
     }
     let outputs = (0..r.u32()?)
