@@ -104,6 +104,12 @@ fn unwrap_opaque(o: Opaque) -> i64 {
     o.0
 }
 
+#[delayed(cache)]
+fn square(tag: String, x: u64) -> u64 {
+    mark(&format!("{tag}_square"));
+    x * x
+}
+
 type Check = fn(&Cluster) -> Result<(), String>;
 
 fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), String> {
@@ -224,6 +230,144 @@ fn driver_side_nodes(cluster: &Cluster) -> Result<(), String> {
     })
 }
 
+/// Shapes as `delayed::compute` takes them; operators and `collect` on the cluster.
+fn shapes(cluster: &Cluster) -> Result<(), String> {
+    let sched = Scheduler::dask(cluster);
+    let a = inc("shape", 1);
+    let b = &a * 10i64;
+    let items: Vec<Delayed<f64>> = (0..5).map(|i| value(i as f64) * 0.5).collect();
+    let all = delayed::collect(items);
+    let (x, (y, v)) = delayed::compute_with((&a, (vec![&b, &a], &all)), &sched)
+        .map_err(|e| e.to_string())?;
+    ensure(x == 2 && y == [20, 2] && v == [0.0, 0.5, 1.0, 1.5, 2.0], || {
+        format!("{x} {y:?} {v:?}")
+    })?;
+    // A report and a progress bar over a cluster compute.
+    let (value, report) =
+        delayed::compute_with_report(&b, &sched.clone().progress(true))
+            .map_err(|e| e.to_string())?;
+    ensure(value == 20 && report.tasks_run >= 2, || format!("{value} {report}"))
+}
+
+/// `.cache(dir)` composes: results computed on the cluster are stored by the driver, and
+/// a second compute submits nothing (no task runs again).
+fn cache_composes(cluster: &Cluster) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("delayed-dask-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let graph = delayed::collect((0..6u64).map(|i| square("cache", i)));
+    let first = Scheduler::dask(cluster).cache(&dir);
+    let got = graph.compute_with(&first).map_err(|e| e.to_string())?;
+    ensure(got == [0, 1, 4, 9, 16, 25], || format!("{got:?}"))?;
+    let me = std::process::id();
+    let runs = marks("cache_square");
+    ensure(runs.len() == 6 && runs.iter().all(|&(pid, _)| pid != me), || {
+        format!("first compute: {runs:?}")
+    })?;
+    let again = Scheduler::dask(cluster).cache(&dir);
+    let got = graph.compute_with(&again).map_err(|e| e.to_string())?;
+    ensure(got == [0, 1, 4, 9, 16, 25], || format!("{got:?}"))?;
+    let hits = again.disk_cache().map(|c| c.counters().hits);
+    ensure(hits == Some(6), || format!("hits {hits:?}"))?;
+    let runs = marks("cache_square").len();
+    let _ = std::fs::remove_dir_all(&dir);
+    ensure(runs == 6, || format!("the second compute ran {} tasks", runs - 6))
+}
+
+/// Connecting to nothing fails within a bounded time, naming the address.
+fn bad_address(_: &Cluster) -> Result<(), String> {
+    std::env::set_var("DELAYED_DASK_TIMEOUT", "3");
+    let started = Instant::now();
+    let result = Cluster::connect("tcp://127.0.0.1:9");
+    std::env::remove_var("DELAYED_DASK_TIMEOUT");
+    let took = started.elapsed();
+    let err = result.err().ok_or("connected to nothing")?.to_string();
+    ensure(err.contains("tcp://127.0.0.1:9"), || err.clone())?;
+    ensure(took < Duration::from_secs(20), || format!("took {took:?}: {err}"))
+}
+
+/// No Python, or a Python without `distributed`: one line that says what to install.
+fn missing_python(_: &Cluster) -> Result<(), String> {
+    let saved = std::env::var_os("DELAYED_PYTHON");
+    let real = saved.clone().unwrap_or_else(|| "python3".into());
+    let wrapper = std::env::temp_dir().join(format!("delayed-no-site-{}", std::process::id()));
+    // The same Python without its site-packages: no `distributed`.
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/sh\nexec '{}' -S \"$@\"\n", real.to_string_lossy()),
+    )
+    .map_err(|e| e.to_string())?;
+    let status = std::process::Command::new("chmod").arg("755").arg(&wrapper).status();
+    ensure(status.is_ok_and(|s| s.success()), || "chmod".to_owned())?;
+    std::env::set_var("DELAYED_PYTHON", "/nonexistent/python3");
+    let none = Cluster::local(1).err().map(|e| e.to_string());
+    std::env::set_var("DELAYED_PYTHON", &wrapper);
+    let bare = Cluster::local(1).err().map(|e| e.to_string());
+    match saved {
+        Some(python) => std::env::set_var("DELAYED_PYTHON", python),
+        None => std::env::remove_var("DELAYED_PYTHON"),
+    }
+    let _ = std::fs::remove_file(&wrapper);
+    for err in [&none, &bare] {
+        let err = err.as_deref().ok_or("started without Python/distributed")?;
+        ensure(err.contains("pip install distributed") && !err.contains('\n'), || {
+            err.to_owned()
+        })?;
+    }
+    Ok(())
+}
+
+/// A worker killed mid-compute: dask reruns its work and the result is right; dropping
+/// the cluster then leaves no process behind.
+fn worker_killed_and_shutdown(_: &Cluster) -> Result<(), String> {
+    let cluster = Cluster::local(2).map_err(|e| e.to_string())?;
+    let workers = cluster.worker_pids().map_err(|e| e.to_string())?;
+    let victim = *workers.first().ok_or("no workers")?;
+    let naps: Vec<Delayed<u64>> = (0..8).map(|i| nap("kill", i, 700)).collect();
+    let sched = Scheduler::dask(&cluster);
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(900));
+        std::process::Command::new("kill")
+            .args(["-9", &victim.to_string()])
+            .status()
+    });
+    let got = delayed::compute_with(&naps, &sched).map_err(|e| e.to_string())?;
+    let killed = killer.join().map_err(|_| "killer panicked")?;
+    ensure(killed.is_ok_and(|s| s.success()), || format!("kill {victim} failed"))?;
+    ensure(got == (0..8).collect::<Vec<u64>>(), || format!("{got:?}"))?;
+    // The nanny restarts the worker; the cluster keeps working.
+    let after = (inc("kill", 41) + 0i64)
+        .compute_with(&sched)
+        .map_err(|e| e.to_string())?;
+    ensure(after == 42, || format!("after the kill: {after}"))?;
+    let mut pids = cluster.worker_pids().map_err(|e| e.to_string())?;
+    pids.push(cluster.driver_pid());
+    drop(sched);
+    drop(cluster);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let alive: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+        if alive.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("still running after drop: {alive:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Whether process `pid` exists and is not a zombie.
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z"),
+        Err(_) => false,
+    }
+}
+
 fn main() -> ExitCode {
     delayed::worker::enter();
     let marks = std::env::temp_dir().join(format!("delayed-dask-marks-{}", std::process::id()));
@@ -254,6 +398,11 @@ fn main() -> ExitCode {
         ("spreads_over_workers", spreads_over_workers),
         ("failures", failures),
         ("driver_side_nodes", driver_side_nodes),
+        ("shapes", shapes),
+        ("cache_composes", cache_composes),
+        ("bad_address", bad_address),
+        ("missing_python", missing_python),
+        ("worker_killed_and_shutdown", worker_killed_and_shutdown),
     ];
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let mut failed = 0;

@@ -27,6 +27,8 @@ mod store;
 pub use codec::Cacheable;
 #[cfg(feature = "cache")]
 pub(crate) use rewrite::rewrite;
+#[cfg(feature = "dask")]
+pub(crate) use disk_key::disk_key;
 #[cfg(feature = "cache")]
 pub use store::{Cache, CacheCounters, CacheMode, CacheStats};
 

@@ -89,7 +89,7 @@ pub(crate) fn rewrite(
         }
         let node = plan.tasks[t];
         if let Some(value) = loaded[t].take() {
-            rebuilt[t] = Some(task(node, InputList::Zero, hand_over(value), None));
+            rebuilt[t] = Some(task(node, InputList::Zero, hand_over(value), None, None));
             changed[t] = true;
             continue;
         }
@@ -110,10 +110,11 @@ pub(crate) fn rewrite(
             .collect::<Option<Vec<Input>>>()?;
         let inputs = InputList::from_inputs(inputs);
         let store = cacheable.then(|| cache.clone());
-        // A task that only has new inputs still runs remotely; one that stores its result
-        // runs where the cache is (see `dask/`).
-        let remote = if cacheable { None } else { node.remote };
-        rebuilt[t] = Some(task(node, inputs, run_original(original, store), remote));
+        // Rebuilt tasks still run on a dask cluster; a cacheable one keeps its codec there,
+        // so the driver stores the result when it comes back (see `dask/exec.rs`).
+        let codec = if cacheable { node.codec } else { None };
+        let body = run_original(original, store);
+        rebuilt[t] = Some(task(node, inputs, body, node.remote, codec));
         changed[t] = true;
     }
     cache.count_skipped(skipped);
@@ -132,13 +133,14 @@ fn task(
     inputs: InputList,
     body: Box<TaskFn>,
     remote: Option<&'static crate::remote::RemoteOp>,
+    codec: Option<&'static crate::cache::codec::Codec>,
 ) -> Arc<Node> {
     Arc::new(Node {
         key: like.key,
         name: like.name.clone(),
         inputs,
         body: Body::Task(body),
-        codec: None,
+        codec,
         remote,
         scope: like.scope,
         role: like.role,

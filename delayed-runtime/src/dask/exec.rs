@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use super::wire::{Reader, Writer};
 use super::Inner;
+use crate::cache::Cache;
 use crate::error::Error;
 use crate::key::KeyHasher;
 use crate::node::{AnyValue, Body, Input, InputList, Node, Role};
@@ -75,6 +76,7 @@ fn internal(what: &str) -> Error {
 pub(crate) fn run(
     cluster: &Inner,
     plan: &Plan<'_>,
+    cache: Option<&Cache>,
     recorder: Option<&Recorder>,
 ) -> Result<Vec<AnyValue>, Error> {
     let n = plan.tasks.len();
@@ -141,6 +143,16 @@ pub(crate) fn run(
         exported[r as usize] = true;
         to_driver[r as usize] = true;
     }
+    // A cacheable cluster task's result comes back to be stored by the driver.
+    let stored: Vec<bool> = (0..n)
+        .map(|t| cache.is_some() && part[t] != NONE && plan.tasks[t].codec.is_some())
+        .collect();
+    for t in 0..n {
+        if stored[t] {
+            exported[t] = true;
+            to_driver[t] = true;
+        }
+    }
     for u in 0..n {
         for &s in plan.sources_of(u as u32) {
             if s == CONST {
@@ -184,6 +196,8 @@ pub(crate) fn run(
             submitted = true;
             let ctx = Remote {
                 plan,
+                cache,
+                stored: &stored,
                 ops: &ops,
                 part: &part,
                 out_index: &out_index,
@@ -194,9 +208,12 @@ pub(crate) fn run(
         if outcome.is_err() {
             break;
         }
+        // Counted when the phase is done, as ran at that instant: the cluster's own times
+        // are on dask's dashboard.
         if let Some(recorder) = recorder {
+            let now = recorder.clock();
             for &t in &by_phase[k] {
-                recorder.executed(plan, t, None, true);
+                recorder.executed(plan, t, now, true);
             }
         }
     }
@@ -306,6 +323,8 @@ fn run_here(
 /// What building and reading partitions needs.
 struct Remote<'a, 'p, 'g> {
     plan: &'p Plan<'g>,
+    cache: Option<&'a Cache>,
+    stored: &'a [bool],
     ops: &'a [Option<&'static RemoteOp>],
     part: &'a [u32],
     out_index: &'a [u32],
@@ -379,6 +398,14 @@ impl Remote<'_, '_, '_> {
                         (codec.type_name)()
                     ),
                 })?;
+                if let (true, Some(cache), Some(codec)) =
+                    (self.stored[t as usize], self.cache, self.plan.tasks[t as usize].codec)
+                {
+                    let node = self.plan.tasks[t as usize];
+                    if let Some(key) = crate::cache::disk_key(node) {
+                        cache.store(&key, &node.name, codec, &value);
+                    }
+                }
                 values[t as usize] = Some(value);
             }
         }

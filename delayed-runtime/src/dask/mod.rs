@@ -30,18 +30,20 @@ use std::time::Duration;
 use crate::error::Error;
 
 /// A compute with [`Scheduler::dask`](crate::Scheduler::dask): the plan run on the
-/// cluster, watched (progress, trace, report) by phase: each task is counted done when
-/// its phase has finished.
+/// cluster, watched (progress, trace, report) by phase: each task is counted done, with
+/// no duration, when its phase has finished (dask's dashboard shows the cluster's own
+/// task stream).
 pub(crate) fn compute(
     cluster: &Inner,
     watch: &crate::watch::Watch,
+    cache: Option<&crate::cache::Cache>,
     plan: crate::scheduler::plan::Plan<'_>,
     roots: &[&Arc<crate::node::Node>],
     report: bool,
     started: std::time::Instant,
 ) -> Result<(Vec<crate::node::AnyValue>, Option<crate::watch::Report>), Error> {
     let session = watch.start(&plan, started, report, cluster.threads(), true);
-    let result = exec::run(cluster, &plan, session.as_ref().map(|s| s.recorder()));
+    let result = exec::run(cluster, &plan, cache, session.as_ref().map(|s| s.recorder()));
     match session {
         None => result.map(|values| (values, None)),
         Some(session) => session.end(&plan, roots, result),

@@ -212,7 +212,8 @@ impl Scheduler {
     ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
         #[cfg(feature = "dask")]
         if let Mode::Dask(cluster) = &self.mode {
-            return crate::dask::compute(cluster, &self.watch, plan, roots, report, started);
+            let cache = self.cache.as_ref();
+            return crate::dask::compute(cluster, &self.watch, cache, plan, roots, report, started);
         }
         let pooled = !matches!(self.mode, Mode::Sync);
         // Before the slots take the read counts: the report's live count copies them.
