@@ -27,7 +27,9 @@ const USAGE: &str = "usage: block_shuffle [--dir DIR] [--block SIZE] [--seed S] 
   --dir DIR     shuffle every .png in DIR (default: examples/images)
   --block SIZE  side of the square blocks, in pixels (default 100)
   --seed S      seed for the shuffles (default 0)
-  --out DIR     where shuffled_<name>.png go, created if needed (default: out/shuffled)";
+  --out DIR     where shuffled_<name>.png go, created if needed (default: out/shuffled)
+  --cluster C   compute on dask: local:N (a LocalCluster of N worker processes) or
+                tcp://HOST:PORT (a running `dask scheduler`); needs `pip install distributed`";
 
 // ## The tasks
 
@@ -191,6 +193,7 @@ pub fn block_random(plan: &Plan, block: u32) -> Delayed<PathBuf> {
 
 // ## The program
 
+#[delayed::main] // dask's workers run this binary to execute tasks (`--cluster`)
 fn main() -> ExitCode {
     common::main_with("block_shuffle", run)
 }
@@ -201,6 +204,7 @@ struct Options {
     block: u32,
     seed: u64,
     out: PathBuf,
+    cluster: Option<String>,
 }
 
 fn parse_args(args: Vec<String>) -> Result<Options, String> {
@@ -209,6 +213,7 @@ fn parse_args(args: Vec<String>) -> Result<Options, String> {
         block: 100,
         seed: 0,
         out: PathBuf::from("out/shuffled"),
+        cluster: None,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -217,6 +222,7 @@ fn parse_args(args: Vec<String>) -> Result<Options, String> {
             "--block" => options.block = common::flag_value(&arg, args.next())?,
             "--seed" => options.seed = common::flag_value(&arg, args.next())?,
             "--out" => options.out = common::flag_value(&arg, args.next())?,
+            "--cluster" => options.cluster = Some(common::flag_value(&arg, args.next())?),
             other => return Err(format!("unknown argument `{other}` (try --help)")),
         }
     }
@@ -229,18 +235,23 @@ pub fn run(args: Vec<String>) -> common::Result<()> {
         println!("{USAGE}");
         return Ok(());
     }
-    let options = parse_args(args)?;
+    let mut options = parse_args(args)?;
+    // Absolute, since with --cluster the images are saved by worker processes.
+    options.out = std::path::absolute(&options.out)
+        .map_err(|e| format!("--out {}: {e}", options.out.display()))?;
     let files = png_files(&options.dir)?;
     let plans = plan(&files, options.block, options.seed, &options.out)?;
     std::fs::create_dir_all(&options.out)
         .map_err(|e| format!("cannot create {}: {e}", options.out.display()))?;
+    let cluster = options.cluster.as_deref().map(common::cluster).transpose()?;
 
     let start = Instant::now();
     let saved: Vec<Delayed<PathBuf>> = plans
         .iter()
         .map(|plan| block_random(plan, options.block))
         .collect();
-    let saved = delayed::compute(&saved)?; // every image, in one compute
+    // Every image, in one compute (on dask's workers with --cluster).
+    let saved = delayed::compute_with(&saved, &common::scheduler(cluster.as_ref()))?;
     let took = start.elapsed();
 
     for (plan, path) in plans.iter().zip(&saved) {

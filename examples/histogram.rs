@@ -32,14 +32,16 @@ pub const BINS: usize = 10;
 pub const RANGE: (f64, f64) = (0.0, 255.0);
 
 const USAGE: &str = "usage: histogram [--image PATH] [--n N] [--seed S] [--out PNG] [--cache DIR]
-                 [--progress] [--trace FILE]
+                 [--progress] [--trace FILE] [--cluster local:N|tcp://HOST:PORT]
   --image PATH  the photograph (default: examples/images/rocket.png)
   --n N         number of random 100x100 blocks, at least 2 (default 50)
   --seed S      seed for the block positions (default 0)
   --out PNG     also draw the histogram as a bar chart into this PNG file
   --cache DIR   keep results in DIR and reuse them in later runs
   --progress    a progress bar on stderr (when it is a terminal)
-  --trace FILE  write the task stream to FILE (Chrome trace JSON: open in Perfetto)";
+  --trace FILE  write the task stream to FILE (Chrome trace JSON: open in Perfetto)
+  --cluster C   compute on dask: local:N (a LocalCluster of N worker processes) or
+                tcp://HOST:PORT (a running `dask scheduler`); needs `pip install distributed`";
 
 // ## The tasks: the tutorial's functions, with `#[delayed]`
 
@@ -200,6 +202,7 @@ pub fn eager_histogram(path: &Path, corners: &[(u32, u32)]) -> std::io::Result<H
 
 // ## The program
 
+#[delayed::main] // dask's workers run this binary to execute tasks (`--cluster`)
 fn main() -> ExitCode {
     common::main_with("histogram", run)
 }
@@ -213,6 +216,7 @@ struct Options {
     cache: Option<PathBuf>,
     progress: bool,
     trace: Option<PathBuf>,
+    cluster: Option<String>,
 }
 
 fn parse_args(args: Vec<String>) -> Result<Options, String> {
@@ -224,6 +228,7 @@ fn parse_args(args: Vec<String>) -> Result<Options, String> {
         cache: None,
         progress: false,
         trace: None,
+        cluster: None,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -235,6 +240,7 @@ fn parse_args(args: Vec<String>) -> Result<Options, String> {
             "--cache" => options.cache = Some(common::flag_value(&arg, args.next())?),
             "--progress" => options.progress = true,
             "--trace" => options.trace = Some(common::flag_value(&arg, args.next())?),
+            "--cluster" => options.cluster = Some(common::flag_value(&arg, args.next())?),
             other => return Err(format!("unknown argument `{other}` (try --help)")),
         }
     }
@@ -266,11 +272,22 @@ pub fn run(args: Vec<String>) -> common::Result<()> {
         options.n * (options.n - 1) / 2
     );
 
+    let cluster = options.cluster.as_deref().map(common::cluster).transpose()?;
+    if let Some(cluster) = &cluster {
+        let dashboard = cluster.dashboard_link();
+        let dashboard = dashboard.as_deref().unwrap_or("none (pip install bokeh)");
+        println!(
+            "dask cluster at {}: {} worker threads, dashboard {dashboard}",
+            cluster.scheduler_address(),
+            cluster.threads()
+        );
+    }
+
     // Lazy: build the graph, then compute it; every distinct task runs once, in parallel.
     let start = Instant::now();
     let lazy = build_histogram(&options.image, &corners);
     let built = start.elapsed();
-    let mut scheduler = Scheduler::new().progress(options.progress);
+    let mut scheduler = common::scheduler(cluster.as_ref()).progress(options.progress);
     if let Some(dir) = &options.cache {
         scheduler = scheduler.cache(dir);
     }

@@ -306,16 +306,16 @@ fn expand(func: &ItemFn, args: &Args, stub: bool) -> TokenStream {
             }
             fn __delayed_remote_input(i: usize) -> ::core::option::Option<&'static #rt::Codec> {
                 #[allow(unused_imports)]
-                use #rt::{NoCodec as _, SerdeCodec as _};
+                use #rt::{KnownCodec as _, NoCodec as _, SerdeCodec as _};
                 match i {
-                    #( #index => (&#rt::Probe::<#owned>::new()).codec(), )*
+                    #( #index => (&&&#rt::Probe::<#owned>::new()).codec(), )*
                     _ => ::core::option::Option::None,
                 }
             }
             fn __delayed_remote_output() -> ::core::option::Option<&'static #rt::Codec> {
                 #[allow(unused_imports)]
-                use #rt::{NoCodec as _, SerdeCodec as _};
-                (&#rt::Probe::<#output>::new()).codec()
+                use #rt::{KnownCodec as _, NoCodec as _, SerdeCodec as _};
+                (&&&#rt::Probe::<#output>::new()).codec()
             }
             static __DELAYED_REMOTE: #rt::RemoteOp = #rt::RemoteOp::new(
                 ::core::concat!(::core::module_path!(), "::", #name_str),

@@ -129,7 +129,7 @@ delay_fns! {
 // see `remote.rs`.
 pub use crate::cache::codec::Codec;
 pub use crate::node::AnyValue;
-pub use crate::remote::{NoCodec, Probe, RemoteOp, SerdeCodec};
+pub use crate::remote::{Known, KnownCodec, NoCodec, Probe, RemoteOp, SerdeCodec};
 #[cfg(feature = "dask")]
 pub use crate::remote::Registered;
 #[cfg(feature = "dask")]

@@ -74,12 +74,18 @@ impl std::fmt::Debug for RemoteOp {
     }
 }
 
-/// Finds a type's codec by autoref specialisation: `(&Probe::<T>::new()).codec()` is the
-/// serde codec when `T: Serialize + DeserializeOwned` (trait [`SerdeCodec`], on
-/// `Probe<T>`: its `&self` matches the receiver as it is), and `None` otherwise (trait
-/// [`NoCodec`], on `&Probe<T>`, reached only by auto-referencing once the first does not
-/// apply). It decides on concrete types only, which is why
-/// generated code calls it where the types are known.
+/// Finds a type's codec by autoref specialisation: `(&&&Probe::<T>::new()).codec()` is
+///
+/// 1. the serde codec (postcard) when `T: Serialize + DeserializeOwned` ([`SerdeCodec`],
+///    implemented on `&&Probe<T>`, so it matches the receiver as it is);
+/// 2. else a codec this crate provides for a type it knows ([`KnownCodec`] on `&Probe<T>`,
+///    reached by one dereference: `image::ImageBuffer`s of `u8` pixels with the `image`
+///    feature);
+/// 3. else `None` ([`NoCodec`] on `Probe<T>`, two dereferences away).
+///
+/// Method lookup tries the receiver types in that order and takes the first whose impl
+/// applies, which it can decide only on concrete types: generated code calls it where
+/// the types are known.
 pub struct Probe<T>(PhantomData<fn() -> T>);
 
 impl<T> Probe<T> {
@@ -102,9 +108,27 @@ pub trait SerdeCodec {
 }
 
 #[cfg(feature = "cache")]
-impl<T: crate::cache::Cacheable> SerdeCodec for Probe<T> {
+impl<T: crate::cache::Cacheable> SerdeCodec for &&Probe<T> {
     fn codec(&self) -> Option<&'static Codec> {
         Some(crate::cache::codec::codec_of::<T>())
+    }
+}
+
+/// Types without serde that this crate still knows how to write as bytes.
+pub trait Known: Send + Sync + 'static {
+    /// Their codec.
+    fn known_codec() -> &'static Codec;
+}
+
+/// The arm of [`Probe`] for [`Known`] types.
+pub trait KnownCodec {
+    /// The codec of the probed type.
+    fn codec(&self) -> Option<&'static Codec>;
+}
+
+impl<T: Known> KnownCodec for &Probe<T> {
+    fn codec(&self) -> Option<&'static Codec> {
+        Some(T::known_codec())
     }
 }
 
@@ -114,9 +138,57 @@ pub trait NoCodec {
     fn codec(&self) -> Option<&'static Codec>;
 }
 
-impl<T> NoCodec for &Probe<T> {
+impl<T> NoCodec for Probe<T> {
     fn codec(&self) -> Option<&'static Codec> {
         None
+    }
+}
+
+/// `image::ImageBuffer<P, Vec<u8>>` as its width, height and raw bytes (postcard).
+#[cfg(all(feature = "image", feature = "cache"))]
+mod image_codec {
+    use super::{Codec, Known};
+    use crate::node::AnyValue;
+    use image::{ImageBuffer, Pixel};
+    use std::marker::PhantomData;
+
+    struct ImageCodec<P>(PhantomData<P>);
+
+    impl<P: Pixel<Subpixel = u8> + Send + Sync + 'static> ImageCodec<P> {
+        const CODEC: Codec = Codec {
+            encode: encode::<P>,
+            decode: decode::<P>,
+            type_name: std::any::type_name::<ImageBuffer<P, Vec<u8>>>,
+        };
+    }
+
+    fn encode<P: Pixel<Subpixel = u8> + Send + Sync + 'static>(
+        value: &AnyValue,
+    ) -> Result<Vec<u8>, String> {
+        let image = value
+            .downcast_ref::<ImageBuffer<P, Vec<u8>>>()
+            .ok_or("internal error: not the image type")?;
+        let (w, h) = image.dimensions();
+        postcard::to_allocvec(&(w, h, image.as_raw().as_slice())).map_err(|e| e.to_string())
+    }
+
+    fn decode<P: Pixel<Subpixel = u8> + Send + Sync + 'static>(
+        bytes: &[u8],
+    ) -> Result<AnyValue, String> {
+        let ((w, h, raw), rest) =
+            postcard::take_from_bytes::<(u32, u32, Vec<u8>)>(bytes).map_err(|e| e.to_string())?;
+        if !rest.is_empty() {
+            return Err(format!("{} bytes left over after the image", rest.len()));
+        }
+        let image = ImageBuffer::<P, Vec<u8>>::from_raw(w, h, raw)
+            .ok_or_else(|| format!("{w}x{h} does not match the pixel data"))?;
+        Ok(std::sync::Arc::new(image))
+    }
+
+    impl<P: Pixel<Subpixel = u8> + Send + Sync + 'static> Known for ImageBuffer<P, Vec<u8>> {
+        fn known_codec() -> &'static Codec {
+            &ImageCodec::<P>::CODEC
+        }
     }
 }
 
@@ -150,8 +222,8 @@ pub(crate) mod builtin {
     use std::any::TypeId;
     use std::sync::Arc;
 
-    #[allow(unused_imports)] // `NoCodec`: the fallback arm, unused when every type is serde
-    use super::{NoCodec as _, Probe, RemoteOp, SerdeCodec as _};
+    #[allow(unused_imports)] // the other arms: unused when every type is serde
+    use super::{KnownCodec as _, NoCodec as _, Probe, RemoteOp, SerdeCodec as _};
     use crate::node::AnyValue;
 
     macro_rules! binary {
@@ -183,8 +255,8 @@ pub(crate) mod builtin {
                                 let b = inputs.take::<$t>()?;
                                 Ok(Arc::new(std::ops::$method::$name(a, b)) as AnyValue)
                             },
-                            |_| (&Probe::<$t>::new()).codec(),
-                            || (&Probe::<$t>::new()).codec(),
+                            |_| (&&&Probe::<$t>::new()).codec(),
+                            || (&&&Probe::<$t>::new()).codec(),
                         );
                     )*
                 }
@@ -243,8 +315,8 @@ pub(crate) mod builtin {
                                 .collect::<Result<Vec<$t>, _>>()?;
                             Ok(Arc::new(items) as AnyValue)
                         },
-                        |_| (&Probe::<$t>::new()).codec(),
-                        || (&Probe::<Vec<$t>>::new()).codec(),
+                        |_| (&&&Probe::<$t>::new()).codec(),
+                        || (&&&Probe::<Vec<$t>>::new()).codec(),
                     );
                 )*
             }
@@ -265,5 +337,39 @@ pub(crate) mod builtin {
     #[cfg_attr(not(feature = "dask"), allow(dead_code))]
     pub(crate) fn all() -> impl Iterator<Item = &'static RemoteOp> {
         binary_ops().chain(collect_all())
+    }
+}
+
+#[cfg(all(test, feature = "cache"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_pick_serde_then_known_then_none() {
+        #[allow(unused_imports)]
+        use super::{KnownCodec as _, NoCodec as _, SerdeCodec as _};
+        struct Opaque;
+        let serde = (&&&Probe::<Vec<i64>>::new()).codec();
+        assert_eq!(serde.map(|c| (c.type_name)()), Some("alloc::vec::Vec<i64>"));
+        assert!((&&&Probe::<Opaque>::new()).codec().is_none());
+        #[cfg(feature = "image")]
+        {
+            let codec = (&&&Probe::<image::RgbImage>::new()).codec().unwrap();
+            let image = image::RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8, y as u8, 7]));
+            let bytes = (codec.encode)(&(std::sync::Arc::new(image.clone()) as AnyValue)).unwrap();
+            let back = (codec.decode)(&bytes).unwrap();
+            assert_eq!(back.downcast_ref::<image::RgbImage>(), Some(&image));
+            assert!((codec.decode)(&bytes[..bytes.len() - 1]).is_err());
+        }
+    }
+
+    #[test]
+    fn built_in_ops_by_type() {
+        let add = builtin::binary::<i64, i64>("add").unwrap();
+        assert!(builtin::binary::<i64, i32>("add").is_none());
+        assert!(builtin::binary::<i64, i64>("lshift").is_none());
+        assert!(builtin::collect::<String>().is_some());
+        assert_ne!(add.id(), builtin::binary::<f64, f64>("add").unwrap().id());
+        assert!((add.output)().is_some() && (add.input)(1).is_some());
     }
 }

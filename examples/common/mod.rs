@@ -64,3 +64,26 @@ pub fn save_png(image: &RgbImage, path: &Path) -> Result<(), String> {
 pub fn dimensions(path: &Path) -> Result<(u32, u32), String> {
     image::image_dimensions(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
+
+/// The cluster of `--cluster SPEC`: `local:N` starts a dask `LocalCluster` of `N` worker
+/// processes, `tcp://HOST:PORT` connects to a running `dask scheduler`.
+pub fn cluster(spec: &str) -> Result<delayed::dask::Cluster> {
+    if let Some(n) = spec.strip_prefix("local:") {
+        let n: usize = n
+            .parse()
+            .map_err(|_| format!("--cluster {spec}: expected local:N, N a number of workers"))?;
+        Ok(delayed::dask::Cluster::local(n)?)
+    } else if spec.contains("://") {
+        Ok(delayed::dask::Cluster::connect(spec)?)
+    } else {
+        Err(format!("--cluster {spec}: expected local:N or tcp://HOST:PORT").into())
+    }
+}
+
+/// The scheduler of an example: the local one, or dask on `cluster`.
+pub fn scheduler(cluster: Option<&delayed::dask::Cluster>) -> delayed::Scheduler {
+    match cluster {
+        Some(cluster) => delayed::Scheduler::dask(cluster),
+        None => delayed::Scheduler::new(),
+    }
+}
