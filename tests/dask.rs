@@ -356,6 +356,108 @@ fn worker_killed_and_shutdown(_: &Cluster) -> Result<(), String> {
     }
 }
 
+/// Stops a child process with SIGTERM (dask's CLIs then close cleanly), SIGKILL after 10 s.
+fn stop(child: &mut std::process::Child) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// `dask scheduler` and two `dask worker` processes, as on many machines: the same graph
+/// gives the same result through `Cluster::connect`, on both workers; dropping the
+/// `Cluster` leaves the scheduler running for the next client.
+fn connect_to_scheduler(_: &Cluster) -> Result<(), String> {
+    let python = std::env::var("DELAYED_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let dir = std::env::temp_dir().join(format!("delayed-dask-connect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let file = dir.join("scheduler.json");
+    let quiet = || std::process::Stdio::null();
+    let mut scheduler = std::process::Command::new(&python)
+        .args(["-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0"])
+        .args(["--dashboard-address", ":0", "--scheduler-file"])
+        .arg(&file)
+        .stdout(quiet())
+        .stderr(quiet())
+        .spawn()
+        .map_err(|e| format!("dask scheduler: {e}"))?;
+    let mut children = Vec::new();
+    let result = (|| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let address = loop {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let found = text
+                .split('"')
+                .skip_while(|s| *s != "address")
+                .nth(2)
+                .filter(|a| a.starts_with("tcp://"));
+            if let Some(address) = found {
+                break address.to_owned();
+            }
+            if Instant::now() > deadline {
+                return Err("the scheduler wrote no address".to_owned());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        for _ in 0..2 {
+            let worker = std::process::Command::new(&python)
+                .args(["-m", "distributed.cli.dask_worker", &address])
+                .args(["--nthreads", "1", "--nworkers", "1", "--local-directory"])
+                .arg(&dir)
+                .stdout(quiet())
+                .stderr(quiet())
+                .spawn()
+                .map_err(|e| format!("dask worker: {e}"))?;
+            children.push(worker);
+        }
+        // Both workers registered, or wait.
+        let cluster = loop {
+            let cluster = Cluster::connect(&address).map_err(|e| e.to_string())?;
+            if cluster.worker_pids().map_err(|e| e.to_string())?.len() == 2 {
+                break cluster;
+            }
+            drop(cluster);
+            if Instant::now() > deadline {
+                return Err("the workers did not register".to_owned());
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        };
+        ensure(cluster.scheduler_address() == address, || {
+            format!("{} vs {address}", cluster.scheduler_address())
+        })?;
+        let workers = cluster.worker_pids().map_err(|e| e.to_string())?;
+        let naps: Vec<Delayed<u64>> = (0..8).map(|i| nap("connect", i, 200)).collect();
+        let sum = total(delayed::collect(naps.iter().map(|n| n.map(|&v| v as i64))));
+        let remote = delayed::compute_with((&naps, &sum), &Scheduler::dask(&cluster))
+            .map_err(|e| e.to_string())?;
+        ensure(remote == ((0..8).collect(), 28), || format!("{remote:?}"))?;
+        let parents: Vec<u32> = marks("connect_nap").iter().map(|&(_, p)| p).collect();
+        for w in &workers {
+            ensure(parents.contains(w), || format!("nothing ran on {w}: {parents:?}"))?;
+        }
+        drop(cluster);
+        let again = Cluster::connect(&address).map_err(|e| e.to_string())?;
+        let x = (inc("connect", 1) * 2i64)
+            .compute_with(&Scheduler::dask(&again))
+            .map_err(|e| e.to_string())?;
+        ensure(x == 4, || format!("second client: {x}"))
+    })();
+    for child in &mut children {
+        stop(child);
+    }
+    stop(&mut scheduler);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 /// Whether process `pid` exists and is not a zombie.
 fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -403,6 +505,7 @@ fn main() -> ExitCode {
         ("bad_address", bad_address),
         ("missing_python", missing_python),
         ("worker_killed_and_shutdown", worker_killed_and_shutdown),
+        ("connect_to_scheduler", connect_to_scheduler),
     ];
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let mut failed = 0;

@@ -159,7 +159,7 @@ def main():
             client = Client(arg, timeout=timeout)
             client.wait_for_workers(1, timeout=timeout)
             if upload == "1":
-                _upload(client, exe)
+                _upload(client, exe, digest)
         info = client.scheduler_info()
         threads = sum(w["nthreads"] for w in info["workers"].values())
         dashboard = ""
@@ -224,18 +224,35 @@ def _run(client, exe, digest, futures, frame):
     write_frame(["ok"] + list(results))
 
 
-def _upload(client, exe):
-    with open(exe, "rb") as f:
-        data = f.read()
+def _upload(client, exe, digest):
+    """Copies the binary into the local directory of each worker that has no copy of it
+    at its own path (workers on other hosts); workers that join later do not get it."""
     name = os.path.basename(exe)
 
-    def save(dask_worker):
-        path = os.path.join(dask_worker.local_directory, name)
-        with open(path, "wb") as f:
-            f.write(data)
-        os.chmod(path, 0o755)
+    def has_it(dask_worker):
+        import os
 
-    client.run(save)
+        for path in (exe, os.path.join(dask_worker.local_directory, name)):
+            if os.path.isfile(path) and _sha256(path) == digest:
+                return True
+        return False
+
+    lacking = [w for w, ok in client.run(has_it).items() if not ok]
+    if not lacking:
+        return
+    with open(exe, "rb") as f:
+        data = f.read()
+
+    def save(dask_worker):
+        import os
+
+        path = os.path.join(dask_worker.local_directory, name)
+        with open(path + ".part", "wb") as f:
+            f.write(data)
+        os.chmod(path + ".part", 0o755)
+        os.replace(path + ".part", path)
+
+    client.run(save, workers=lacking)
 
 
 def _close(client, cluster):
