@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 
 use delayed::prelude::*;
 
-const SLEEP: Duration = Duration::from_millis(100);
+/// `sleep`'s task length, as the anchor's `SLEEP_S` (`--sleep-ms` changes it).
+const SLEEP_MS: u64 = 100;
 const BLOCK: usize = 100;
 const HIST_BINS: usize = 10;
 const HIST_RANGE: (f64, f64) = (0.0, 255.0);
@@ -51,8 +52,8 @@ fn sum(xs: &[i64]) -> i64 {
 }
 
 #[delayed]
-fn nap(i: i64) -> i64 {
-    std::thread::sleep(SLEEP);
+fn nap(i: i64, ms: u64) -> i64 {
+    std::thread::sleep(Duration::from_millis(ms));
     i
 }
 
@@ -213,7 +214,7 @@ struct Built {
     extra: Vec<(String, String)>,
 }
 
-fn build(workload: &str, n: usize, images: &Path) -> Result<Built, String> {
+fn build(workload: &str, n: usize, images: &Path, sleep_ms: u64) -> Result<Built, String> {
     let n_i = n as i64;
     let int = |d: Delayed<i64>| Built {
         root: Check::Int(d),
@@ -235,7 +236,7 @@ fn build(workload: &str, n: usize, images: &Path) -> Result<Built, String> {
         "dedup" => int(sum((0..n_i)
             .map(|i| counted::inc(i % 100))
             .collect::<Vec<_>>())),
-        "sleep" => int(sum((0..n_i).map(nap).collect::<Vec<_>>())),
+        "sleep" => int(sum((0..n_i).map(|i| nap(i, sleep_ms)).collect::<Vec<_>>())),
         "histogram" => {
             let path = first_image(images)?;
             let (width, height) = image::image_dimensions(&path)
@@ -313,10 +314,14 @@ struct Args {
     scheduler: String,
     workers: Option<usize>,
     images: PathBuf,
+    sleep_ms: u64,
 }
 
 const USAGE: &str = "usage: workloads {tree|chain|fanout|dedup|histogram|sleep} \
-                     [--n N] [--scheduler sync|threads] [--workers W] [--images DIR]";
+                     [--n N] [--scheduler sync|threads|dask] [--workers W] [--images DIR] \
+                     [--sleep-ms MS]
+  --scheduler dask: a dask LocalCluster of W worker processes (default: cores), started
+  before timing like the anchor's Client (`--scheduler distributed --processes`)";
 
 fn default_images() -> PathBuf {
     if let Some(dir) = std::env::var_os("DELAYED_BENCH_IMAGES") {
@@ -332,6 +337,7 @@ fn parse_args() -> Result<Args, String> {
         scheduler: "threads".into(),
         workers: None,
         images: default_images(),
+        sleep_ms: SLEEP_MS,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -352,6 +358,12 @@ fn parse_args() -> Result<Args, String> {
                 );
             }
             "--images" => args.images = value("--images")?.into(),
+            "--sleep-ms" => {
+                let v = value("--sleep-ms")?;
+                args.sleep_ms = v
+                    .parse()
+                    .map_err(|_| format!("--sleep-ms: not a number: {v:?}"))?;
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             w if !w.starts_with('-') && args.workload.is_empty() => args.workload = w.into(),
             other => return Err(format!("unexpected argument {other:?}\n{USAGE}")),
@@ -370,14 +382,24 @@ fn run(args: Args) -> Result<String, String> {
         "sleep" => 2 * cores,
         _ => 1000,
     });
+    // The cluster of `--scheduler dask`, up before anything is timed (its start-up is
+    // `cluster_start_s`).
+    let mut cluster = None;
+    let tc = Instant::now();
     let (scheduler, workers) = match args.scheduler.as_str() {
         "sync" => (Scheduler::sync(), 1),
         "threads" => {
             let w = args.workers.unwrap_or(cores);
             (Scheduler::threads(w), w)
         }
-        other => return Err(format!("--scheduler: sync or threads, not {other:?}")),
+        "dask" => {
+            let w = args.workers.unwrap_or(cores);
+            let c = cluster.insert(delayed::dask::Cluster::local(w).map_err(|e| e.to_string())?);
+            (Scheduler::dask(c), w)
+        }
+        other => return Err(format!("--scheduler: sync, threads or dask, not {other:?}")),
     };
+    let cluster_start_s = tc.elapsed().as_secs_f64();
     // Warm-up: starts the pool, untimed (the anchor's warmup_s).
     let tw = Instant::now();
     inc(0).compute_with(&scheduler).map_err(|e| e.to_string())?;
@@ -386,7 +408,7 @@ fn run(args: Args) -> Result<String, String> {
 
     let base_rss = peak_rss_mb();
     let t0 = Instant::now();
-    let built = build(&args.workload, n, &args.images)?;
+    let built = build(&args.workload, n, &args.images, args.sleep_ms)?;
     let t1 = Instant::now();
     let check = match &built.root {
         Check::Int(d) => d
@@ -430,14 +452,20 @@ fn run(args: Args) -> Result<String, String> {
         ("drop_s".into(), json_f64(drop_s, 6)),
     ];
     if args.workload == "sleep" {
-        let ideal = n.div_ceil(workers) as f64 * SLEEP.as_secs_f64();
-        let serial = n as f64 * SLEEP.as_secs_f64();
+        let sleep = args.sleep_ms as f64 / 1000.0;
+        let ideal = n.div_ceil(workers) as f64 * sleep;
+        let serial = n as f64 * sleep;
         fields.push(("ideal_s".into(), json_f64(ideal, 3)));
         fields.push(("serial_s".into(), json_f64(serial, 3)));
         fields.push(("efficiency".into(), json_f64(ideal / compute_s, 4)));
         fields.push(("speedup".into(), json_f64(serial / compute_s, 3)));
     }
-    if args.workload == "dedup" {
+    if cluster.is_some() {
+        fields.push(("processes".into(), "true".into()));
+        fields.push(("cluster_start_s".into(), json_f64(cluster_start_s, 3)));
+    }
+    // On a cluster, `inc` runs (and counts) in the workers' processes.
+    if args.workload == "dedup" && cluster.is_none() {
         let calls = DEDUP_INC_CALLS.load(Ordering::Relaxed);
         if calls != n.min(100) as u64 {
             return Err(format!(
@@ -457,6 +485,7 @@ fn run(args: Args) -> Result<String, String> {
     Ok(format!("{{{}}}", body.join(", ")))
 }
 
+#[delayed::main] // `--scheduler dask`: the workers run this binary to execute tasks
 fn main() {
     match parse_args().and_then(run) {
         Ok(line) => println!("{line}"),

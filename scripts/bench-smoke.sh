@@ -17,10 +17,13 @@ expect() {
   esac
 }
 workloads="tree chain fanout dedup sleep"
+# With DELAYED_PYTHON (CI sets it), also on a dask LocalCluster of 2 workers.
+schedulers="sync threads"
+if [ -n "${DELAYED_PYTHON:-}" ]; then schedulers="$schedulers dask"; fi
 if [ -d "$IMAGES" ]; then workloads="$workloads histogram"; else echo "no $IMAGES: histogram skipped" >&2; fi
 for w in $workloads; do
   case "$w" in sleep) n=4 ;; histogram) n=20 ;; *) n=100 ;; esac
-  for s in sync threads; do
+  for s in $schedulers; do
     line="$(cargo bench -q --bench workloads -- "$w" --n "$n" --scheduler "$s" --images "$IMAGES")"
     echo "$line"
     got="$(printf '%s' "$line" | python3 -c 'import sys, json; print(json.dumps(json.loads(sys.stdin.read())["check"]))')"

@@ -55,18 +55,11 @@ def _sha256(path):
     return h.hexdigest()
 
 
-def _delayed_task(exe, digest, payload, *deps):
-    """One partition: runs the driver's binary (the same build, checked by hash) as a
-    subprocess that reads the payload and the dependencies' results on stdin and writes
-    its result to a file. Runs on a dask worker."""
+def _find_exe(worker, exe, digest):
+    """The path of the driver's binary on `worker` (its own path, or the copy uploaded to
+    the worker's directory), checked by hash once per worker process."""
     import os
-    import struct
-    import subprocess
-    import tempfile
 
-    from distributed import get_worker
-
-    worker = get_worker()
     exes = worker.__dict__.setdefault("_delayed_exes", {})
     path = exes.get((exe, digest))
     if path is None:
@@ -88,6 +81,22 @@ def _delayed_task(exe, digest, payload, *deps):
         if not os.access(path, os.X_OK):
             os.chmod(path, 0o755)
         exes[(exe, digest)] = path
+    return path
+
+
+def _delayed_task(exe, digest, payload, *deps):
+    """One partition: runs the driver's binary (the same build, checked by hash) as a
+    subprocess that reads the payload and the dependencies' results on stdin and writes
+    its result to a file. Runs on a dask worker."""
+    import os
+    import struct
+    import subprocess
+    import tempfile
+
+    from distributed import get_worker
+
+    worker = get_worker()
+    path = _find_exe(worker, exe, digest)
     parts = [struct.pack("<I", 1 + len(deps))]
     for part in (payload,) + tuple(deps):
         parts.append(struct.pack("<Q", len(part)))
@@ -160,6 +169,8 @@ def main():
             client.wait_for_workers(1, timeout=timeout)
             if upload == "1":
                 _upload(client, exe, digest)
+        # Every worker hashes its copy of the binary now, not in its first task.
+        client.run(lambda dask_worker: _find_exe(dask_worker, exe, digest) and None)
         info = client.scheduler_info()
         threads = sum(w["nthreads"] for w in info["workers"].values())
         dashboard = ""
@@ -230,12 +241,11 @@ def _upload(client, exe, digest):
     name = os.path.basename(exe)
 
     def has_it(dask_worker):
-        import os
-
-        for path in (exe, os.path.join(dask_worker.local_directory, name)):
-            if os.path.isfile(path) and _sha256(path) == digest:
-                return True
-        return False
+        try:
+            _find_exe(dask_worker, exe, digest)
+            return True
+        except RuntimeError:
+            return False
 
     lacking = [w for w, ok in client.run(has_it).items() if not ok]
     if not lacking:

@@ -16,7 +16,9 @@
 //!
 //! **Partitions.** The tasks of a cluster phase, in plan order (a depth-first post-order
 //! from the roots, so a branch's tasks are contiguous), are cut into up to
-//! 4 × (worker threads) contiguous chunks. Contiguous chunks of a topological order form
+//! 4 × (worker threads) contiguous chunks of sizes that differ by at most one (a phase of
+//! at most twice that many tasks: one partition per task, or per chain of tasks that each
+//! only read the one before). Contiguous chunks of a topological order form
 //! an acyclic graph, so each chunk is one dask task that waits only for the chunks it
 //! reads from. Only values read outside their partition (or returned) are written out.
 //! A partition's dask key is its last task's name and a blake3 of its tasks' keys.
@@ -113,8 +115,28 @@ pub(crate) fn run(
             continue;
         }
         let first = parts.len();
-        let size = tasks.len().div_ceil(wanted.min(tasks.len()));
-        for chunk in tasks.chunks(size) {
+        // Balanced: chunk sizes differ by at most one task. A phase of a few tasks gets
+        // one partition per task (nothing is known of their costs, and a few dask tasks
+        // more cost less than a long task waiting behind another in one partition), except
+        // that a task reading only the one before it, which nothing else reads, joins it.
+        let bounds: Vec<usize> = if tasks.len() <= 2 * wanted {
+            let mut bounds = vec![0];
+            for i in 1..tasks.len() {
+                let (prev, t) = (tasks[i - 1], tasks[i]);
+                let mut reads = plan.sources_of(t).iter().filter(|&&s| s != CONST);
+                let chained = reads.next() == Some(&prev)
+                    && reads.next().is_none()
+                    && plan.reads[prev as usize] == 1;
+                if !chained {
+                    bounds.push(i);
+                }
+            }
+            bounds.push(tasks.len());
+            bounds
+        } else {
+            (0..=wanted).map(|c| c * tasks.len() / wanted).collect()
+        };
+        for chunk in bounds.windows(2).map(|w| &tasks[w[0]..w[1]]) {
             let p = parts.len() as u32;
             let mut h = KeyHasher::new("delayed.dask.partition");
             for &t in chunk {

@@ -61,11 +61,12 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 /// A dask.distributed cluster that computes run on: `Scheduler::dask(&cluster)`.
 ///
 /// ```no_run
-/// use delayed::prelude::*;
-/// use delayed::dask::Cluster;
+/// use delayed_runtime::dask::Cluster;
+/// use delayed_runtime::{value, Scheduler};
 ///
-/// #[delayed::main]
+/// // With the `delayed` crate: `#[delayed::main]` on `main` makes this its first line.
 /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     delayed_runtime::worker::enter();
 ///     let cluster = Cluster::local(2)?; // or Cluster::connect("tcp://10.0.0.5:8786")?
 ///     println!("dashboard: {:?}", cluster.dashboard_link());
 ///     let x = value(20i64) + 1;
