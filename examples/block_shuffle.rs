@@ -243,7 +243,11 @@ pub fn run(args: Vec<String>) -> common::Result<()> {
     let plans = plan(&files, options.block, options.seed, &options.out)?;
     std::fs::create_dir_all(&options.out)
         .map_err(|e| format!("cannot create {}: {e}", options.out.display()))?;
-    let cluster = options.cluster.as_deref().map(common::cluster).transpose()?;
+    let cluster = options
+        .cluster
+        .as_deref()
+        .map(common::cluster)
+        .transpose()?;
 
     let start = Instant::now();
     let saved: Vec<Delayed<PathBuf>> = plans

@@ -272,7 +272,11 @@ pub fn run(args: Vec<String>) -> common::Result<()> {
         options.n * (options.n - 1) / 2
     );
 
-    let cluster = options.cluster.as_deref().map(common::cluster).transpose()?;
+    let cluster = options
+        .cluster
+        .as_deref()
+        .map(common::cluster)
+        .transpose()?;
     if let Some(cluster) = &cluster {
         let dashboard = cluster.dashboard_link();
         let dashboard = dashboard.as_deref().unwrap_or("none (pip install bokeh)");

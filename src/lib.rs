@@ -296,12 +296,50 @@
 //! - The `cache` cargo feature (on by default) brings serde and postcard; without it,
 //!   `#[delayed(cache)]` is a compile error that says so.
 
+//! ## Beyond one machine: dask.distributed
+//!
+//! With the `dask` feature (on by default) the same graph runs on a dask.distributed
+//! cluster: [`Scheduler::dask`]`(&cluster)` where `cluster` is a [`dask::Cluster`], either
+//! [`Cluster::local`](dask::Cluster::local)`(n)` (a `LocalCluster` of `n` worker processes)
+//! or [`Cluster::connect`](dask::Cluster::connect)`("tcp://host:8786")` (a running
+//! `dask scheduler`). dask is driven through the Python of `DELAYED_PYTHON` (default
+//! `python3`), which needs `pip install distributed` (and `bokeh` for
+//! [`dashboard_link`](dask::Cluster::dashboard_link)).
+//!
+//! ```no_run
+//! use delayed::dask::Cluster;
+//! use delayed::prelude::*;
+//!
+//! #[delayed]
+//! fn inc(x: i64) -> i64 {
+//!     x + 1
+//! }
+//!
+//! #[delayed::main] // = delayed::worker::enter() as main's first statement
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let cluster = Cluster::local(2)?;
+//!     println!("dashboard: {:?}", cluster.dashboard_link());
+//!     let total = delayed::collect((0..100).map(inc));
+//!     let values = total.compute_with(&Scheduler::dask(&cluster))?;
+//!     assert_eq!(values.iter().sum::<i64>(), 5050);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! dask's workers run this same binary to execute tasks, so `main` must start with
+//! [`worker::enter`] (`#[delayed::main]` adds it). The graph is cut into coarse
+//! partitions, each one dask task run by the local scheduler inside a worker; only values
+//! that cross partitions travel, as postcard bytes. A node runs on the cluster when it is
+//! a non-generic `#[delayed]` function over serde types (or `image` buffers), or an
+//! operator or `collect` over common types; any other node runs here, on the driver, in
+//! phases between the cluster's: every graph runs. See [`dask`] for the details.
+
 #![warn(missing_docs)]
 
 pub use delayed_macros::{delay, delayed, main, Tokenize};
-pub use delayed_runtime::worker;
 #[cfg(feature = "dask")]
 pub use delayed_runtime::dask;
+pub use delayed_runtime::worker;
 pub use delayed_runtime::{
     collect, compute, compute_with, file, value, Computable, Delayed, Error, IntoArg, Key,
     KeyHasher, NodeKind, Scheduler, Tokenize,

@@ -133,10 +133,13 @@ fn tutorial_graph(cluster: &Cluster) -> Result<(), String> {
     let remote = both
         .compute_with(&Scheduler::dask(cluster))
         .map_err(|e| e.to_string())?;
-    ensure(remote == local, || format!("dask gave {remote}, local {local}"))?;
-    ensure(remote == 2 * (0..40).map(|i| i % 20 + 1).sum::<i64>() + 1, || {
-        format!("wrong value {remote}")
+    ensure(remote == local, || {
+        format!("dask gave {remote}, local {local}")
     })?;
+    ensure(
+        remote == 2 * (0..40).map(|i| i % 20 + 1).sum::<i64>() + 1,
+        || format!("wrong value {remote}"),
+    )?;
     for x in 0..20 {
         let runs = marks(&format!("tut_inc_{x}")).len();
         ensure(runs == 1, || format!("inc({x}) ran {runs} times"))?;
@@ -191,22 +194,46 @@ fn spreads_over_workers(cluster: &Cluster) -> Result<(), String> {
         })?;
     }
     // 8 × 300 ms on 2 workers: about 1.2 s when spread, 2.4 s on one.
-    ensure(took < Duration::from_millis(2200), || format!("took {took:?}"))
+    ensure(took < Duration::from_millis(2200), || {
+        format!("took {took:?}")
+    })
 }
 
 /// `Err` and panics come back as locally, with the task's name; the cluster still works.
 fn failures(cluster: &Cluster) -> Result<(), String> {
     let sched = Scheduler::dask(cluster);
-    let err = (parse("forty-two") + 1).compute_with(&sched).err().ok_or("no error")?;
-    ensure(matches!(err, delayed::Error::Failed { .. }), || format!("{err:?}"))?;
-    ensure(err.task().is_some_and(|t| t.starts_with("parse-")), || format!("{err}"))?;
-    ensure(err.to_string().contains("invalid digit"), || format!("{err}"))?;
-    ensure(err.dependents().iter().any(|d| d.starts_with("add-")), || format!("{err}"))?;
-    let err = explode(13).compute_with(&sched).err().ok_or("no panic error")?;
-    ensure(matches!(err, delayed::Error::Panicked { .. }), || format!("{err:?}"))?;
+    let err = (parse("forty-two") + 1)
+        .compute_with(&sched)
+        .err()
+        .ok_or("no error")?;
+    ensure(matches!(err, delayed::Error::Failed { .. }), || {
+        format!("{err:?}")
+    })?;
+    ensure(err.task().is_some_and(|t| t.starts_with("parse-")), || {
+        format!("{err}")
+    })?;
+    ensure(err.to_string().contains("invalid digit"), || {
+        format!("{err}")
+    })?;
+    ensure(
+        err.dependents().iter().any(|d| d.starts_with("add-")),
+        || format!("{err}"),
+    )?;
+    let err = explode(13)
+        .compute_with(&sched)
+        .err()
+        .ok_or("no panic error")?;
+    ensure(matches!(err, delayed::Error::Panicked { .. }), || {
+        format!("{err:?}")
+    })?;
     ensure(err.to_string().contains("unlucky 13"), || format!("{err}"))?;
-    ensure(err.task().is_some_and(|t| t.starts_with("explode-")), || format!("{err}"))?;
-    let ok = (parse(" 41 ") + 1).compute_with(&sched).map_err(|e| e.to_string())?;
+    ensure(
+        err.task().is_some_and(|t| t.starts_with("explode-")),
+        || format!("{err}"),
+    )?;
+    let ok = (parse(" 41 ") + 1)
+        .compute_with(&sched)
+        .map_err(|e| e.to_string())?;
     ensure(ok == 42, || format!("after failures: {ok}"))
 }
 
@@ -237,16 +264,18 @@ fn shapes(cluster: &Cluster) -> Result<(), String> {
     let b = &a * 10i64;
     let items: Vec<Delayed<f64>> = (0..5).map(|i| value(i as f64) * 0.5).collect();
     let all = delayed::collect(items);
-    let (x, (y, v)) = delayed::compute_with((&a, (vec![&b, &a], &all)), &sched)
-        .map_err(|e| e.to_string())?;
-    ensure(x == 2 && y == [20, 2] && v == [0.0, 0.5, 1.0, 1.5, 2.0], || {
-        format!("{x} {y:?} {v:?}")
-    })?;
+    let (x, (y, v)) =
+        delayed::compute_with((&a, (vec![&b, &a], &all)), &sched).map_err(|e| e.to_string())?;
+    ensure(
+        x == 2 && y == [20, 2] && v == [0.0, 0.5, 1.0, 1.5, 2.0],
+        || format!("{x} {y:?} {v:?}"),
+    )?;
     // A report and a progress bar over a cluster compute.
-    let (value, report) =
-        delayed::compute_with_report(&b, &sched.clone().progress(true))
-            .map_err(|e| e.to_string())?;
-    ensure(value == 20 && report.tasks_run >= 2, || format!("{value} {report}"))
+    let (value, report) = delayed::compute_with_report(&b, &sched.clone().progress(true))
+        .map_err(|e| e.to_string())?;
+    ensure(value == 20 && report.tasks_run >= 2, || {
+        format!("{value} {report}")
+    })
 }
 
 /// `.cache(dir)` composes: results computed on the cluster are stored by the driver, and
@@ -260,9 +289,10 @@ fn cache_composes(cluster: &Cluster) -> Result<(), String> {
     ensure(got == [0, 1, 4, 9, 16, 25], || format!("{got:?}"))?;
     let me = std::process::id();
     let runs = marks("cache_square");
-    ensure(runs.len() == 6 && runs.iter().all(|&(pid, _)| pid != me), || {
-        format!("first compute: {runs:?}")
-    })?;
+    ensure(
+        runs.len() == 6 && runs.iter().all(|&(pid, _)| pid != me),
+        || format!("first compute: {runs:?}"),
+    )?;
     let again = Scheduler::dask(cluster).cache(&dir);
     let got = graph.compute_with(&again).map_err(|e| e.to_string())?;
     ensure(got == [0, 1, 4, 9, 16, 25], || format!("{got:?}"))?;
@@ -270,7 +300,9 @@ fn cache_composes(cluster: &Cluster) -> Result<(), String> {
     ensure(hits == Some(6), || format!("hits {hits:?}"))?;
     let runs = marks("cache_square").len();
     let _ = std::fs::remove_dir_all(&dir);
-    ensure(runs == 6, || format!("the second compute ran {} tasks", runs - 6))
+    ensure(runs == 6, || {
+        format!("the second compute ran {} tasks", runs - 6)
+    })
 }
 
 /// Connecting to nothing fails within a bounded time, naming the address.
@@ -282,7 +314,9 @@ fn bad_address(_: &Cluster) -> Result<(), String> {
     let took = started.elapsed();
     let err = result.err().ok_or("connected to nothing")?.to_string();
     ensure(err.contains("tcp://127.0.0.1:9"), || err.clone())?;
-    ensure(took < Duration::from_secs(20), || format!("took {took:?}: {err}"))
+    ensure(took < Duration::from_secs(20), || {
+        format!("took {took:?}: {err}")
+    })
 }
 
 /// No Python, or a Python without `distributed`: one line that says what to install.
@@ -296,7 +330,10 @@ fn missing_python(_: &Cluster) -> Result<(), String> {
         format!("#!/bin/sh\nexec '{}' -S \"$@\"\n", real.to_string_lossy()),
     )
     .map_err(|e| e.to_string())?;
-    let status = std::process::Command::new("chmod").arg("755").arg(&wrapper).status();
+    let status = std::process::Command::new("chmod")
+        .arg("755")
+        .arg(&wrapper)
+        .status();
     ensure(status.is_ok_and(|s| s.success()), || "chmod".to_owned())?;
     std::env::set_var("DELAYED_PYTHON", "/nonexistent/python3");
     let none = Cluster::local(1).err().map(|e| e.to_string());
@@ -309,9 +346,10 @@ fn missing_python(_: &Cluster) -> Result<(), String> {
     let _ = std::fs::remove_file(&wrapper);
     for err in [&none, &bare] {
         let err = err.as_deref().ok_or("started without Python/distributed")?;
-        ensure(err.contains("pip install distributed") && !err.contains('\n'), || {
-            err.to_owned()
-        })?;
+        ensure(
+            err.contains("pip install distributed") && !err.contains('\n'),
+            || err.to_owned(),
+        )?;
     }
     Ok(())
 }
@@ -332,7 +370,9 @@ fn worker_killed_and_shutdown(_: &Cluster) -> Result<(), String> {
     });
     let got = delayed::compute_with(&naps, &sched).map_err(|e| e.to_string())?;
     let killed = killer.join().map_err(|_| "killer panicked")?;
-    ensure(killed.is_ok_and(|s| s.success()), || format!("kill {victim} failed"))?;
+    ensure(killed.is_ok_and(|s| s.success()), || {
+        format!("kill {victim} failed")
+    })?;
     ensure(got == (0..8).collect::<Vec<u64>>(), || format!("{got:?}"))?;
     // The nanny restarts the worker; the cluster keeps working.
     let after = (inc("kill", 41) + 0i64)
@@ -382,7 +422,14 @@ fn connect_to_scheduler(_: &Cluster) -> Result<(), String> {
     let file = dir.join("scheduler.json");
     let quiet = || std::process::Stdio::null();
     let mut scheduler = std::process::Command::new(&python)
-        .args(["-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0"])
+        .args([
+            "-m",
+            "distributed.cli.dask_scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ])
         .args(["--dashboard-address", ":0", "--scheduler-file"])
         .arg(&file)
         .stdout(quiet())
@@ -441,7 +488,9 @@ fn connect_to_scheduler(_: &Cluster) -> Result<(), String> {
         ensure(remote == ((0..8).collect(), 28), || format!("{remote:?}"))?;
         let parents: Vec<u32> = marks("connect_nap").iter().map(|&(_, p)| p).collect();
         for w in &workers {
-            ensure(parents.contains(w), || format!("nothing ran on {w}: {parents:?}"))?;
+            ensure(parents.contains(w), || {
+                format!("nothing ran on {w}: {parents:?}")
+            })?;
         }
         drop(cluster);
         let again = Cluster::connect(&address).map_err(|e| e.to_string())?;
@@ -507,7 +556,10 @@ fn main() -> ExitCode {
         ("worker_killed_and_shutdown", worker_killed_and_shutdown),
         ("connect_to_scheduler", connect_to_scheduler),
     ];
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let mut failed = 0;
     for (name, check) in checks {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {

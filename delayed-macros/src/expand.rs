@@ -304,6 +304,7 @@ fn expand(func: &ItemFn, args: &Args, stub: bool) -> TokenStream {
                 let __delayed_result = { #run };
                 #rt::into_any(#wrap)
             }
+            #[allow(clippy::needless_borrow)] // the borrows choose the codec (`Probe`)
             fn __delayed_remote_input(i: usize) -> ::core::option::Option<&'static #rt::Codec> {
                 #[allow(unused_imports)]
                 use #rt::{KnownCodec as _, NoCodec as _, SerdeCodec as _};
@@ -312,6 +313,7 @@ fn expand(func: &ItemFn, args: &Args, stub: bool) -> TokenStream {
                     _ => ::core::option::Option::None,
                 }
             }
+            #[allow(clippy::needless_borrow)]
             fn __delayed_remote_output() -> ::core::option::Option<&'static #rt::Codec> {
                 #[allow(unused_imports)]
                 use #rt::{KnownCodec as _, NoCodec as _, SerdeCodec as _};

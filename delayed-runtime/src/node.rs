@@ -157,6 +157,7 @@ pub(crate) struct Node {
     pub(crate) key: Key,
     /// How far `key` holds: this process, this executable, or everywhere.
     pub(crate) scope: Scope,
+    #[cfg_attr(not(feature = "visualize"), allow(dead_code))] // read by `render/`
     pub(crate) role: Role,
     pub(crate) name: Cow<'static, str>,
     pub(crate) inputs: InputList,
@@ -197,6 +198,7 @@ pub(crate) type ByAddress = std::hash::BuildHasherDefault<AddressHasher>;
 
 impl Node {
     /// Whether this is the crate's own `collect` (not a user function named so).
+    #[cfg_attr(not(feature = "visualize"), allow(dead_code))]
     pub(crate) fn is_collect(&self) -> bool {
         self.role == Role::Collect
     }

@@ -25,10 +25,10 @@ mod rewrite;
 mod store;
 
 pub use codec::Cacheable;
-#[cfg(feature = "cache")]
-pub(crate) use rewrite::rewrite;
 #[cfg(feature = "dask")]
 pub(crate) use disk_key::disk_key;
+#[cfg(feature = "cache")]
+pub(crate) use rewrite::rewrite;
 #[cfg(feature = "cache")]
 pub use store::{Cache, CacheCounters, CacheMode, CacheStats};
 

@@ -146,6 +146,10 @@ def main():
     except ImportError:
         has_bokeh = False
     logging.getLogger("distributed").setLevel(logging.ERROR)
+    # Partitions travel inside their tasks, by design: large graphs are expected.
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Sending large graph")
 
     start = read_frame()
     if start is None:

@@ -147,7 +147,13 @@ pub(crate) fn run(
             let name: String = last
                 .name
                 .chars()
-                .map(|c| if c.is_alphanumeric() || c == '_' { c } else { '_' })
+                .map(|c| {
+                    if c.is_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             parts.push(Part {
                 tasks: chunk.to_vec(),
@@ -213,7 +219,14 @@ pub(crate) fn run(
             continue;
         }
         outcome = if k % 2 == 0 {
-            run_here(plan, &by_phase[k], &phase, &exported, &mut values, &mut scratch)
+            run_here(
+                plan,
+                &by_phase[k],
+                &phase,
+                &exported,
+                &mut values,
+                &mut scratch,
+            )
         } else {
             submitted = true;
             let ctx = Remote {
@@ -225,7 +238,13 @@ pub(crate) fn run(
                 out_index: &out_index,
                 to_driver: &to_driver,
             };
-            ctx.run_phase(cluster, &parts, parts_of_phase[k].clone(), &mut values, &mut scratch)
+            ctx.run_phase(
+                cluster,
+                &parts,
+                parts_of_phase[k].clone(),
+                &mut values,
+                &mut scratch,
+            )
         };
         if outcome.is_err() {
             break;
@@ -420,9 +439,11 @@ impl Remote<'_, '_, '_> {
                         (codec.type_name)()
                     ),
                 })?;
-                if let (true, Some(cache), Some(codec)) =
-                    (self.stored[t as usize], self.cache, self.plan.tasks[t as usize].codec)
-                {
+                if let (true, Some(cache), Some(codec)) = (
+                    self.stored[t as usize],
+                    self.cache,
+                    self.plan.tasks[t as usize].codec,
+                ) {
                     let node = self.plan.tasks[t as usize];
                     if let Some(key) = crate::cache::disk_key(node) {
                         cache.store(&key, &node.name, codec, &value);
@@ -457,7 +478,13 @@ impl Remote<'_, '_, '_> {
             nodes.str(&node.name);
             nodes.raw(op.id().as_bytes());
             nodes.u32(node.inputs.len() as u32);
-            for (i, (&s, input)) in self.plan.sources_of(t).iter().zip(node.inputs.iter()).enumerate() {
+            for (i, (&s, input)) in self
+                .plan
+                .sources_of(t)
+                .iter()
+                .zip(node.inputs.iter())
+                .enumerate()
+            {
                 let encode = |value: &AnyValue| -> Result<Vec<u8>, Error> {
                     let codec = (op.input)(i).ok_or_else(|| internal("no codec"))?;
                     (codec.encode)(value).map_err(|e| Error::Scheduler {

@@ -43,7 +43,12 @@ pub(crate) fn compute(
     started: std::time::Instant,
 ) -> Result<(Vec<crate::node::AnyValue>, Option<crate::watch::Report>), Error> {
     let session = watch.start(&plan, started, report, cluster.threads(), true);
-    let result = exec::run(cluster, &plan, cache, session.as_ref().map(|s| s.recorder()));
+    let result = exec::run(
+        cluster,
+        &plan,
+        cache,
+        session.as_ref().map(|s| s.recorder()),
+    );
     match session {
         None => result.map(|values| (values, None)),
         Some(session) => session.end(&plan, roots, result),
@@ -200,7 +205,14 @@ impl Cluster {
         let secs = format!("{}", limit.as_secs_f64());
         // Importing distributed and starting processes comes on top of the timeout.
         let reply = conn
-            .send(&[b"start", mode.as_bytes(), arg.as_bytes(), exe.as_bytes(), secs.as_bytes(), upload.as_bytes()])
+            .send(&[
+                b"start",
+                mode.as_bytes(),
+                arg.as_bytes(),
+                exe.as_bytes(),
+                secs.as_bytes(),
+                upload.as_bytes(),
+            ])
             .and_then(|()| conn.recv(Some(limit + Duration::from_secs(30))));
         let fields = match reply {
             Ok(fields) => fields,
@@ -209,7 +221,8 @@ impl Cluster {
                 return Err(e);
             }
         };
-        let text = |i: usize| String::from_utf8_lossy(fields.get(i).map_or(&[][..], |f| f)).into_owned();
+        let text =
+            |i: usize| String::from_utf8_lossy(fields.get(i).map_or(&[][..], |f| f)).into_owned();
         match fields.first().map(Vec::as_slice) {
             Some(b"ok") => {}
             Some(b"missing") => {
@@ -276,7 +289,10 @@ impl Cluster {
     pub fn worker_pids(&self) -> Result<Vec<u32>, Error> {
         let fields = self.inner.request(&[b"pids"])?;
         let text = String::from_utf8_lossy(fields.get(1).map_or(&[][..], |f| f)).into_owned();
-        Ok(text.split(',').filter_map(|p| p.trim().parse().ok()).collect())
+        Ok(text
+            .split(',')
+            .filter_map(|p| p.trim().parse().ok())
+            .collect())
     }
 }
 
@@ -303,7 +319,9 @@ impl Inner {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Conn> {
-        self.conn.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     pub(crate) fn threads(&self) -> usize {
@@ -349,7 +367,10 @@ impl Drop for Inner {
     /// Closes the client (and a local cluster with its workers), waiting a bounded time
     /// for the driver to exit before killing it.
     fn drop(&mut self) {
-        let conn = self.conn.get_mut().unwrap_or_else(|poison| poison.into_inner());
+        let conn = self
+            .conn
+            .get_mut()
+            .unwrap_or_else(|poison| poison.into_inner());
         if conn.send(&[b"close"]).is_ok() {
             let _ = conn.stdin.flush();
             let _ = conn.recv(Some(Duration::from_secs(30)));

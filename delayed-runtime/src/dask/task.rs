@@ -198,10 +198,14 @@ fn build(parts: &[&[u8]]) -> Result<(Vec<Arc<Node>>, Vec<usize>), String> {
         let arity = r.u32()? as usize;
         let mut inputs = InputList::Zero;
         for i in 0..arity {
-            let codec = (op.input)(i).ok_or_else(|| format!("`{}`: input {i} has no codec", op.path()))?;
+            let codec =
+                (op.input)(i).ok_or_else(|| format!("`{}`: input {i} has no codec", op.path()))?;
             let data = |bytes: &[u8], tag: u64, a: u32, b: u32| -> Result<Arc<Node>, String> {
                 let value = (codec.decode)(bytes).map_err(|e| {
-                    format!("input {i} of `{name}` ({}) does not decode: {e}", (codec.type_name)())
+                    format!(
+                        "input {i} of `{name}` ({}) does not decode: {e}",
+                        (codec.type_name)()
+                    )
                 })?;
                 let mut h = KeyHasher::new("delayed.dask.input");
                 h.write_u64(tag);
@@ -220,7 +224,10 @@ fn build(parts: &[&[u8]]) -> Result<(Vec<Arc<Node>>, Vec<usize>), String> {
                 }))
             };
             let node = match r.u8()? {
-                IN_LOCAL => nodes.get(r.u32()? as usize).cloned().ok_or_else(malformed)?,
+                IN_LOCAL => nodes
+                    .get(r.u32()? as usize)
+                    .cloned()
+                    .ok_or_else(malformed)?,
                 IN_TABLE => {
                     let slot = r.u32()? as usize;
                     let bytes = *table.get(slot).ok_or_else(malformed)?;
