@@ -278,6 +278,34 @@ fn shapes(cluster: &Cluster) -> Result<(), String> {
     })
 }
 
+/// Computes from several threads on one cluster: each gets its own values (they take
+/// turns phase by phase, and each releases only its own futures).
+fn concurrent_computes(cluster: &Cluster) -> Result<(), String> {
+    let results: Vec<Result<i64, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4i64)
+            .map(|k| {
+                s.spawn(move || {
+                    let xs: Vec<Delayed<i64>> = (0..20).map(|i| inc("conc", i * 10 + k)).collect();
+                    let sum = total(delayed::collect(xs)) + k;
+                    sum.compute_with(&Scheduler::dask(cluster))
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("panicked".into())))
+            .collect()
+    });
+    for (k, got) in results.into_iter().enumerate() {
+        let k = k as i64;
+        let want = (0..20).map(|i| i * 10 + k + 1).sum::<i64>() + k;
+        let got = got?;
+        ensure(got == want, || format!("thread {k}: {got} != {want}"))?;
+    }
+    Ok(())
+}
+
 /// `.cache(dir)` composes: results computed on the cluster are stored by the driver, and
 /// a second compute submits nothing (no task runs again).
 fn cache_composes(cluster: &Cluster) -> Result<(), String> {
@@ -550,6 +578,7 @@ fn main() -> ExitCode {
         ("failures", failures),
         ("driver_side_nodes", driver_side_nodes),
         ("shapes", shapes),
+        ("concurrent_computes", concurrent_computes),
         ("cache_composes", cache_composes),
         ("bad_address", bad_address),
         ("missing_python", missing_python),

@@ -291,18 +291,25 @@ fn expand(func: &ItemFn, args: &Args, stub: bool) -> TokenStream {
 
     let name_str = name.to_string();
     // Registered for other processes (`Scheduler::dask`) when its types are all known
-    // here: no generics, no `Self`. Emitted as items of its own, beside the call.
+    // here: no generics, no `Self`. Emitted as items of its own, beside the call; the body
+    // becomes a fn item that both the local task and the remote op run (one copy, so a
+    // type error in it is reported once).
     let remote = (!uses_self && sig.generics.params.is_empty()).then(|| {
         let owned = params.iter().map(|p| &p.owned);
         let index = 0..params.len();
         let block = quote! {
             #[allow(clippy::needless_question_mark, clippy::redundant_closure_call)]
+            fn __delayed_body(
+                __delayed_inputs: &mut #rt::Inputs<'_>,
+            ) -> ::core::result::Result<#output, #rt::BoxError> {
+                #(#reads)*
+                let __delayed_result = { #run };
+                #wrap
+            }
             fn __delayed_remote_run(
                 __delayed_inputs: &mut #rt::Inputs<'_>,
             ) -> ::core::result::Result<#rt::AnyValue, #rt::BoxError> {
-                #(#reads)*
-                let __delayed_result = { #run };
-                #rt::into_any(#wrap)
+                #rt::into_any(__delayed_body(__delayed_inputs))
             }
             #[allow(clippy::needless_borrow)] // the borrows choose the codec (`Probe`)
             fn __delayed_remote_input(i: usize) -> ::core::option::Option<&'static #rt::Codec> {
@@ -331,6 +338,17 @@ fn expand(func: &ItemFn, args: &Args, stub: bool) -> TokenStream {
         identity.push(quote!(.remote(&__DELAYED_REMOTE)));
         block
     });
+    let finish = if remote.is_some() {
+        quote!(__delayed_call.finish(__delayed_body))
+    } else {
+        quote! {
+            __delayed_call.finish(move |__delayed_inputs: &mut #rt::Inputs<'_>| {
+                #(#reads)*
+                let __delayed_result = { #run };
+                #wrap
+            })
+        }
+    };
     let generics = &sig.generics;
     let attrs = &func.attrs;
     let self_param = match receiver {
@@ -367,11 +385,7 @@ fn expand(func: &ItemFn, args: &Args, stub: bool) -> TokenStream {
             #remote
             let mut __delayed_call = #rt::Call::new(&__DELAYED_FN) #(#identity)*;
             #( __delayed_call.arg(#add_args); )*
-            __delayed_call.finish(move |__delayed_inputs: &mut #rt::Inputs<'_>| {
-                #(#reads)*
-                let __delayed_result = { #run };
-                #wrap
-            })
+            #finish
         }
     };
 

@@ -188,7 +188,8 @@ def main():
         _close(client, cluster)
         return
 
-    futures = {}
+    # The futures of each compute (a session), kept until it releases them.
+    sessions = {}
     try:
         while True:
             frame = read_frame()
@@ -197,9 +198,9 @@ def main():
             command = frame[0]
             try:
                 if command == b"run":
-                    _run(client, exe, digest, futures, frame)
+                    _run(client, exe, digest, sessions.setdefault(frame[1], {}), frame[2:])
                 elif command == b"release":
-                    futures.clear()
+                    sessions.pop(frame[1], None)
                     write_frame(["ok"])
                 elif command == b"pids":
                     write_frame(["ok", _pids(client)])
@@ -211,14 +212,14 @@ def main():
             except Exception as e:
                 write_frame(["err", "%s: %s" % (type(e).__name__, e)])
     finally:
-        futures.clear()
+        sessions.clear()
         _close(client, cluster)
         write_frame(["closed"])
 
 
 def _run(client, exe, digest, futures, frame):
-    count = int(frame[1])
-    i = 2
+    count = int(frame[0])
+    i = 1
     for _ in range(count):
         key = frame[i].decode()
         payload = frame[i + 1]

@@ -210,6 +210,7 @@ pub(crate) fn run(
         }
     }
 
+    let session = cluster.session();
     let mut values: Vec<Option<AnyValue>> = vec![None; n];
     let mut scratch = vec![NONE; n];
     let mut submitted = false;
@@ -240,6 +241,7 @@ pub(crate) fn run(
             };
             ctx.run_phase(
                 cluster,
+                &session,
                 &parts,
                 parts_of_phase[k].clone(),
                 &mut values,
@@ -260,7 +262,7 @@ pub(crate) fn run(
     }
     if submitted {
         // Forget this compute's futures, so dask frees their results.
-        let released = cluster.request(&[b"release"]);
+        let released = cluster.request(&[b"release", session.as_bytes()]);
         if outcome.is_ok() {
             released?;
         }
@@ -377,6 +379,7 @@ impl Remote<'_, '_, '_> {
     fn run_phase(
         &self,
         cluster: &Inner,
+        session: &str,
         parts: &[Part],
         range: std::ops::Range<usize>,
         values: &mut [Option<AnyValue>],
@@ -396,7 +399,7 @@ impl Remote<'_, '_, '_> {
             .map(|&p| parts[p].key.as_str())
             .collect::<Vec<_>>()
             .join("\n");
-        let mut fields: Vec<&[u8]> = vec![b"run", count.as_bytes()];
+        let mut fields: Vec<&[u8]> = vec![b"run", session.as_bytes(), count.as_bytes()];
         for (p, (payload, deps)) in range.clone().zip(&payloads) {
             fields.push(parts[p].key.as_bytes());
             fields.push(payload);

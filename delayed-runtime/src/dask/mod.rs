@@ -97,6 +97,8 @@ pub(crate) struct Inner {
     threads: usize,
     version: String,
     driver_pid: u32,
+    /// Numbers the computes, whose futures the driver keeps apart.
+    sessions: std::sync::atomic::AtomicU64,
 }
 
 struct Conn {
@@ -252,6 +254,7 @@ impl Cluster {
                 threads,
                 version: text(5),
                 driver_pid,
+                sessions: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -326,6 +329,15 @@ impl Inner {
 
     pub(crate) fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// A new compute's session name. Computes on one cluster from several threads take
+    /// turns phase by phase (one request at a time), each releasing only its own futures.
+    pub(crate) fn session(&self) -> String {
+        let n = self
+            .sessions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        n.to_string()
     }
 
     pub(crate) fn address(&self) -> &str {
