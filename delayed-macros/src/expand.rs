@@ -297,6 +297,19 @@ fn expand(func: &ItemFn, args: &Args, stub: bool) -> TokenStream {
     let remote = (!uses_self && sig.generics.params.is_empty()).then(|| {
         let owned = params.iter().map(|p| &p.owned);
         let index = 0..params.len();
+        // The reads without `Send + Sync` bounds: those are checked in the lazy function,
+        // and a second check here would repeat its errors.
+        let reads = params.iter().enumerate().map(|(i, p)| {
+            let (local, owned) = (format_ident!("__delayed_a{}", i), &p.owned);
+            match p.pass {
+                Pass::Value => {
+                    quote!(let #local = __delayed_inputs.take_unbounded::<#owned>()?;)
+                }
+                Pass::Borrow => {
+                    quote!(let #local = __delayed_inputs.share_unbounded::<#owned>()?;)
+                }
+            }
+        });
         let block = quote! {
             #[allow(clippy::needless_question_mark, clippy::redundant_closure_call)]
             fn __delayed_body(

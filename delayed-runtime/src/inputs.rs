@@ -74,6 +74,36 @@ impl<'a> Inputs<'a> {
     }
 }
 
+impl Inputs<'_> {
+    /// [`take`](Inputs::take) without `Send + Sync` bounds, for generated code whose types
+    /// are checked elsewhere (so that a type error is reported once, where it is checked).
+    #[doc(hidden)]
+    pub fn take_unbounded<T: Clone + 'static>(&mut self) -> Result<T, BoxError> {
+        let shared = self.share_unbounded::<T>()?;
+        Ok(Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone()))
+    }
+
+    /// [`share`](Inputs::share) without `Send + Sync` bounds (see
+    /// [`take_unbounded`](Inputs::take_unbounded)).
+    #[doc(hidden)]
+    pub fn share_unbounded<T: 'static>(&mut self) -> Result<Arc<T>, BoxError> {
+        let any = self.next_any()?;
+        if !(*any).is::<T>() {
+            return Err(format!(
+                "internal error: input {} is not a `{}`",
+                self.cursor - 1,
+                std::any::type_name::<T>()
+            )
+            .into());
+        }
+        // SAFETY: the value is a `T` (checked just above), so this is `Arc::downcast`
+        // minus its `T: Send + Sync` bound. That bound only serves the coercion into
+        // `dyn Any + Send + Sync`, which was made when the value was stored: `T` is
+        // `Send + Sync` in fact. The pointer comes from `Arc::into_raw` of this very `Arc`.
+        Ok(unsafe { Arc::from_raw(Arc::into_raw(any).cast::<T>()) })
+    }
+}
+
 impl Drop for Inputs<'_> {
     fn drop(&mut self) {
         for &source in &self.sources[self.cursor.min(self.sources.len())..] {
