@@ -128,7 +128,11 @@ fn write_probe(checkout: &Path) -> PathBuf {
     let root = workspace_root().display().to_string().replace('\\', "/");
     let lib = checkout.join("lib");
     std::fs::create_dir_all(lib.join("src")).unwrap();
-    std::fs::write(lib.join("Cargo.toml"), LIB_MANIFEST.replace("@ROOT@", &root)).unwrap();
+    std::fs::write(
+        lib.join("Cargo.toml"),
+        LIB_MANIFEST.replace("@ROOT@", &root),
+    )
+    .unwrap();
     std::fs::write(lib.join("src/lib.rs"), LIB).unwrap();
     let dir = checkout.join("app");
     std::fs::create_dir_all(dir.join("src")).unwrap();

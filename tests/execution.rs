@@ -146,7 +146,10 @@ fn impure_functions_and_capturing_closures_get_fresh_keys() {
     let pure = |x: i64| x + 10;
     let k1 = delay!(pure(1)).key();
     let k2 = delay!(pure(1)).key();
-    assert_eq!(k1, k2, "one closure, one input: one key, wherever it is called");
+    assert_eq!(
+        k1, k2,
+        "one closure, one input: one key, wherever it is called"
+    );
     let other = |x: i64| x + 10;
     assert_ne!(delay!(other(1)).key(), k1, "another closure, another key");
     let keys: Vec<_> = (0..2).map(|_| delay!(pure(1)).key()).collect();

@@ -59,7 +59,9 @@ fn closures_in_variables_and_returned_from_functions() {
 }
 
 fn generic_literal<T: Default + Into<i64> + Send + Sync + 'static>() -> Delayed<i64> {
-    delay!((|x: i64| x + T::default().into() + std::mem::size_of::<T>() as i64)(0))
+    delay!((|x: i64| x
+        + T::default().into()
+        + std::mem::size_of::<T>() as i64)(0))
 }
 
 #[test]
@@ -87,10 +89,7 @@ fn outer(x: i64) -> i64 {
 #[test]
 fn a_persisted_twin_stands_for_its_task_and_what_fed_it() {
     let p = outer(inner(5)).persist().unwrap();
-    assert_eq!(
-        (INNER_RUNS.load(SeqCst), OUTER_RUNS.load(SeqCst)),
-        (1, 1)
-    );
+    assert_eq!((INNER_RUNS.load(SeqCst), OUTER_RUNS.load(SeqCst)), (1, 1));
     for sched in [Scheduler::sync(), Scheduler::threads(2)] {
         // The persisted value first, the rebuilt twin second, and the other way round.
         assert_eq!((&p + &outer(inner(5))).compute_with(&sched).unwrap(), 120);
@@ -200,7 +199,9 @@ fn a_cached_function_of_a_file_sees_its_new_contents() {
     let count = || {
         let cache = Cache::open(&cache_dir).unwrap().quiet(true);
         let sched = Scheduler::new().with_cache(cache.clone());
-        let n = line_count(delayed::file(&input)).compute_with(&sched).unwrap();
+        let n = line_count(delayed::file(&input))
+            .compute_with(&sched)
+            .unwrap();
         (n, cache.counters().hits)
     };
     assert_eq!(count(), (2, 0));

@@ -15,7 +15,9 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let mut input: DeriveInput = syn::parse2(input)?;
     let name = &input.ident;
     for param in input.generics.type_params_mut() {
-        param.bounds.push(parse_quote!(::delayed::__private_0_1::Tokenize));
+        param
+            .bounds
+            .push(parse_quote!(::delayed::__private_0_1::Tokenize));
     }
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
 

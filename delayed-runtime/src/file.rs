@@ -115,7 +115,9 @@ fn content_hash(path: &Path) -> io::Result<Key> {
     let mut hasher = blake3::Hasher::new();
     hasher.update_reader(std::fs::File::open(path)?)?;
     let key = Key::from_bytes(*hasher.finalize().as_bytes());
-    lock().get_or_insert_with(HashMap::new).insert(id, (stamp, key));
+    lock()
+        .get_or_insert_with(HashMap::new)
+        .insert(id, (stamp, key));
     Ok(key)
 }
 

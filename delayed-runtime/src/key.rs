@@ -5,9 +5,14 @@ use std::fmt;
 /// The content hash of a node: its function identity and the keys of its inputs, or, for
 /// data, its type name and content.
 ///
-/// Equal keys mean "the same computation": one `compute` runs each distinct key once.
-/// Pure keys are stable across runs, builds and machines of one toolchain (they contain no
-/// addresses, no `TypeId` and no run order), so caches and remote workers can rely on them.
+/// Equal keys mean "the same computation": one `compute` runs each distinct key once, and
+/// two different pieces of code never share a key. Keys of code the macros see whole
+/// (`#[delayed]` functions, data, the crate's operators) are stable across runs, builds and
+/// machines of one toolchain: they contain no addresses, no `TypeId`, no absolute paths and
+/// no run order, so caches can rely on them. Keys of code seen only by type name (a plain
+/// fn through `delay!`) hold for one executable, and those of closures known only by
+/// `TypeId` (through a variable or a generic helper) for one process; the on-disk cache
+/// treats them accordingly (see the `delayed` crate docs, "What a key covers").
 ///
 /// ```
 /// use delayed_runtime::{value, Key};

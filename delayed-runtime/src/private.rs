@@ -5,13 +5,13 @@
 //! with `=`), and every path the macros emit goes through it.
 
 pub use crate::arg::{Arg, IntoArg};
-pub use crate::delayed::Delayed;
-pub use crate::key::KeyHasher;
-pub use crate::tokenize::Tokenize;
 pub use crate::cache::Cacheable;
 pub use crate::call::{Call, FnId};
+pub use crate::delayed::Delayed;
 pub use crate::inputs::Inputs;
+pub use crate::key::KeyHasher;
 pub use crate::node::BoxError;
+pub use crate::tokenize::Tokenize;
 pub use std::any::type_name;
 
 /// The argument-conversion trait, named for generated code.

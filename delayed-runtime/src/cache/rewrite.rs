@@ -64,8 +64,7 @@ pub(crate) fn rewrite(
             continue;
         }
         let node = plan.tasks[t];
-        if let (Some(codec), Body::Task(_), Some(key)) = (node.codec, &node.body, disk_key(node))
-        {
+        if let (Some(codec), Body::Task(_), Some(key)) = (node.codec, &node.body, disk_key(node)) {
             if let Some(value) = cache.load(&key, &node.name, codec) {
                 loaded[t] = Some(value);
                 continue;
