@@ -24,7 +24,16 @@ pub struct FnId {
     name: &'static str,
     tokens: &'static str,
     base: OnceLock<Key>,
+    /// Keys of the one-compression path (see [`Call::finish`]), per argument shape: for
+    /// 0, 1 and 2 arguments, which of them are plain values.
+    shapes: [OnceLock<Key>; SHAPES],
 }
+
+/// Argument shapes with a key of their own: 1 with no arguments, 2 with one, 4 with two.
+const SHAPES: usize = 7;
+
+/// Arguments of the one-compression path: two 32-byte input keys fill one blake3 block.
+const FAST_BYTES: usize = 64;
 
 impl FnId {
     /// An identity from the function's path, display name and token hash.
@@ -34,6 +43,7 @@ impl FnId {
             name,
             tokens,
             base: OnceLock::new(),
+            shapes: [const { OnceLock::new() }; SHAPES],
         }
     }
 
@@ -50,6 +60,28 @@ impl FnId {
             h.finish()
         })
     }
+
+    /// The blake3 key for calls of this function with `nargs` (at most 2) arguments,
+    /// of which those set in `consts` are plain values: derived once per shape.
+    fn shape_key(&self, nargs: usize, consts: u8) -> Key {
+        let slot = (1usize << nargs) - 1 + usize::from(consts);
+        *self.shapes[slot].get_or_init(|| {
+            let mut h = KeyHasher::new("delayed.call.shape");
+            h.write_key(&self.base());
+            h.write_u8(nargs as u8);
+            h.write_u8(consts);
+            h.finish()
+        })
+    }
+}
+
+/// The arguments of a call on the one-compression path: input keys (32 bytes) and plain
+/// values' encodings, untagged (which are which is in the shape's key).
+struct FastArgs {
+    id: &'static FnId,
+    bytes: [u8; FAST_BYTES],
+    len: usize,
+    consts: u8,
 }
 
 /// A task under construction. Arguments are added in parameter order; [`finish`]
@@ -59,6 +91,9 @@ impl FnId {
 pub struct Call {
     /// `None` for impure calls: their key is fresh, so their inputs need not be hashed.
     hasher: Option<KeyHasher>,
+    /// The one-compression path, while the call is eligible: a static identity with
+    /// nothing added to it, at most two arguments, and at most 64 bytes of them.
+    fast: Option<FastArgs>,
     name: Cow<'static, str>,
     inputs: InputList,
     codec: Option<&'static Codec>,
@@ -74,6 +109,12 @@ impl Call {
         hasher.write_key(&id.base());
         Call {
             hasher: Some(hasher),
+            fast: Some(FastArgs {
+                id,
+                bytes: [0; FAST_BYTES],
+                len: 0,
+                consts: 0,
+            }),
             name: Cow::Borrowed(id.name),
             inputs: InputList::Zero,
             codec: None,
@@ -91,6 +132,7 @@ impl Call {
         hasher.write_str(identity);
         Call {
             hasher: Some(hasher),
+            fast: None,
             name: name.into(),
             inputs: InputList::Zero,
             codec: None,
@@ -121,6 +163,7 @@ impl Call {
                 0
             }
         }
+        self.fast = None;
         if let Some(h) = &mut self.hasher {
             std::any::TypeId::of::<F>().hash(&mut Feed(h));
         }
@@ -149,6 +192,7 @@ impl Call {
 
     /// Adds a type to the identity (a generic parameter, `Self`).
     pub fn with_type<T: ?Sized>(mut self) -> Call {
+        self.fast = None;
         if let Some(h) = &mut self.hasher {
             h.write_str(std::any::type_name::<T>());
         }
@@ -157,6 +201,7 @@ impl Call {
 
     /// Adds a string to the identity (an index, a call-site location).
     pub fn with_str(mut self, s: &str) -> Call {
+        self.fast = None;
         if let Some(h) = &mut self.hasher {
             h.write_str(s);
         }
@@ -165,6 +210,7 @@ impl Call {
 
     /// Adds a plain value to the identity by content.
     pub fn with_value<T: Tokenize + ?Sized>(mut self, value: &T) -> Call {
+        self.fast = None;
         if let Some(h) = &mut self.hasher {
             write_typed(value, h);
         }
@@ -178,8 +224,16 @@ impl Call {
             ArgInner::Value { value, write } => {
                 if let Some(h) = &mut self.hasher {
                     h.write_u8(b'v');
+                    let mark = h.mark();
                     h.write_str(std::any::type_name::<T>());
                     write(&value, h);
+                    let index = self.inputs.len();
+                    self.fast = self.fast.take().filter(|_| index < 2).and_then(|mut fast| {
+                        fast.push(h.since(mark)?).then(|| {
+                            fast.consts |= 1 << index;
+                            fast
+                        })
+                    });
                 }
                 self.inputs.push(Input::Const(Arc::new(value)));
             }
@@ -191,6 +245,11 @@ impl Call {
         if let Some(h) = &mut self.hasher {
             h.write_u8(b'n');
             h.write_key(&node.key);
+            self.fast = self
+                .fast
+                .take()
+                .filter(|_| self.inputs.len() < 2)
+                .and_then(|mut fast| fast.push(node.key.as_bytes()).then_some(fast));
         }
         self.inputs.push(Input::Node(node));
     }
@@ -202,9 +261,17 @@ impl Call {
         R: crate::private::GraphValue,
         F: Fn(&mut Inputs<'_>) -> Result<R, BoxError> + Send + Sync + 'static,
     {
-        let (key, codec) = match &self.hasher {
-            Some(h) => (h.finish(), self.codec),
-            None => (fresh_key(&self.name), None),
+        // Most calls (a static function, at most two arguments of at most 64 bytes) are
+        // keyed with one blake3 compression: their argument bytes under a key derived
+        // from the function and which arguments are plain values. The rest hash the
+        // whole tagged stream. The two are different blake3 modes (keyed and plain), so
+        // their keys never meet.
+        let (key, codec) = match (&self.hasher, &self.fast) {
+            (Some(_), Some(fast)) if self.inputs.len() <= 2 => {
+                (fast.key(self.inputs.len()), self.codec)
+            }
+            (Some(h), _) => (h.finish(), self.codec),
+            (None, _) => (fresh_key(&self.name), None),
         };
         let body = move |inputs: &mut Inputs<'_>| body(inputs).map(|r| Arc::new(r) as AnyValue);
         let mut inputs = self.inputs;
@@ -218,6 +285,25 @@ impl Call {
             scope: self.scope,
             role: self.role,
         }))
+    }
+}
+
+impl FastArgs {
+    /// Appends an argument's bytes; `false` (the call leaves the fast path) when they do
+    /// not fit.
+    fn push(&mut self, bytes: &[u8]) -> bool {
+        let end = self.len + bytes.len();
+        if end > FAST_BYTES {
+            return false;
+        }
+        self.bytes[self.len..end].copy_from_slice(bytes);
+        self.len = end;
+        true
+    }
+
+    fn key(&self, nargs: usize) -> Key {
+        let shape = self.id.shape_key(nargs, self.consts);
+        Key::from_bytes(*blake3::keyed_hash(shape.as_bytes(), &self.bytes[..self.len]).as_bytes())
     }
 }
 
@@ -292,6 +378,42 @@ pub(crate) fn short_type_name(full: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_compression_keys_tell_shapes_apart() {
+        static F: FnId = FnId::new("t::f", "f", "");
+        let call = |args: Vec<Arg<i64>>| {
+            let mut call = Call::new(&F);
+            for a in args {
+                call.arg(a);
+            }
+            assert!(call.fast.is_some() == (call.inputs.len() <= 2));
+            call.finish(|_| Ok(0i64)).key()
+        };
+        let node = || Arg::<i64>::node(crate::value(1i64).node);
+        let a = call(vec![node(), Arg::value(2)]);
+        assert_eq!(a, call(vec![node(), Arg::value(2)]));
+        let keys = [
+            a,
+            call(vec![Arg::value(2), node()]),
+            call(vec![node(), node()]),
+            call(vec![Arg::value(1), Arg::value(2)]),
+            call(vec![node()]),
+            call(vec![Arg::value(1)]),
+            call(vec![]),
+            call(vec![node(), Arg::value(2), Arg::value(3)]),
+        ];
+        for (i, x) in keys.iter().enumerate() {
+            for y in &keys[i + 1..] {
+                assert_ne!(x, y);
+            }
+        }
+        // A generic call (a type added to its identity) leaves the fast path.
+        let mut generic = Call::new(&F).with_type::<u8>();
+        generic.arg(Arg::value(1i64));
+        assert!(generic.fast.is_none());
+        assert_ne!(generic.finish(|_| Ok(0i64)).key(), keys[5]);
+    }
 
     #[test]
     fn short_names() {

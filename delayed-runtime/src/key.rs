@@ -213,6 +213,19 @@ impl KeyHasher {
         self.update(&key.0);
     }
 
+    /// A position in the stream, for [`since`](Self::since).
+    pub(crate) fn mark(&self) -> usize {
+        self.len
+    }
+
+    /// The bytes written since `mark`, while they are all still in the inline buffer.
+    pub(crate) fn since(&self, mark: usize) -> Option<&[u8]> {
+        if self.spill.is_some() || mark > self.len {
+            return None;
+        }
+        Some(&self.buf[mark..self.len])
+    }
+
     /// Finishes the stream into a key.
     pub(crate) fn finish(&self) -> Key {
         let tail = &self.buf[..self.len];
