@@ -10,7 +10,8 @@ use crate::arg::{Arg, ArgInner};
 use crate::cache::codec::{codec_of, Cacheable, Codec};
 use crate::delayed::Delayed;
 use crate::inputs::Inputs;
-use crate::key::{fresh_key, Key, KeyHasher};
+use crate::key::{Key, KeyHasher};
+use crate::keying::Keying;
 use crate::node::{AnyValue, Body, BoxError, Input, InputList, Node, Role, Scope};
 use crate::tokenize::{write_typed, Tokenize};
 
@@ -32,9 +33,6 @@ pub struct FnId {
 /// Argument shapes with a key of their own: 1 with no arguments, 2 with one, 4 with two.
 const SHAPES: usize = 7;
 
-/// Arguments of the one-compression path: two 32-byte input keys fill one blake3 block.
-const FAST_BYTES: usize = 64;
-
 impl FnId {
     /// An identity from the function's path, display name and token hash.
     pub const fn new(path: &'static str, name: &'static str, tokens: &'static str) -> FnId {
@@ -52,7 +50,7 @@ impl FnId {
         self.name
     }
 
-    fn base(&self) -> Key {
+    pub(crate) fn base(&self) -> Key {
         *self.base.get_or_init(|| {
             let mut h = KeyHasher::new("delayed.fn");
             h.write_str(self.path);
@@ -63,25 +61,16 @@ impl FnId {
 
     /// The blake3 key for calls of this function with `nargs` (at most 2) arguments,
     /// of which those set in `consts` are plain values: derived once per shape.
-    fn shape_key(&self, nargs: usize, consts: u8) -> Key {
+    pub(crate) fn shape_key(&self, nargs: u8, consts: u8) -> Key {
         let slot = (1usize << nargs) - 1 + usize::from(consts);
         *self.shapes[slot].get_or_init(|| {
             let mut h = KeyHasher::new("delayed.call.shape");
             h.write_key(&self.base());
-            h.write_u8(nargs as u8);
+            h.write_u8(nargs);
             h.write_u8(consts);
             h.finish()
         })
     }
-}
-
-/// The arguments of a call on the one-compression path: input keys (32 bytes) and plain
-/// values' encodings, untagged (which are which is in the shape's key).
-struct FastArgs {
-    id: &'static FnId,
-    bytes: [u8; FAST_BYTES],
-    len: usize,
-    consts: u8,
 }
 
 /// A task under construction. Arguments are added in parameter order; [`finish`]
@@ -89,11 +78,8 @@ struct FastArgs {
 ///
 /// [`finish`]: Call::finish
 pub struct Call {
-    /// `None` for impure calls: their key is fresh, so their inputs need not be hashed.
-    hasher: Option<KeyHasher>,
-    /// The one-compression path, while the call is eligible: a static identity with
-    /// nothing added to it, at most two arguments, and at most 64 bytes of them.
-    fast: Option<FastArgs>,
+    /// How the key is being built (see `keying.rs`).
+    keying: Keying,
     name: Cow<'static, str>,
     inputs: InputList,
     codec: Option<&'static Codec>,
@@ -105,16 +91,8 @@ pub struct Call {
 impl Call {
     /// A pure call of a function with a static identity.
     pub fn new(id: &'static FnId) -> Call {
-        let mut hasher = KeyHasher::new("delayed.call");
-        hasher.write_key(&id.base());
         Call {
-            hasher: Some(hasher),
-            fast: Some(FastArgs {
-                id,
-                bytes: [0; FAST_BYTES],
-                len: 0,
-                consts: 0,
-            }),
+            keying: Keying::of(id),
             name: Cow::Borrowed(id.name),
             inputs: InputList::Zero,
             codec: None,
@@ -128,11 +106,8 @@ impl Call {
     /// for this executable only ([`Scope::Build`]), since the code behind the name can
     /// change while the name stays.
     pub(crate) fn dynamic(identity: &str, name: impl Into<Cow<'static, str>>) -> Call {
-        let mut hasher = KeyHasher::new("delayed.call");
-        hasher.write_str(identity);
         Call {
-            hasher: Some(hasher),
-            fast: None,
+            keying: Keying::dynamic(identity),
             name: name.into(),
             inputs: InputList::Zero,
             codec: None,
@@ -143,7 +118,7 @@ impl Call {
 
     /// Makes this call impure: it gets a fresh key, never equal to another call's.
     pub fn impure(mut self) -> Call {
-        self.hasher = None;
+        self.keying = Keying::Fresh;
         self.scope = Scope::Process;
         self
     }
@@ -163,8 +138,7 @@ impl Call {
                 0
             }
         }
-        self.fast = None;
-        if let Some(h) = &mut self.hasher {
+        if let Some(h) = self.keying.stream() {
             std::any::TypeId::of::<F>().hash(&mut Feed(h));
         }
         self.scope = Scope::Process;
@@ -192,8 +166,7 @@ impl Call {
 
     /// Adds a type to the identity (a generic parameter, `Self`).
     pub fn with_type<T: ?Sized>(mut self) -> Call {
-        self.fast = None;
-        if let Some(h) = &mut self.hasher {
+        if let Some(h) = self.keying.stream() {
             h.write_str(std::any::type_name::<T>());
         }
         self
@@ -201,8 +174,7 @@ impl Call {
 
     /// Adds a string to the identity (an index, a call-site location).
     pub fn with_str(mut self, s: &str) -> Call {
-        self.fast = None;
-        if let Some(h) = &mut self.hasher {
+        if let Some(h) = self.keying.stream() {
             h.write_str(s);
         }
         self
@@ -210,8 +182,7 @@ impl Call {
 
     /// Adds a plain value to the identity by content.
     pub fn with_value<T: Tokenize + ?Sized>(mut self, value: &T) -> Call {
-        self.fast = None;
-        if let Some(h) = &mut self.hasher {
+        if let Some(h) = self.keying.stream() {
             write_typed(value, h);
         }
         self
@@ -222,19 +193,7 @@ impl Call {
         match arg.inner {
             ArgInner::Node(node) => self.node_arg(node),
             ArgInner::Value { value, write } => {
-                if let Some(h) = &mut self.hasher {
-                    h.write_u8(b'v');
-                    let mark = h.mark();
-                    h.write_str(std::any::type_name::<T>());
-                    write(&value, h);
-                    let index = self.inputs.len();
-                    self.fast = self.fast.take().filter(|_| index < 2).and_then(|mut fast| {
-                        fast.push(h.since(mark)?).then(|| {
-                            fast.consts |= 1 << index;
-                            fast
-                        })
-                    });
-                }
+                self.keying.value(&value, write);
                 self.inputs.push(Input::Const(Arc::new(value)));
             }
         }
@@ -242,15 +201,7 @@ impl Call {
 
     pub(crate) fn node_arg(&mut self, node: Arc<Node>) {
         self.scope = self.scope.min(node.scope);
-        if let Some(h) = &mut self.hasher {
-            h.write_u8(b'n');
-            h.write_key(&node.key);
-            self.fast = self
-                .fast
-                .take()
-                .filter(|_| self.inputs.len() < 2)
-                .and_then(|mut fast| fast.push(node.key.as_bytes()).then_some(fast));
-        }
+        self.keying.node(&node.key);
         self.inputs.push(Input::Node(node));
     }
 
@@ -261,17 +212,10 @@ impl Call {
         R: crate::private::GraphValue,
         F: Fn(&mut Inputs<'_>) -> Result<R, BoxError> + Send + Sync + 'static,
     {
-        // Most calls (a static function, at most two arguments of at most 64 bytes) are
-        // keyed with one blake3 compression: their argument bytes under a key derived
-        // from the function and which arguments are plain values. The rest hash the
-        // whole tagged stream. The two are different blake3 modes (keyed and plain), so
-        // their keys never meet.
-        let (key, codec) = match (&self.hasher, &self.fast) {
-            (Some(_), Some(fast)) if self.inputs.len() <= 2 => {
-                (fast.key(self.inputs.len()), self.codec)
-            }
-            (Some(h), _) => (h.finish(), self.codec),
-            (None, _) => (fresh_key(&self.name), None),
+        let key = self.keying.finish(&self.name);
+        let codec = match self.keying {
+            Keying::Fresh => None,
+            _ => self.codec,
         };
         let body = move |inputs: &mut Inputs<'_>| body(inputs).map(|r| Arc::new(r) as AnyValue);
         let mut inputs = self.inputs;
@@ -285,25 +229,6 @@ impl Call {
             scope: self.scope,
             role: self.role,
         }))
-    }
-}
-
-impl FastArgs {
-    /// Appends an argument's bytes; `false` (the call leaves the fast path) when they do
-    /// not fit.
-    fn push(&mut self, bytes: &[u8]) -> bool {
-        let end = self.len + bytes.len();
-        if end > FAST_BYTES {
-            return false;
-        }
-        self.bytes[self.len..end].copy_from_slice(bytes);
-        self.len = end;
-        true
-    }
-
-    fn key(&self, nargs: usize) -> Key {
-        let shape = self.id.shape_key(nargs, self.consts);
-        Key::from_bytes(*blake3::keyed_hash(shape.as_bytes(), &self.bytes[..self.len]).as_bytes())
     }
 }
 
@@ -387,7 +312,7 @@ mod tests {
             for a in args {
                 call.arg(a);
             }
-            assert!(call.fast.is_some() == (call.inputs.len() <= 2));
+            assert!(matches!(call.keying, Keying::Fast(_)) == (call.inputs.len() <= 2));
             call.finish(|_| Ok(0i64)).key()
         };
         let node = || Arg::<i64>::node(crate::value(1i64).node);
@@ -411,7 +336,7 @@ mod tests {
         // A generic call (a type added to its identity) leaves the fast path.
         let mut generic = Call::new(&F).with_type::<u8>();
         generic.arg(Arg::value(1i64));
-        assert!(generic.fast.is_none());
+        assert!(matches!(generic.keying, Keying::Stream(_)));
         assert_ne!(generic.finish(|_| Ok(0i64)).key(), keys[5]);
     }
 

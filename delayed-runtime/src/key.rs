@@ -213,9 +213,13 @@ impl KeyHasher {
         self.update(&key.0);
     }
 
-    /// A position in the stream, for [`since`](Self::since).
-    pub(crate) fn mark(&self) -> usize {
-        self.len
+    /// A hasher with no domain tag, for gathering a value's bytes.
+    pub(crate) fn raw() -> KeyHasher {
+        KeyHasher {
+            len: 0,
+            buf: [0; INLINE],
+            spill: None,
+        }
     }
 
     /// The bytes written since `mark`, while they are all still in the inline buffer.

@@ -59,6 +59,7 @@ mod error;
 mod file;
 mod inputs;
 mod key;
+mod keying;
 mod node;
 mod ops;
 #[cfg(feature = "visualize")]
