@@ -25,7 +25,7 @@ pub struct FnId {
     name: &'static str,
     tokens: &'static str,
     base: OnceLock<Key>,
-    /// Keys of the one-compression path (see [`Call::finish`]), per argument shape: for
+    /// Keys of the one-compression path (see `keying.rs`), per argument shape: for
     /// 0, 1 and 2 arguments, which of them are plain values.
     shapes: [OnceLock<Key>; SHAPES],
 }
