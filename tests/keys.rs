@@ -146,7 +146,7 @@ fn cache_keys_follow_what_the_macros_can_see() {
     let (v, c) = run(&through_plain);
     assert_eq!((v, c.hits, c.writes), (15, 1, 0));
     // ... under a key that is not its graph key (the executable's fingerprint is in it).
-    let stored: Vec<String> = walk(&dir.join("v1"))
+    let stored: Vec<String> = walk(&dir.join("v2"))
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
@@ -247,4 +247,26 @@ fn error_variants_are_matched_with_rest_patterns() {
     };
     assert!(task.starts_with("fail-"));
     assert!(source.to_string().contains("out of range"), "{source}");
+}
+
+#[test]
+fn the_crates_own_collect_stays_out_of_counts_and_messages() {
+    #[delayed]
+    fn item(i: i64) -> Result<i64, std::num::TryFromIntError> {
+        u8::try_from(i).map(i64::from)
+    }
+    #[delayed]
+    fn sum(xs: Vec<i64>) -> i64 {
+        xs.iter().sum()
+    }
+    let total = sum((0..4).map(item).collect::<Vec<_>>());
+    let (v, report) = delayed::compute_with_report(&total, &Scheduler::sync()).unwrap();
+    assert_eq!(v, 6);
+    assert_eq!(report.tasks_run, 5, "four items and the sum: {report}");
+    assert!(report.function("collect").is_none(), "{report}");
+
+    let failing = sum(vec![item(1), item(300)]);
+    let err = failing.compute().unwrap_err();
+    assert_eq!(err.dependents(), [failing.label()], "{err}");
+    assert!(!err.to_string().contains("collect"), "{err}");
 }

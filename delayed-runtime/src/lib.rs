@@ -18,10 +18,12 @@
 //! ```
 //!
 //! Where things live: [`Delayed`] and [`value`] in `delayed.rs`, the nodes in `node.rs`,
-//! keys in `key.rs` and `tokenize.rs`, building a task in `call.rs`, argument conversion in
+//! keys in `key.rs` and `tokenize.rs` (how far a key holds: `Scope` in `node.rs`), files
+//! as inputs keyed by content in `file.rs`, building a task in `call.rs`, argument conversion in
 //! `arg.rs`, operators in `ops.rs`, `compute`/`persist` over shapes in `compute.rs`, the
 //! scheduler in `scheduler/` (a task's view of its inputs in `inputs.rs`), progress, trace
-//! and report in `watch/`, the on-disk result cache in `cache/` (feature `cache`), errors
+//! and report in `watch/`, the on-disk result cache in `cache/` (feature `cache`; which
+//! key a result is stored under in `cache/disk_key.rs`), errors
 //! in `error.rs`, drawing the graph (`to_dot`, `visualize`) in `render/`.
 
 #![warn(missing_docs)]
@@ -59,6 +61,7 @@ mod error;
 mod file;
 mod inputs;
 mod key;
+mod keying;
 mod node;
 mod ops;
 mod remote;

@@ -218,8 +218,10 @@ pub(crate) fn dependents(plan: &Plan<'_>, failed: u32, limit: usize) -> Vec<Stri
         }
     }
     found.sort_unstable();
+    // The crate's own `collect` nodes pass the distance on but are not named.
     found
         .into_iter()
+        .filter(|&(_, u)| !plan.tasks[u as usize].is_collect())
         .take(limit)
         .map(|(_, u)| plan.tasks[u as usize].label())
         .collect()
