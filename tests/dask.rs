@@ -382,6 +382,50 @@ fn missing_python(_: &Cluster) -> Result<(), String> {
     Ok(())
 }
 
+/// The dashboard link is dask's (http) with bokeh installed, and `None` without it (here
+/// a Python whose `import bokeh` fails, through a `sitecustomize`).
+fn dashboard_needs_bokeh(cluster: &Cluster) -> Result<(), String> {
+    let link = cluster
+        .dashboard_link()
+        .ok_or("no dashboard although bokeh is installed")?;
+    ensure(link.starts_with("http://"), || link.clone())?;
+    let saved = std::env::var_os("DELAYED_PYTHON");
+    let real = saved.clone().unwrap_or_else(|| "python3".into());
+    let dir = std::env::temp_dir().join(format!("delayed-no-bokeh-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let site = "import sys\nsys.modules['bokeh'] = None\n";
+    std::fs::write(dir.join("sitecustomize.py"), site).map_err(|e| e.to_string())?;
+    let wrapper = dir.join("python");
+    let script = format!(
+        "#!/bin/sh\nPYTHONPATH='{}' exec '{}' \"$@\"\n",
+        dir.display(),
+        real.to_string_lossy()
+    );
+    std::fs::write(&wrapper, script).map_err(|e| e.to_string())?;
+    let status = std::process::Command::new("chmod")
+        .arg("755")
+        .arg(&wrapper)
+        .status();
+    ensure(status.is_ok_and(|s| s.success()), || "chmod".to_owned())?;
+    std::env::set_var("DELAYED_PYTHON", &wrapper);
+    let plain = Cluster::local(1);
+    match saved {
+        Some(python) => std::env::set_var("DELAYED_PYTHON", python),
+        None => std::env::remove_var("DELAYED_PYTHON"),
+    }
+    let plain = plain.map_err(|e| e.to_string())?;
+    let link = plain.dashboard_link();
+    let works = (inc("nobokeh", 1) + 1i64)
+        .compute_with(&Scheduler::dask(&plain))
+        .map_err(|e| e.to_string())?;
+    drop(plain);
+    let _ = std::fs::remove_dir_all(&dir);
+    ensure(link.is_none(), || {
+        format!("dashboard without bokeh: {link:?}")
+    })?;
+    ensure(works == 3, || format!("{works}"))
+}
+
 /// A worker killed mid-compute: dask reruns its work and the result is right; dropping
 /// the cluster then leaves no process behind.
 fn worker_killed_and_shutdown(_: &Cluster) -> Result<(), String> {
@@ -582,6 +626,7 @@ fn main() -> ExitCode {
         ("cache_composes", cache_composes),
         ("bad_address", bad_address),
         ("missing_python", missing_python),
+        ("dashboard_needs_bokeh", dashboard_needs_bokeh),
         ("worker_killed_and_shutdown", worker_killed_and_shutdown),
         ("connect_to_scheduler", connect_to_scheduler),
     ];

@@ -128,6 +128,16 @@ def _delayed_task(exe, digest, payload, *deps):
     return out
 
 
+def _has_bokeh():
+    """Whether this process can serve dask's dashboard (it needs bokeh)."""
+    try:
+        import bokeh  # noqa: F401
+
+        return True
+    except ImportError:
+        return False
+
+
 def _pids(client):
     return ",".join(str(p) for _, p in sorted(client.run(os.getpid).items()))
 
@@ -139,12 +149,6 @@ def main():
     except ImportError as e:
         write_frame(["missing", "%s (%s)" % (e, sys.executable)])
         return
-    try:
-        import bokeh  # noqa: F401 -- dask serves its dashboard only with bokeh
-
-        has_bokeh = True
-    except ImportError:
-        has_bokeh = False
     logging.getLogger("distributed").setLevel(logging.ERROR)
     # Partitions travel inside their tasks, by design: large graphs are expected.
     import warnings
@@ -164,7 +168,7 @@ def main():
             cluster = LocalCluster(
                 n_workers=int(arg),
                 processes=True,
-                dashboard_address=":0" if has_bokeh else None,
+                dashboard_address=":0",
                 silence_logs=logging.CRITICAL,
             )
             client = Client(cluster, timeout=timeout)
@@ -177,8 +181,9 @@ def main():
         client.run(lambda dask_worker: _find_exe(dask_worker, exe, digest) and None)
         info = client.scheduler_info()
         threads = sum(w["nthreads"] for w in info["workers"].values())
+        # The scheduler's HTTP server runs without bokeh too, but the dashboard needs it.
         dashboard = ""
-        if "dashboard" in info.get("services", {}):
+        if "dashboard" in info.get("services", {}) and client.run_on_scheduler(_has_bokeh):
             dashboard = client.dashboard_link
         write_frame(
             ["ok", dashboard, str(threads), info.get("address", arg), _pids(client), distributed.__version__]
