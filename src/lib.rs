@@ -356,6 +356,9 @@ pub use delayed_runtime::{
 pub use delayed_runtime::{
     compute_with_report, persist, persist_with, FunctionStats, Persistable, Progress, Report,
 };
+pub use delayed_runtime::{
+    as_completed, submit, submit_with, submit_with_report, AsCompleted, Job,
+};
 #[cfg(feature = "visualize")]
 pub use delayed_runtime::{to_dot, visualize};
 

@@ -46,7 +46,43 @@ impl<'a> Roots<'a> {
     }
 }
 
-fn internal(what: &str) -> Error {
+/// The roots of a shape, owned: a job ([`crate::submit`]) runs them on another thread,
+/// after the shape itself is gone.
+pub(crate) struct OwnedRoots {
+    nodes: Vec<Arc<Node>>,
+    lengths: Vec<usize>,
+}
+
+impl OwnedRoots {
+    pub(crate) fn of<C: Computable + ?Sized>(shape: &C) -> OwnedRoots {
+        let roots = Roots::of(shape);
+        OwnedRoots {
+            nodes: roots.nodes.into_iter().cloned().collect(),
+            lengths: roots.lengths,
+        }
+    }
+
+    /// Runs the roots through `scheduler`'s whole pipeline (plan, cache, run, watch),
+    /// stopped once `stop` is set, and hands back their values to take in shape.
+    pub(crate) fn run(
+        self,
+        scheduler: &Scheduler,
+        report: bool,
+        stop: Option<&std::sync::atomic::AtomicBool>,
+    ) -> Result<(Values, Option<Report>), Error> {
+        let refs: Vec<&Arc<Node>> = self.nodes.iter().collect();
+        let (values, report) = scheduler.run_stoppable(&refs, report, stop)?;
+        Ok((
+            Values {
+                values: values.into_iter(),
+                lengths: self.lengths.into_iter(),
+            },
+            report,
+        ))
+    }
+}
+
+pub(crate) fn internal(what: &str) -> Error {
     Error::Scheduler {
         message: format!("internal error: {what}"),
     }

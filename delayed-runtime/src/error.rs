@@ -71,6 +71,11 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The job was cancelled ([`Job::cancel`](crate::Job::cancel)) before it delivered
+    /// its result: tasks that had not started never ran.
+    #[error("the job was cancelled")]
+    #[non_exhaustive]
+    Cancelled {},
 }
 
 impl Error {
@@ -81,7 +86,7 @@ impl Error {
     pub fn task(&self) -> Option<&str> {
         match self {
             Error::Panicked { task, .. } | Error::Failed { task, .. } => Some(task),
-            Error::Scheduler { .. } | Error::Trace { .. } => None,
+            Error::Scheduler { .. } | Error::Trace { .. } | Error::Cancelled { .. } => None,
         }
     }
 
@@ -92,7 +97,7 @@ impl Error {
     pub fn dependents(&self) -> &[String] {
         match self {
             Error::Panicked { dependents, .. } | Error::Failed { dependents, .. } => dependents,
-            Error::Scheduler { .. } | Error::Trace { .. } => &[],
+            Error::Scheduler { .. } | Error::Trace { .. } | Error::Cancelled { .. } => &[],
         }
     }
 

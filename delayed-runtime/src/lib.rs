@@ -58,6 +58,7 @@ mod delayed;
 mod error;
 mod file;
 mod inputs;
+mod job;
 mod key;
 mod node;
 mod ops;
@@ -81,6 +82,7 @@ pub use compute::{
 pub use delayed::{value, Delayed};
 pub use error::Error;
 pub use file::file;
+pub use job::{as_completed, submit, submit_with, submit_with_report, AsCompleted, Job};
 pub use key::{Key, KeyHasher};
 pub use node::NodeKind;
 pub use scheduler::Scheduler;

@@ -5,6 +5,7 @@ mod run;
 pub(crate) mod slots;
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -168,6 +169,17 @@ impl Scheduler {
         roots: &[&Arc<Node>],
         report: bool,
     ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
+        self.run_stoppable(roots, report, None)
+    }
+
+    /// [`run_reporting`](Scheduler::run_reporting), stopped (no task starts any more, the
+    /// result is [`Error::Cancelled`]) once `stop` is set: the pipeline of a job.
+    pub(crate) fn run_stoppable(
+        &self,
+        roots: &[&Arc<Node>],
+        report: bool,
+        stop: Option<&AtomicBool>,
+    ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
         let started = Instant::now();
         let plan = Plan::new(roots);
         // With a cache, stored results replace their tasks first (`cache/rewrite.rs`); when
@@ -180,9 +192,9 @@ impl Scheduler {
         {
             drop(plan);
             let roots: Vec<&Arc<Node>> = rewritten.iter().collect();
-            return self.run_plan(Plan::new(&roots), &roots, report, started);
+            return self.run_plan(Plan::new(&roots), &roots, report, started, stop);
         }
-        self.run_plan(plan, roots, report, started)
+        self.run_plan(plan, roots, report, started, stop)
     }
 
     fn run_plan(
@@ -191,6 +203,7 @@ impl Scheduler {
         roots: &[&Arc<Node>],
         report: bool,
         started: Instant,
+        stop: Option<&AtomicBool>,
     ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
         let pooled = !matches!(self.mode, Mode::Sync);
         // Before the slots take the read counts: the report's live count copies them.
@@ -198,7 +211,9 @@ impl Scheduler {
             .watch
             .start(&plan, started, report, self.workers(), pooled);
         let reads = std::mem::take(&mut plan.reads);
-        let run = Run::new(&plan, reads).watched(session.as_ref().map(|s| s.recorder()));
+        let run = Run::new(&plan, reads)
+            .watched(session.as_ref().map(|s| s.recorder()))
+            .stoppable(stop);
         // A pool that cannot start is an error of this compute like any other: it still
         // goes through the session, so the trace file is written on this path too.
         let started_run = match &self.mode {

@@ -26,6 +26,9 @@ pub(crate) struct Run<'p, 'g> {
     first_error: Mutex<Option<(u32, Error)>>,
     /// Progress, trace and report hooks; `None` (a couple of untaken branches per task) when not watched.
     watch: Option<&'p Recorder>,
+    /// Set from outside to stop the run (a cancelled job, see `job.rs`): like a failure,
+    /// no task starts after it.
+    stop: Option<&'p AtomicBool>,
 }
 
 impl<'p, 'g> Run<'p, 'g> {
@@ -37,7 +40,19 @@ impl<'p, 'g> Run<'p, 'g> {
             failed: AtomicBool::new(false),
             first_error: Mutex::new(None),
             watch: None,
+            stop: None,
         }
+    }
+
+    /// Stops starting tasks once `stop` is set; the run then ends with
+    /// [`Error::Cancelled`] (unless a task failed first).
+    pub(crate) fn stoppable(mut self, stop: Option<&'p AtomicBool>) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.is_some_and(|s| s.load(Ordering::Acquire))
     }
 
     /// Reports every task to `recorder` (see `watch/`).
@@ -118,14 +133,14 @@ impl<'p, 'g> Run<'p, 'g> {
     }
 
     fn cancelled(&self) -> bool {
-        self.failed.load(Ordering::Acquire)
+        self.failed.load(Ordering::Acquire) || self.stopped()
     }
 
     /// One thread, in plan order: inputs always come first, and the order is the same
     /// every time.
     pub(crate) fn run_sync(&self) {
         for t in 0..self.plan.tasks.len() as u32 {
-            if !self.execute(t) {
+            if self.stopped() || !self.execute(t) {
                 return;
             }
         }
@@ -181,6 +196,9 @@ impl<'p, 'g> Run<'p, 'g> {
             .take()
         {
             return Err(error.with_dependents(dependents(self.plan, t, Error::MAX_DEPENDENTS)));
+        }
+        if self.stopped() {
+            return Err(Error::Cancelled {});
         }
         self.plan
             .roots
