@@ -173,7 +173,8 @@ impl Scheduler {
     }
 
     /// [`run_reporting`](Scheduler::run_reporting), stopped (no task starts any more, the
-    /// result is [`Error::Cancelled`]) once `stop` is set: the pipeline of a job.
+    /// result is [`Error::Cancelled`]) once `stop` is set: the pipeline of a job, called
+    /// with a `stop` flag on the job's own thread, outside any pool.
     pub(crate) fn run_stoppable(
         &self,
         roots: &[&Arc<Node>],
@@ -216,7 +217,14 @@ impl Scheduler {
             .stoppable(stop);
         // A pool that cannot start is an error of this compute like any other: it still
         // goes through the session, so the trace file is written on this path too.
+        // A job's thread (`stop` is set) is outside the pool: it hands the tasks over and
+        // waits (see `Run::run_parallel_from_outside`).
+        let outside = stop.is_some();
         let started_run = match &self.mode {
+            Mode::Global if outside => {
+                run.run_parallel_from_outside(None);
+                Ok(())
+            }
             Mode::Global => {
                 run.run_parallel();
                 Ok(())
@@ -234,6 +242,10 @@ impl Scheduler {
                         .map_err(|e| e.to_string())
                 });
                 match pool {
+                    Ok(pool) if outside => {
+                        run.run_parallel_from_outside(Some(pool));
+                        Ok(())
+                    }
                     Ok(pool) => {
                         pool.install(|| run.run_parallel());
                         Ok(())

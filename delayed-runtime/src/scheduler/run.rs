@@ -151,6 +151,40 @@ impl<'p, 'g> Run<'p, 'g> {
     /// spawn per link) and spawns the others.
     pub(crate) fn run_parallel(&self) {
         use rayon::prelude::*;
+        let (ready, graph) = self.ready();
+        rayon::scope(|scope| {
+            ready
+                .par_iter()
+                .with_max_len(64)
+                .for_each(|&t| self.run_from(t, &graph, scope));
+        });
+    }
+
+    /// As [`run_parallel`](Run::run_parallel) on `pool` (rayon's global pool if `None`),
+    /// called from a thread outside it (a job's thread): the tasks are handed to the
+    /// pool and this thread only waits. Unlike `install`, no worker waits inside this
+    /// run's scope, so a worker never picks up another job's run on top of its own and
+    /// many jobs on one pool share its workers task by task.
+    pub(crate) fn run_parallel_from_outside(&self, pool: Option<&rayon::ThreadPool>) {
+        let (ready, graph) = self.ready();
+        match pool {
+            Some(pool) => pool.in_place_scope(|scope| self.spawn_ready(&ready, &graph, scope)),
+            None => rayon::in_place_scope(|scope| self.spawn_ready(&ready, &graph, scope)),
+        }
+    }
+
+    fn spawn_ready<'s>(&'s self, ready: &'s [u32], graph: &'s Graph, scope: &rayon::Scope<'s>) {
+        for chunk in ready.chunks(64) {
+            scope.spawn(move |scope| {
+                for &t in chunk {
+                    self.run_from(t, graph, scope);
+                }
+            });
+        }
+    }
+
+    /// The tasks without inputs, and the edges with their waiting counts.
+    fn ready(&self) -> (Vec<u32>, Graph) {
         let mut deps = self.plan.dependents();
         let waiting_on = std::mem::take(&mut deps.waiting_on);
         let ready: Vec<u32> = (0..self.plan.tasks.len() as u32)
@@ -161,12 +195,7 @@ impl<'p, 'g> Run<'p, 'g> {
             waiting_on: waiting_on.into_iter().map(AtomicU32::new).collect(),
             deps,
         };
-        rayon::scope(|scope| {
-            ready
-                .par_iter()
-                .with_max_len(64)
-                .for_each(|&t| self.run_from(t, &graph, scope));
-        });
+        (ready, graph)
     }
 
     fn run_from<'s>(&'s self, first: u32, graph: &'s Graph, scope: &rayon::Scope<'s>) {
