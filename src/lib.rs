@@ -351,7 +351,7 @@
 pub use delayed_macros::{delay, delayed, Tokenize};
 pub use delayed_runtime::{
     collect, compute, compute_with, file, value, Computable, Delayed, Error, IntoArg, Key,
-    KeyHasher, NodeKind, Scheduler, Tokenize,
+    KeyHasher, NodeKind, Owned, Scheduler, Tokenize,
 };
 pub use delayed_runtime::{
     compute_with_report, persist, persist_with, FunctionStats, Persistable, Progress, Report,

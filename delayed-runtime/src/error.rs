@@ -76,6 +76,17 @@ pub enum Error {
     #[error("the job was cancelled")]
     #[non_exhaustive]
     Cancelled {},
+    /// The value of an [`Owned`](crate::Owned) root was read twice in one compute (the
+    /// same node twice among the roots, or data the graph holds), and an owned value is
+    /// never cloned. Compute it once, or compute the `Delayed` itself (its type `Clone`).
+    #[error("the value of `{task}` is needed twice in this compute (another root, or data the graph holds) and an owned `{type_name}` is never cloned: compute it once, or make it `Clone` and compute the `Delayed` itself")]
+    #[non_exhaustive]
+    Shared {
+        /// The label of the node whose value was needed twice.
+        task: String,
+        /// Its type.
+        type_name: String,
+    },
 }
 
 impl Error {
@@ -85,7 +96,9 @@ impl Error {
     /// The label of the task that failed, if a task did.
     pub fn task(&self) -> Option<&str> {
         match self {
-            Error::Panicked { task, .. } | Error::Failed { task, .. } => Some(task),
+            Error::Panicked { task, .. }
+            | Error::Failed { task, .. }
+            | Error::Shared { task, .. } => Some(task),
             Error::Scheduler { .. } | Error::Trace { .. } | Error::Cancelled { .. } => None,
         }
     }
@@ -97,7 +110,10 @@ impl Error {
     pub fn dependents(&self) -> &[String] {
         match self {
             Error::Panicked { dependents, .. } | Error::Failed { dependents, .. } => dependents,
-            Error::Scheduler { .. } | Error::Trace { .. } | Error::Cancelled { .. } => &[],
+            Error::Scheduler { .. }
+            | Error::Trace { .. }
+            | Error::Cancelled { .. }
+            | Error::Shared { .. } => &[],
         }
     }
 

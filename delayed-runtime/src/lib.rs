@@ -76,7 +76,7 @@ pub use arg::IntoArg;
 #[cfg(feature = "cache")]
 pub use cache::{Cache, CacheCounters, CacheMode, CacheStats, Cacheable};
 pub use compute::{
-    collect, compute, compute_with, compute_with_report, persist, persist_with, Computable,
+    collect, compute, compute_with, compute_with_report, persist, persist_with, Computable, Owned,
     Persistable,
 };
 pub use delayed::{value, Delayed};
