@@ -51,10 +51,7 @@ fn results_and_errors_equal_compute() {
             assert_eq!(got.to_string(), want.to_string(), "{sched:?}");
             assert_eq!(got.task(), want.task());
             assert_eq!(got.dependents(), want.dependents());
-            assert_eq!(
-                std::mem::discriminant(&got),
-                std::mem::discriminant(&want)
-            );
+            assert_eq!(std::mem::discriminant(&got), std::mem::discriminant(&want));
         }
     }
     // The default scheduler, and one value alone.
@@ -217,7 +214,9 @@ fn gated_job(sched: &Scheduler) -> (delayed::Job<i64>, Sender<()>) {
 
 #[test]
 fn await_under_tokio() {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     for sched in schedulers() {
         let (job, go) = gated_job(&sched);
         let v = support::watchdog("tokio", || rt.block_on(pending_then_ready(job, go)));
@@ -306,7 +305,11 @@ fn dropping_an_unfinished_job_cancels_it() {
         drop(job); // returns at once, with the gate still shut
         go.send(()).unwrap();
         support::watchdog("dropped job", || gone.recv()).unwrap();
-        assert_eq!(runs.load(SeqCst), 1, "{sched:?}: nothing after the gate ran");
+        assert_eq!(
+            runs.load(SeqCst),
+            1,
+            "{sched:?}: nothing after the gate ran"
+        );
     }
     // A job dropped before its thread got going, and a finished one: no hang, no panic.
     for _ in 0..50 {

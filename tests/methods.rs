@@ -102,7 +102,10 @@ fn ref_and_value_receivers_and_arguments() {
         acc.checked(100),
     ))
     .unwrap();
-    assert_eq!((len, scaled, text.as_str(), checked), (2, 50, "total: 5", 5));
+    assert_eq!(
+        (len, scaled, text.as_str(), checked),
+        (2, 50, "total: 5", 5)
+    );
     // A Delayed argument and a plain one; a fallible method's `Err`.
     let merged = acc.merge(value(Acc::with(1)).add(1));
     assert_eq!(merged.name(), "merged");

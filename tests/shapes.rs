@@ -32,18 +32,29 @@ fn hash_and_btree_maps_compute_under_their_keys() {
         .zip(1..)
         .map(|(k, i)| (k.to_string(), square(i)))
         .collect();
-    let by_number: BTreeMap<u32, Delayed<i64>> = (1..=3).map(|i| (i, square(i64::from(i)))).collect();
+    let by_number: BTreeMap<u32, Delayed<i64>> =
+        (1..=3).map(|i| (i, square(i64::from(i)))).collect();
     for sched in [Scheduler::new(), Scheduler::sync()] {
         SQUARES.store(0, SeqCst);
         let (names, numbers) = delayed::compute_with((&by_name, &by_number), &sched).unwrap();
         assert_eq!(names["a"] + names["b"] + names["c"], 14);
         assert_eq!(names.len(), 3);
-        assert_eq!(numbers.into_iter().collect::<Vec<_>>(), [(1, 1), (2, 4), (3, 9)]);
-        assert_eq!(SQUARES.load(SeqCst), 3, "{sched:?}: equal keys across both maps run once");
+        assert_eq!(
+            numbers.into_iter().collect::<Vec<_>>(),
+            [(1, 1), (2, 4), (3, 9)]
+        );
+        assert_eq!(
+            SQUARES.load(SeqCst),
+            3,
+            "{sched:?}: equal keys across both maps run once"
+        );
     }
     // Maps of shapes, and shapes of maps.
-    let nested: BTreeMap<&str, Vec<Delayed<i64>>> =
-        [("small", vec![square(1)]), ("big", vec![square(10), square(20)])].into();
+    let nested: BTreeMap<&str, Vec<Delayed<i64>>> = [
+        ("small", vec![square(1)]),
+        ("big", vec![square(10), square(20)]),
+    ]
+    .into();
     let in_vec = vec![BTreeMap::from([(0u8, square(2))]), BTreeMap::new()];
     let (nested, in_vec) = delayed::compute((nested, in_vec)).unwrap();
     assert_eq!(nested["big"], [100, 400]);
@@ -68,7 +79,11 @@ fn maps_through_submit_and_persist() {
     assert!(persisted.iter().all(|(k, d)| d.key() == m[k].key()));
     let again = delayed::compute(&persisted).unwrap();
     assert_eq!(again, values);
-    assert_eq!(SQUARES.load(SeqCst), 5, "persisted values are not computed again");
+    assert_eq!(
+        SQUARES.load(SeqCst),
+        5,
+        "persisted values are not computed again"
+    );
 }
 
 static BUILT: AtomicUsize = AtomicUsize::new(0);

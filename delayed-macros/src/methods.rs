@@ -12,9 +12,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{
-    parse_quote, FnArg, GenericParam, Ident, ImplItem, ImplItemFn, ItemFn, ItemImpl, Type,
-};
+use syn::{parse_quote, FnArg, GenericParam, Ident, ImplItem, ImplItemFn, ItemFn, ItemImpl, Type};
 
 use crate::attr::{self, Args};
 use crate::check;
@@ -235,7 +233,11 @@ fn lazy_method(
         .unwrap_or_else(|| name.to_string());
     let block_tokens = &method.block;
     let token_hash = hash_tokens(quote!(#self_ty #sig #block_tokens));
-    let path = format!("{}::{}", quote!(#self_ty).to_string().replace(' ', ""), name);
+    let path = format!(
+        "{}::{}",
+        quote!(#self_ty).to_string().replace(' ', ""),
+        name
+    );
 
     let mut identity = Vec::new();
     if !args.pure {

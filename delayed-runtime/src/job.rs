@@ -69,7 +69,9 @@ struct State<T> {
 impl<T> Shared<T> {
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         // Nothing panics while holding the lock; a poisoned one is still consistent.
-        self.state.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     fn complete(&self, result: Result<T, Error>) {
@@ -177,10 +179,15 @@ where
     C: Computable,
     C::Output: Send + 'static,
 {
-    spawn(OwnedRoots::of(&shape), scheduler, true, |mut values, report| {
-        let report = report.ok_or_else(|| internal("no report"))?;
-        Ok((C::take_values(&mut values)?, report))
-    })
+    spawn(
+        OwnedRoots::of(&shape),
+        scheduler,
+        true,
+        |mut values, report| {
+            let report = report.ok_or_else(|| internal("no report"))?;
+            Ok((C::take_values(&mut values)?, report))
+        },
+    )
 }
 
 fn spawn<T, F>(

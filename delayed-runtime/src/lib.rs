@@ -20,8 +20,8 @@
 //! Where things live: [`Delayed`] and [`value`] in `delayed.rs`, the nodes in `node.rs`,
 //! keys in `key.rs` and `tokenize.rs` (how far a key holds: `Scope` in `node.rs`), files
 //! as inputs keyed by content in `file.rs`, building a task in `call.rs`, argument conversion in
-//! `arg.rs`, operators in `ops.rs`, `compute`/`persist` over shapes in `compute.rs`, the
-//! scheduler in `scheduler/` (a task's view of its inputs in `inputs.rs`), progress, trace
+//! `arg.rs`, operators in `ops.rs`, `compute`/`persist` over shapes in `compute.rs`, futures (`submit`, `Job`,
+//! `as_completed`) in `job.rs`, the scheduler in `scheduler/` (a task's view of its inputs in `inputs.rs`), progress, trace
 //! and report in `watch/`, the on-disk result cache in `cache/` (feature `cache`; which
 //! key a result is stored under in `cache/disk_key.rs`), errors
 //! in `error.rs`, drawing the graph (`to_dot`, `visualize`) in `render/`.
