@@ -604,7 +604,7 @@ mod tests {
         .to_string();
         assert!(out.contains(". cached :: < Vec < u8 > > ()"), "{out}");
         assert!(
-            out.contains(":: delayed :: __private :: assert_cacheable :: < Vec < u8 > > ()"),
+            out.contains(":: delayed :: __private_0_1 :: assert_cacheable :: < Vec < u8 > > ()"),
             "{out}"
         );
         // A generic result is bounded in the where clause instead.
@@ -618,7 +618,7 @@ mod tests {
         )
         .to_string();
         assert!(
-            generic.contains("Vec < T > : :: delayed :: __private :: Cacheable"),
+            generic.contains("Vec < T > : :: delayed :: __private_0_1 :: Cacheable"),
             "{generic}"
         );
         let plain = delayed_fn(

@@ -213,6 +213,23 @@ impl KeyHasher {
         self.update(&key.0);
     }
 
+    /// A hasher with no domain tag, for gathering a value's bytes.
+    pub(crate) fn raw() -> KeyHasher {
+        KeyHasher {
+            len: 0,
+            buf: [0; INLINE],
+            spill: None,
+        }
+    }
+
+    /// The bytes written since `mark`, while they are all still in the inline buffer.
+    pub(crate) fn since(&self, mark: usize) -> Option<&[u8]> {
+        if self.spill.is_some() || mark > self.len {
+            return None;
+        }
+        Some(&self.buf[mark..self.len])
+    }
+
     /// Finishes the stream into a key.
     pub(crate) fn finish(&self) -> Key {
         let tail = &self.buf[..self.len];

@@ -60,6 +60,7 @@ mod file;
 mod inputs;
 mod job;
 mod key;
+mod keying;
 mod node;
 mod ops;
 #[cfg(feature = "visualize")]
