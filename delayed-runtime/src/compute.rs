@@ -210,6 +210,7 @@ impl<T: Clone + Send + Sync + 'static> Computable for Delayed<T> {
 /// ```
 /// use delayed_runtime::{compute, value, Error};
 ///
+/// #[derive(Debug)]
 /// struct Model(Vec<f64>); // not Clone
 /// let model = value(3usize).map(|n| Model(vec![0.5; *n]));
 /// let (m, n) = compute((model.owned(), value(1i64) + 1))?;
