@@ -36,6 +36,8 @@ use crate::watch::Report;
 ///   nobody holds: tasks not yet started never start, the ones running finish on their
 ///   threads, and nothing waits for them (the drop returns at once). To let a job run to
 ///   the end, keep it and `wait`.
+/// - Waiting for a job from inside a task (`wait` in a delayed function) can deadlock when
+///   every worker of the pool is waiting so: inside a task, compute instead.
 ///
 /// ```
 /// use delayed_runtime::{submit, value};
