@@ -207,13 +207,26 @@ fn lazy_method(
             quote_spanned!(p.ty.span()=> #ident: impl #rt::IntoArg<#owned>)
         })
         .collect();
-    let docs = method.attrs.iter().filter(|a| a.path().is_ident("doc"));
+    let docs: Vec<_> = method
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .collect();
+    let fallback_doc = format!(
+        "`{}::{name}`, lazily: a task that calls it on the computed value.",
+        quote!(#self_ty).to_string().replace(' ', "")
+    );
+    let docs = if docs.is_empty() {
+        quote!(#[doc = #fallback_doc])
+    } else {
+        quote!(#(#docs)*)
+    };
     let signature = quote! {
         fn #name #method_generics (&self, #(#lazy_inputs),*) -> #rt::Delayed<#output>
         #where_clause
     };
     let decl = quote! {
-        #(#docs)*
+        #docs
         #signature;
     };
     if stub {
@@ -335,5 +348,66 @@ fn method_generics_turbofish(sig: &syn::Signature) -> TokenStream {
         quote!()
     } else {
         quote!(::<#(#names),*>)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    fn expand(item: proc_macro2::TokenStream) -> String {
+        crate::expand::delayed_fn(quote!(), item).to_string()
+    }
+
+    #[test]
+    fn an_impl_gets_a_trait_for_its_delayed_and_keeps_its_methods() {
+        let out = expand(quote! {
+            impl Acc {
+                fn add(mut self, x: i64) -> Acc { self.total += x; self }
+                #[delayed(pure = false)]
+                fn total(&self) -> i64 { self.total }
+                fn new() -> Acc { Acc { total: 0 } }
+            }
+        });
+        assert!(out.contains("pub trait AccDelayed"), "{out}");
+        assert!(
+            out.contains("impl AccDelayed for :: delayed :: __private_0_1 :: Delayed < Acc >"),
+            "{out}"
+        );
+        // The eager methods are kept, without the inner attribute; `new` has no receiver.
+        assert!(out.contains("fn add (mut self , x : i64) -> Acc"), "{out}");
+        assert!(!out.contains("# [delayed"), "{out}");
+        assert_eq!(out.matches("fn new").count(), 1, "{out}");
+        assert_eq!(out.matches(". impure ()").count(), 1, "{out}");
+        assert_eq!(out.matches(". with_type :: < Acc > ()").count(), 2, "{out}");
+        // Every path into the crate goes through the versioned private module.
+        for (i, _) in out.match_indices(":: delayed ::") {
+            assert!(
+                out[i..].starts_with(":: delayed :: __private_0_1 ::"),
+                "{}",
+                &out[i..i + 60]
+            );
+        }
+    }
+
+    #[test]
+    fn a_trait_impl_or_unnamed_type_is_an_error_and_still_expands() {
+        let out = expand(quote! {
+            impl Clone for Acc { fn clone(&self) -> Acc { Acc } }
+        });
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("impl Clone for Acc"), "{out}");
+        let out = expand(quote! {
+            impl Acc { fn bump(&mut self) -> i64 { 1 } fn get(&self) -> i64 { 1 } }
+        });
+        assert!(out.contains("cannot take `&mut self`"), "{out}");
+        assert!(
+            out.contains("did not compile"),
+            "the stub keeps callers type-checking"
+        );
+        assert!(
+            out.contains("fn get (& self ,) -> :: delayed :: __private_0_1 :: Delayed < i64 >"),
+            "{out}"
+        );
     }
 }
