@@ -449,7 +449,19 @@ impl Wake for Finished {
 }
 
 /// The iterator [`as_completed`] returns: `(index, result)` of each job, in finishing
-/// order.
+/// order. Its `len()` is the number of jobs not yet handed out.
+///
+/// ```
+/// use delayed_runtime::{as_completed, submit, value};
+/// let mut done = as_completed([submit(value(1i64) + 1)?, submit(value(2i64) + 1)?]);
+/// assert_eq!(done.len(), 2);
+/// let (first, _) = done.next().unwrap();
+/// assert_eq!(done.len(), 1);
+/// let (second, _) = done.next().unwrap();
+/// assert_eq!(first + second, 1); // indices 0 and 1, in either order
+/// assert!(done.next().is_none());
+/// # Ok::<(), delayed_runtime::Error>(())
+/// ```
 pub struct AsCompleted<T> {
     jobs: Vec<Option<Job<T>>>,
     left: usize,
