@@ -17,7 +17,10 @@
 //! In `delayed` neither compiles: `delay!(l.push(i))`, `delay!((|i| l.push(i))(i))`, a
 //! `#[delayed] fn` taking `&mut Vec<_>` and `value(l).map(|l| l.push(i))` are all rejected
 //! (see `tests/ui/`). A task's only effect is its result, so `append` takes the list and
-//! returns the new one, and the calls are chained: each one reads the previous list.
+//! returns the new one, and the calls are chained: each one reads the previous list. The
+//! second program's method call, `l.append(i)` on a delayed list, is a method of a
+//! `#[delayed] impl` block: `l.push(i)` on a `Delayed<List>` builds a task that returns
+//! the new list.
 //!
 //! ```text
 //! cargo run --release --example side_effects
@@ -30,6 +33,19 @@ use delayed::prelude::*;
 fn append(mut l: Vec<i64>, i: i64) -> Vec<i64> {
     l.push(i);
     l
+}
+
+/// A list of numbers (a type of our own: methods cannot be added to `Vec` itself).
+#[derive(Clone, Debug, Default, PartialEq, Tokenize)]
+struct List(Vec<i64>);
+
+#[delayed]
+impl List {
+    /// The list with `i` appended. On a `Delayed<List>`, `l.push(i)` is a lazy call of this.
+    fn push(mut self, i: i64) -> List {
+        self.0.push(i);
+        self
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,18 +62,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(result, expected);
     assert_eq!(result, (0..10).fold(Vec::new(), append_eager)); // the same, run eagerly
 
-    // 2. `delayed([]).append(i)` → delayed data, then `map`s that each return a new list.
-    let mut l = value(Vec::<i64>::new());
+    // 2. `l = delayed([]); l.append(i)` → delayed data and a chained method: each `push`
+    //    is a task that returns the new list (`l.map(|l| …)` with a closure works too).
+    let mut l = value(List::default());
     for i in 0..10 {
-        l = l.map(move |l| {
-            let mut l = l.clone();
-            l.push(i);
-            l
-        });
+        l = l.push(i);
     }
+    println!("2. value(List([])) pushed ten times: {l:?}");
     let result = l.compute()?;
-    println!("2. value([]) mapped ten times: l.compute() = {result:?}");
-    assert_eq!(result, expected);
+    println!("   l.compute() = {result:?}");
+    assert_eq!(result, List(expected.clone()));
+    assert_eq!(result, (0..10).fold(List::default(), List::push)); // the same, run eagerly
 
     // Equal calls share one task: both chains below are the same ten keys.
     let one = (0..10).fold(value(Vec::<i64>::new()), append);

@@ -217,6 +217,107 @@
 //! back `Delayed`s that hold them under the same keys, so later graphs built on them do
 //! not compute them again.
 //!
+//! ## Futures: computes in the background
+//!
+//! [`submit`] starts a compute and returns at once with a [`Job`] (dask's
+//! `client.compute(x)`, a future); [`submit_with`] takes any [`Scheduler`], whose progress
+//! bar, trace and cache work as with `compute_with` ([`submit_with_report`] adds the
+//! [`Report`]). A job can be polled ([`Job::is_finished`]), waited for ([`Job::wait`]: the
+//! same values or [`Error`] as `compute`), awaited (`job.await`: a `Job` is a
+//! `std::future::Future`, woken through its `Waker`, so it works under tokio, async-std or
+//! `futures::executor` with none of them a dependency) and cancelled ([`Job::cancel`]:
+//! tasks not yet started never start, and the result is [`Error::Cancelled`]).
+//! [`as_completed`] gives many jobs' results in the order they finish, each with its
+//! index. Dropping an unfinished job cancels it, as dask releases a future nobody holds:
+//! the drop returns at once, the tasks that were running finish on their threads.
+//!
+//! Each job drives its compute from a thread of its own; on a pool (the default, or
+//! [`Scheduler::threads`]) that thread only hands the tasks to the pool and waits, so many
+//! jobs share the pool's workers task by task. On [`Scheduler::sync`] the job's thread
+//! runs its tasks itself, in plan order.
+//!
+//! ```
+//! use delayed::prelude::*;
+//!
+//! #[delayed]
+//! fn inc(x: i64) -> i64 {
+//!     x + 1
+//! }
+//!
+//! let jobs = (0..4).map(|i| delayed::submit(inc(i))).collect::<Result<Vec<_>, _>>()?;
+//! jobs[3].cancel();
+//! let mut done = Vec::new();
+//! for (i, result) in delayed::as_completed(jobs) {
+//!     match result {
+//!         Ok(v) => done.push((i, v)), // printed as they finish, in a real program
+//!         Err(delayed::Error::Cancelled { .. }) => assert_eq!(i, 3),
+//!         Err(e) => return Err(e),
+//!     }
+//! }
+//! done.sort();
+//! assert_eq!(done, [(0, 1), (1, 2), (2, 3)]);
+//! # Ok::<(), delayed::Error>(())
+//! ```
+//!
+//! ## Methods on delayed values
+//!
+//! `#[delayed]` on an `impl` block makes its methods (those with a `&self` or `self`
+//! receiver) callable on a `Delayed<Self>`, lazily: the macro adds a trait named
+//! `<Type>Delayed`, implemented for `Delayed<Type>`, beside the block (import it with the
+//! type to call the methods elsewhere). Arguments are taken as by `#[delayed]` functions;
+//! a method's key includes `Self`, and a method may carry its own `#[delayed(...)]`
+//! arguments. The methods stay eager on the type itself. A method named like one of
+//! `Delayed`'s own (`map`, `get`, `key`, ...) is reached through the trait's path:
+//! `AccDelayed::get(&d)`.
+//!
+//! ```
+//! use delayed::prelude::*;
+//!
+//! #[derive(Clone, Default, Tokenize)]
+//! struct Acc {
+//!     total: i64,
+//! }
+//!
+//! #[delayed]
+//! impl Acc {
+//!     fn add(mut self, x: i64) -> Acc {
+//!         self.total += x;
+//!         self
+//!     }
+//!     fn total(&self) -> i64 {
+//!         self.total
+//!     }
+//! }
+//!
+//! let acc = value(Acc::default());
+//! let sum = acc.add(5).add(6).total(); // three tasks
+//! assert_eq!(sum.compute()?, 11);
+//! assert_eq!(Acc::default().add(1).total(), 1); // eager on `Acc`
+//! # Ok::<(), delayed::Error>(())
+//! ```
+//!
+//! ## Shapes: maps, and results that are not `Clone`
+//!
+//! `compute`, `persist` and `submit` take a `Delayed`, references, tuples, `Vec`s,
+//! slices, arrays, `HashMap`s and `BTreeMap`s of them, nested (dask's lists and dicts),
+//! and give back the same shape of values. A root's value is moved out when nothing else
+//! needs it, and cloned only where it is read twice (the same node twice among the
+//! roots, or data the graph holds), so a `Delayed<T>` in a shape needs `T: Clone`. For a
+//! type that is not, use [`Delayed::owned`]: that root is always moved, and a value
+//! needed twice is [`Error::Shared`] (naming the task) instead of a clone.
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use delayed::prelude::*;
+//!
+//! struct Conn(u16); // not Clone
+//! let port = value(8080u16);
+//! let stats: HashMap<&str, Delayed<u16>> = [("port", port.clone()), ("next", &port + 1)].into();
+//! let (stats, conn) = delayed::compute((stats, port.map(|p| Conn(*p)).owned()))?;
+//! assert_eq!((stats["next"], conn.0), (8081, 8080));
+//! # Ok::<(), delayed::Error>(())
+//! ```
+//!
 //! ## Watching a compute
 //!
 //! - [`Scheduler::progress`]`(true)`: a progress bar on stderr (tasks done out of the
@@ -391,8 +492,11 @@ pub use delayed_macros::{delay, delayed, main, Tokenize};
 pub use delayed_runtime::dask;
 pub use delayed_runtime::worker;
 pub use delayed_runtime::{
+    as_completed, submit, submit_with, submit_with_report, AsCompleted, Job,
+};
+pub use delayed_runtime::{
     collect, compute, compute_with, file, value, Computable, Delayed, Error, IntoArg, Key,
-    KeyHasher, NodeKind, Scheduler, Tokenize,
+    KeyHasher, NodeKind, Owned, Scheduler, Tokenize,
 };
 pub use delayed_runtime::{
     compute_with_report, persist, persist_with, FunctionStats, Persistable, Progress, Report,

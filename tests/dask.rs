@@ -306,6 +306,25 @@ fn concurrent_computes(cluster: &Cluster) -> Result<(), String> {
     Ok(())
 }
 
+/// Futures on the cluster: jobs submitted with `Scheduler::dask`, running at once, each
+/// give what `compute` gives.
+fn jobs_on_the_cluster(cluster: &Cluster) -> Result<(), String> {
+    let sched = Scheduler::dask(cluster);
+    let graphs: Vec<Delayed<i64>> = (0..3i64)
+        .map(|k| total(delayed::collect((0..10).map(|i| inc("job", i + 100 * k)))))
+        .collect();
+    let jobs = graphs
+        .iter()
+        .map(|g| delayed::submit_with(g.clone(), &sched).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (k, job) in jobs.into_iter().enumerate() {
+        let got = job.wait().map_err(|e| e.to_string())?;
+        let want = (0..10).map(|i| i + 100 * k as i64 + 1).sum::<i64>();
+        ensure(got == want, || format!("job {k}: {got} != {want}"))?;
+    }
+    Ok(())
+}
+
 /// `.cache(dir)` composes: results computed on the cluster are stored by the driver, and
 /// a second compute submits nothing (no task runs again).
 fn cache_composes(cluster: &Cluster) -> Result<(), String> {
@@ -623,6 +642,7 @@ fn main() -> ExitCode {
         ("driver_side_nodes", driver_side_nodes),
         ("shapes", shapes),
         ("concurrent_computes", concurrent_computes),
+        ("jobs_on_the_cluster", jobs_on_the_cluster),
         ("cache_composes", cache_composes),
         ("bad_address", bad_address),
         ("missing_python", missing_python),

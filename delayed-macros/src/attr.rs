@@ -6,6 +6,7 @@ use syn::spanned::Spanned;
 use syn::{LitBool, LitStr};
 
 /// What `#[delayed(pure = false, name = "…")]` asked for.
+#[derive(Clone)]
 pub(crate) struct Args {
     /// `false`: every call gets a fresh key and runs.
     pub(crate) pure: bool,

@@ -18,6 +18,9 @@ use crate::check;
 use crate::tokens::hash_tokens;
 
 pub(crate) fn delayed_fn(args: TokenStream, item: TokenStream) -> TokenStream {
+    if let Ok(block) = syn::parse2::<syn::ItemImpl>(item.clone()) {
+        return crate::methods::delayed_impl(args, block);
+    }
     let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
         // A function whose body does not parse (rustc reports the syntax error itself):
@@ -27,7 +30,7 @@ pub(crate) fn delayed_fn(args: TokenStream, item: TokenStream) -> TokenStream {
             Err(_) => {
                 return syn::Error::new_spanned(
                     first_tokens(&item),
-                    "`#[delayed]` applies to functions only; to put data into the graph use `value(x)`, to make a call lazy at the call site use `delay!(f(x))`",
+                    "`#[delayed]` applies to functions and impl blocks only; to put data into the graph use `value(x)`, to make a call lazy at the call site use `delay!(f(x))`",
                 )
                 .to_compile_error();
             }
@@ -108,22 +111,22 @@ fn first_tokens(item: &TokenStream) -> TokenStream {
 }
 
 /// How a parameter reaches the body.
-enum Pass {
+pub(crate) enum Pass {
     /// `x: T`: the value is moved (last consumer) or cloned.
     Value,
     /// `x: &T`, `&str`, `&[T]`, `&Path`: the computed owned value is borrowed.
     Borrow,
 }
 
-struct Param {
+pub(crate) struct Param {
     /// The name in the lazy function's signature.
-    ident: Ident,
+    pub(crate) ident: Ident,
     /// The pattern and type of the original parameter, for the body closure.
-    pat: Pat,
-    ty: Type,
+    pub(crate) pat: Pat,
+    pub(crate) ty: Type,
     /// The type flowing through the graph (`String` for `&str`, ...).
-    owned: Type,
-    pass: Pass,
+    pub(crate) owned: Type,
+    pub(crate) pass: Pass,
 }
 
 enum Receiver {
@@ -427,7 +430,7 @@ fn eager_twin(func: &ItemFn, eager: &Ident) -> TokenStream {
     }
 }
 
-fn param(index: usize, pat: &Pat, ty: &Type) -> Param {
+pub(crate) fn param(index: usize, pat: &Pat, ty: &Type) -> Param {
     let ident = match pat {
         Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
             let mut ident = p.ident.clone();
@@ -485,7 +488,7 @@ fn strip_lifetime(ty: &Type) -> Type {
 }
 
 /// The result type of the lazy function, and whether the original returns `Result`.
-fn output_type(output: &ReturnType) -> (Type, bool) {
+pub(crate) fn output_type(output: &ReturnType) -> (Type, bool) {
     let ReturnType::Type(_, ty) = output else {
         return (parse_quote!(()), false);
     };
@@ -503,13 +506,13 @@ fn output_type(output: &ReturnType) -> (Type, bool) {
     ((**ty).clone(), false)
 }
 
-fn parse_quote_spanned_bound(ty: &Type, bound: TokenStream) -> syn::WherePredicate {
+pub(crate) fn parse_quote_spanned_bound(ty: &Type, bound: TokenStream) -> syn::WherePredicate {
     let span = ty.span();
     syn::parse2(quote_spanned!(span=> #ty: #bound)).unwrap_or_else(|_| parse_quote!(#ty: #bound))
 }
 
 /// Whether `ty` names `Self`, a lifetime, or a type or const parameter of `generics`.
-fn mentions_generic(ty: &Type, generics: &syn::Generics) -> bool {
+pub(crate) fn mentions_generic(ty: &Type, generics: &syn::Generics) -> bool {
     let names: Vec<String> = generics
         .params
         .iter()

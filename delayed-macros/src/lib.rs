@@ -4,13 +4,14 @@
 //!
 //! This file holds only the entry points: attribute parsing is in `attr.rs`, the checks
 //! that keep delayed functions free of side effects in `check.rs`, code generation in
-//! `expand.rs` (functions), `delay.rs` (call sites) and `derive.rs` (`Tokenize`).
+//! `expand.rs` (functions), `methods.rs` (impl blocks), `delay.rs` (call sites) and `derive.rs` (`Tokenize`).
 
 mod attr;
 mod check;
 mod delay;
 mod derive;
 mod expand;
+mod methods;
 mod tokens;
 
 use proc_macro::TokenStream;

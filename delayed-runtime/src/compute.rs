@@ -17,7 +17,14 @@ use crate::watch::Report;
 pub struct Roots<'a> {
     nodes: Vec<&'a Arc<Node>>,
     lengths: Vec<usize>,
+    /// The keys of maps, one `Vec<K>` per map, in the order its values were pushed.
+    keys: Vec<MapKeys>,
+    /// The nodes of [`Owned`] roots, to name in an error.
+    owned: Vec<Arc<Node>>,
 }
+
+/// The keys of one map of a shape, type-erased (`Vec<K>`).
+type MapKeys = Box<dyn std::any::Any + Send>;
 
 /// The computed values of the roots, handed back in the order they were pushed. Not
 /// meant to be named.
@@ -25,6 +32,8 @@ pub struct Roots<'a> {
 pub struct Values {
     values: std::vec::IntoIter<AnyValue>,
     lengths: std::vec::IntoIter<usize>,
+    keys: std::vec::IntoIter<MapKeys>,
+    owned: std::vec::IntoIter<Arc<Node>>,
 }
 
 impl<'a> Roots<'a> {
@@ -32,6 +41,8 @@ impl<'a> Roots<'a> {
         let mut roots = Roots {
             nodes: Vec::new(),
             lengths: Vec::new(),
+            keys: Vec::new(),
+            owned: Vec::new(),
         };
         shape.push_roots(&mut roots);
         roots
@@ -42,14 +53,71 @@ impl<'a> Roots<'a> {
         Values {
             values: values.into_iter(),
             lengths: self.lengths.into_iter(),
+            keys: self.keys.into_iter(),
+            owned: self.owned.into_iter(),
         }
+    }
+
+    /// Records the keys of a map whose values are pushed next, in that order.
+    fn push_keys<K: Send + 'static>(&mut self, keys: Vec<K>) {
+        self.keys.push(Box::new(keys));
     }
 }
 
-fn internal(what: &str) -> Error {
+/// The roots of a shape, owned: a job ([`crate::submit`]) runs them on another thread,
+/// after the shape itself is gone.
+pub(crate) struct OwnedRoots {
+    nodes: Vec<Arc<Node>>,
+    lengths: Vec<usize>,
+    keys: Vec<MapKeys>,
+    owned: Vec<Arc<Node>>,
+}
+
+impl OwnedRoots {
+    pub(crate) fn of<C: Computable + ?Sized>(shape: &C) -> OwnedRoots {
+        let roots = Roots::of(shape);
+        OwnedRoots {
+            nodes: roots.nodes.into_iter().cloned().collect(),
+            lengths: roots.lengths,
+            keys: roots.keys,
+            owned: roots.owned,
+        }
+    }
+
+    /// Runs the roots through `scheduler`'s whole pipeline (plan, cache, run, watch),
+    /// stopped once `stop` is set, and hands back their values to take in shape.
+    pub(crate) fn run(
+        self,
+        scheduler: &Scheduler,
+        report: bool,
+        stop: Option<&std::sync::atomic::AtomicBool>,
+    ) -> Result<(Values, Option<Report>), Error> {
+        let refs: Vec<&Arc<Node>> = self.nodes.iter().collect();
+        let (values, report) = scheduler.run_stoppable(&refs, report, stop)?;
+        Ok((
+            Values {
+                values: values.into_iter(),
+                lengths: self.lengths.into_iter(),
+                keys: self.keys.into_iter(),
+                owned: self.owned.into_iter(),
+            },
+            report,
+        ))
+    }
+}
+
+pub(crate) fn internal(what: &str) -> Error {
     Error::Scheduler {
         message: format!("internal error: {what}"),
     }
+}
+
+/// The keys of the next map, recorded by `push_keys`.
+fn next_keys<K: 'static>(keys: &mut std::vec::IntoIter<MapKeys>) -> Result<Vec<K>, Error> {
+    let keys = keys.next().ok_or_else(|| internal("missing map keys"))?;
+    keys.downcast::<Vec<K>>()
+        .map(|keys| *keys)
+        .map_err(|_| internal("map keys of the wrong type"))
 }
 
 impl Values {
@@ -69,15 +137,45 @@ impl Values {
             .map_err(|_| internal("a result has the wrong type"))?;
         Ok(Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone()))
     }
+
+    /// The next value, moved out; [`Error::Shared`] naming `node` when something else
+    /// still holds it (another root, or the graph itself for data).
+    fn next_owned<T: Send + Sync + 'static>(&mut self, node: &Node) -> Result<T, Error> {
+        let any = self
+            .values
+            .next()
+            .ok_or_else(|| internal("too few results"))?;
+        let shared = any
+            .downcast::<T>()
+            .map_err(|_| internal("a result has the wrong type"))?;
+        Arc::try_unwrap(shared).map_err(|_| Error::Shared {
+            task: node.label(),
+            type_name: std::any::type_name::<T>().to_owned(),
+        })
+    }
 }
 
 /// Anything `delayed::compute` accepts: a `Delayed<T>`, a reference to one, and tuples
-/// (up to 12), `Vec`s, slices and arrays of computables, nested as deep as you like. The
-/// output has the same shape with values in place of `Delayed`s.
+/// (up to 12), `Vec`s, slices, arrays, `HashMap`s and `BTreeMap`s of computables, nested
+/// as deep as you like. The output has the same shape with values in place of
+/// `Delayed`s (a map keeps its keys, which must be `Clone + Send + 'static`).
+///
+/// ```
+/// use std::collections::{BTreeMap, HashMap};
+/// use delayed_runtime::{compute, value};
+///
+/// let x = value(2i64);
+/// let sums: HashMap<&str, _> = [("double", &x + &x), ("square", &x * &x)].into();
+/// let nested: BTreeMap<u8, _> = [(1, vec![x.clone()]), (2, vec![&x + 1, &x + 2])].into();
+/// let (sums, nested) = compute((sums, nested))?;
+/// assert_eq!((sums["double"], sums["square"]), (4, 4));
+/// assert_eq!(nested[&2], [3, 4]);
+/// # Ok::<(), delayed_runtime::Error>(())
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be computed",
-    label = "expected a `Delayed<T>`, or a tuple, `Vec`, slice or array of them",
-    note = "`compute` takes `Delayed` values, alone or in tuples (up to 12), `Vec`s, slices and arrays; plain values are already computed"
+    label = "expected a `Delayed<T>`, or a tuple, `Vec`, slice, array or map of them",
+    note = "`compute` takes `Delayed` values, alone or in tuples (up to 12), `Vec`s, slices, arrays, `HashMap`s and `BTreeMap`s; plain values are already computed"
 )]
 pub trait Computable {
     /// The same shape, with values in place of `Delayed`s.
@@ -97,6 +195,73 @@ impl<T: Clone + Send + Sync + 'static> Computable for Delayed<T> {
     }
     fn take_values(values: &mut Values) -> Result<T, Error> {
         values.next()
+    }
+}
+
+/// A root whose value is moved out of the compute, never cloned, so its type need not be
+/// `Clone`: what [`Delayed::owned`] gives. Put it in any shape `compute` and `submit` take.
+///
+/// A `Delayed<T>` in a shape needs `T: Clone`, because its value may be read twice (the
+/// same node twice among the roots, or data the graph holds, like [`value`](crate::value)
+/// and persisted results); Rust cannot tell at run time whether a type is `Clone`. An
+/// `Owned` root takes the value instead: when it is read twice, the compute returns
+/// [`Error::Shared`] naming the task, and nothing is cloned.
+///
+/// ```
+/// use delayed_runtime::{compute, value, Error};
+///
+/// #[derive(Debug)]
+/// struct Model(Vec<f64>); // not Clone
+/// let model = value(3usize).map(|n| Model(vec![0.5; *n]));
+/// let (m, n) = compute((model.owned(), value(1i64) + 1))?;
+/// assert_eq!((m.0.len(), n), (3, 2));
+///
+/// // Twice in one compute: an error naming the task, not a clone.
+/// let err = compute((model.owned(), model.owned())).unwrap_err();
+/// assert!(matches!(err, Error::Shared { .. }));
+/// assert_eq!(err.task(), Some(model.label().as_str()));
+/// # Ok::<(), delayed_runtime::Error>(())
+/// ```
+pub struct Owned<T> {
+    delayed: Delayed<T>,
+}
+
+impl<T> Delayed<T> {
+    /// This value as a root that is moved out of the compute, not cloned: computes a
+    /// `T` that is not `Clone` (see [`Owned`]).
+    ///
+    /// ```
+    /// use delayed_runtime::value;
+    /// struct Token(u64); // not Clone
+    /// let t = (value(41u64) + 1).map(|n| Token(*n));
+    /// assert_eq!(delayed_runtime::compute(t.owned())?.0, 42);
+    /// # Ok::<(), delayed_runtime::Error>(())
+    /// ```
+    pub fn owned(&self) -> Owned<T> {
+        Owned {
+            delayed: self.clone(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Owned<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Owned({:?})", self.delayed.label())
+    }
+}
+
+impl<T: Send + Sync + 'static> Computable for Owned<T> {
+    type Output = T;
+    fn push_roots<'a>(&'a self, roots: &mut Roots<'a>) {
+        roots.nodes.push(&self.delayed.node);
+        roots.owned.push(self.delayed.node.clone());
+    }
+    fn take_values(values: &mut Values) -> Result<T, Error> {
+        let node = values
+            .owned
+            .next()
+            .ok_or_else(|| internal("missing owned root"))?;
+        values.next_owned(&node)
     }
 }
 
@@ -148,6 +313,55 @@ impl<C: Computable, const N: usize> Computable for [C; N] {
             .map(|_| C::take_values(values))
             .collect::<Result<_, _>>()?;
         items.try_into().map_err(|_| internal("array length"))
+    }
+}
+
+/// A map's values are computed and handed back under the same keys (dask computes
+/// dicts of delayed values the same way). The keys are cloned once, when the roots are
+/// collected.
+impl<K, C, S> Computable for std::collections::HashMap<K, C, S>
+where
+    K: Eq + std::hash::Hash + Clone + Send + 'static,
+    C: Computable,
+    S: std::hash::BuildHasher + Default,
+{
+    type Output = std::collections::HashMap<K, C::Output, S>;
+    fn push_roots<'a>(&'a self, roots: &mut Roots<'a>) {
+        roots.push_keys(self.keys().cloned().collect::<Vec<K>>());
+        for item in self.values() {
+            item.push_roots(roots);
+        }
+    }
+    fn take_values(values: &mut Values) -> Result<Self::Output, Error> {
+        let keys = next_keys::<K>(&mut values.keys)?;
+        let mut map = std::collections::HashMap::with_capacity_and_hasher(keys.len(), S::default());
+        for key in keys {
+            map.insert(key, C::take_values(values)?);
+        }
+        Ok(map)
+    }
+}
+
+/// As for `HashMap`, in key order.
+impl<K, C> Computable for std::collections::BTreeMap<K, C>
+where
+    K: Ord + Clone + Send + 'static,
+    C: Computable,
+{
+    type Output = std::collections::BTreeMap<K, C::Output>;
+    fn push_roots<'a>(&'a self, roots: &mut Roots<'a>) {
+        roots.push_keys(self.keys().cloned().collect::<Vec<K>>());
+        for item in self.values() {
+            item.push_roots(roots);
+        }
+    }
+    fn take_values(values: &mut Values) -> Result<Self::Output, Error> {
+        let keys = next_keys::<K>(&mut values.keys)?;
+        let mut map = std::collections::BTreeMap::new();
+        for key in keys {
+            map.insert(key, C::take_values(values)?);
+        }
+        Ok(map)
     }
 }
 
@@ -255,6 +469,7 @@ pub fn persist_with<C: Persistable>(
         values: values.into_iter(),
         nodes: nodes.into_iter(),
         lengths: roots.lengths.into_iter(),
+        keys: roots.keys.into_iter(),
     })
 }
 
@@ -266,6 +481,7 @@ pub(crate) fn persist_one<T: Send + Sync + 'static>(d: &Delayed<T>) -> Result<De
         values: values.into_iter(),
         nodes: vec![d.node.clone()].into_iter(),
         lengths: Vec::new().into_iter(),
+        keys: Vec::new().into_iter(),
     }
     .next()
 }
@@ -277,6 +493,7 @@ pub struct Persisted {
     values: std::vec::IntoIter<AnyValue>,
     nodes: std::vec::IntoIter<Arc<Node>>,
     lengths: std::vec::IntoIter<usize>,
+    keys: std::vec::IntoIter<MapKeys>,
 }
 
 impl Persisted {
@@ -343,6 +560,39 @@ impl<C: Persistable, const N: usize> Persistable for [C; N] {
             .map(|_| C::take_persisted(values))
             .collect::<Result<_, _>>()?;
         items.try_into().map_err(|_| internal("array length"))
+    }
+}
+
+impl<K, C, S> Persistable for std::collections::HashMap<K, C, S>
+where
+    K: Eq + std::hash::Hash + Clone + Send + 'static,
+    C: Persistable,
+    S: std::hash::BuildHasher + Default,
+{
+    type Persisted = std::collections::HashMap<K, C::Persisted, S>;
+    fn take_persisted(values: &mut Persisted) -> Result<Self::Persisted, Error> {
+        let keys = next_keys::<K>(&mut values.keys)?;
+        let mut map = std::collections::HashMap::with_capacity_and_hasher(keys.len(), S::default());
+        for key in keys {
+            map.insert(key, C::take_persisted(values)?);
+        }
+        Ok(map)
+    }
+}
+
+impl<K, C> Persistable for std::collections::BTreeMap<K, C>
+where
+    K: Ord + Clone + Send + 'static,
+    C: Persistable,
+{
+    type Persisted = std::collections::BTreeMap<K, C::Persisted>;
+    fn take_persisted(values: &mut Persisted) -> Result<Self::Persisted, Error> {
+        let keys = next_keys::<K>(&mut values.keys)?;
+        let mut map = std::collections::BTreeMap::new();
+        for key in keys {
+            map.insert(key, C::take_persisted(values)?);
+        }
+        Ok(map)
     }
 }
 

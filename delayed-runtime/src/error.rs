@@ -71,6 +71,22 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The job was cancelled ([`Job::cancel`](crate::Job::cancel)) before it delivered
+    /// its result: tasks that had not started never ran.
+    #[error("the job was cancelled")]
+    #[non_exhaustive]
+    Cancelled {},
+    /// The value of an [`Owned`](crate::Owned) root was read twice in one compute (the
+    /// same node twice among the roots, or data the graph holds), and an owned value is
+    /// never cloned. Compute it once, or compute the `Delayed` itself (its type `Clone`).
+    #[error("the value of `{task}` is needed twice in this compute (another root, or data the graph holds) and an owned `{type_name}` is never cloned: compute it once, or make it `Clone` and compute the `Delayed` itself")]
+    #[non_exhaustive]
+    Shared {
+        /// The label of the node whose value was needed twice.
+        task: String,
+        /// Its type.
+        type_name: String,
+    },
 }
 
 impl Error {
@@ -80,8 +96,10 @@ impl Error {
     /// The label of the task that failed, if a task did.
     pub fn task(&self) -> Option<&str> {
         match self {
-            Error::Panicked { task, .. } | Error::Failed { task, .. } => Some(task),
-            Error::Scheduler { .. } | Error::Trace { .. } => None,
+            Error::Panicked { task, .. }
+            | Error::Failed { task, .. }
+            | Error::Shared { task, .. } => Some(task),
+            Error::Scheduler { .. } | Error::Trace { .. } | Error::Cancelled { .. } => None,
         }
     }
 
@@ -92,7 +110,10 @@ impl Error {
     pub fn dependents(&self) -> &[String] {
         match self {
             Error::Panicked { dependents, .. } | Error::Failed { dependents, .. } => dependents,
-            Error::Scheduler { .. } | Error::Trace { .. } => &[],
+            Error::Scheduler { .. }
+            | Error::Trace { .. }
+            | Error::Cancelled { .. }
+            | Error::Shared { .. } => &[],
         }
     }
 

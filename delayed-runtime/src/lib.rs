@@ -20,8 +20,8 @@
 //! Where things live: [`Delayed`] and [`value`] in `delayed.rs`, the nodes in `node.rs`,
 //! keys in `key.rs` and `tokenize.rs` (how far a key holds: `Scope` in `node.rs`), files
 //! as inputs keyed by content in `file.rs`, building a task in `call.rs`, argument conversion in
-//! `arg.rs`, operators in `ops.rs`, `compute`/`persist` over shapes in `compute.rs`, the
-//! scheduler in `scheduler/` (a task's view of its inputs in `inputs.rs`), progress, trace
+//! `arg.rs`, operators in `ops.rs`, `compute`/`persist` over shapes in `compute.rs`, futures (`submit`, `Job`,
+//! `as_completed`) in `job.rs`, the scheduler in `scheduler/` (a task's view of its inputs in `inputs.rs`), progress, trace
 //! and report in `watch/`, the on-disk result cache in `cache/` (feature `cache`; which
 //! key a result is stored under in `cache/disk_key.rs`), errors
 //! in `error.rs`, drawing the graph (`to_dot`, `visualize`) in `render/`.
@@ -60,6 +60,7 @@ mod delayed;
 mod error;
 mod file;
 mod inputs;
+mod job;
 mod key;
 mod keying;
 mod node;
@@ -80,12 +81,13 @@ pub use arg::IntoArg;
 #[cfg(feature = "cache")]
 pub use cache::{Cache, CacheCounters, CacheMode, CacheStats, Cacheable};
 pub use compute::{
-    collect, compute, compute_with, compute_with_report, persist, persist_with, Computable,
+    collect, compute, compute_with, compute_with_report, persist, persist_with, Computable, Owned,
     Persistable,
 };
 pub use delayed::{value, Delayed};
 pub use error::Error;
 pub use file::file;
+pub use job::{as_completed, submit, submit_with, submit_with_report, AsCompleted, Job};
 pub use key::{Key, KeyHasher};
 pub use node::NodeKind;
 pub use scheduler::Scheduler;

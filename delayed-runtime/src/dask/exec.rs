@@ -80,6 +80,7 @@ pub(crate) fn run(
     plan: &Plan<'_>,
     cache: Option<&Cache>,
     recorder: Option<&Recorder>,
+    stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<Vec<AnyValue>, Error> {
     let n = plan.tasks.len();
     let ops: Vec<Option<&'static RemoteOp>> = plan.tasks.iter().map(|t| capable(t)).collect();
@@ -218,6 +219,10 @@ pub(crate) fn run(
     for k in 0..phases {
         if by_phase[k].is_empty() {
             continue;
+        }
+        if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Acquire)) {
+            outcome = Err(Error::Cancelled {});
+            break;
         }
         outcome = if k % 2 == 0 {
             run_here(

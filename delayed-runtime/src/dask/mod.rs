@@ -32,7 +32,9 @@ use crate::error::Error;
 /// A compute with [`Scheduler::dask`](crate::Scheduler::dask): the plan run on the
 /// cluster, watched (progress, trace, report) by phase: each task is counted done, with
 /// no duration, when its phase has finished (dask's dashboard shows the cluster's own
-/// task stream).
+/// task stream). A job's compute (`stop`) is cancelled between phases; the futures of the
+/// phase running then are released.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn compute(
     cluster: &Inner,
     watch: &crate::watch::Watch,
@@ -41,14 +43,11 @@ pub(crate) fn compute(
     roots: &[&Arc<crate::node::Node>],
     report: bool,
     started: std::time::Instant,
+    stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<(Vec<crate::node::AnyValue>, Option<crate::watch::Report>), Error> {
     let session = watch.start(&plan, started, report, cluster.threads(), true);
-    let result = exec::run(
-        cluster,
-        &plan,
-        cache,
-        session.as_ref().map(|s| s.recorder()),
-    );
+    let recorder = session.as_ref().map(|s| s.recorder());
+    let result = exec::run(cluster, &plan, cache, recorder, stop);
     match session {
         None => result.map(|values| (values, None)),
         Some(session) => session.end(&plan, roots, result),

@@ -5,6 +5,7 @@ pub(crate) mod run;
 pub(crate) mod slots;
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -186,6 +187,18 @@ impl Scheduler {
         roots: &[&Arc<Node>],
         report: bool,
     ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
+        self.run_stoppable(roots, report, None)
+    }
+
+    /// [`run_reporting`](Scheduler::run_reporting), stopped (no task starts any more, the
+    /// result is [`Error::Cancelled`]) once `stop` is set: the pipeline of a job, called
+    /// with a `stop` flag on the job's own thread, outside any pool.
+    pub(crate) fn run_stoppable(
+        &self,
+        roots: &[&Arc<Node>],
+        report: bool,
+        stop: Option<&AtomicBool>,
+    ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
         let started = Instant::now();
         let plan = Plan::new(roots);
         // With a cache, stored results replace their tasks first (`cache/rewrite.rs`); when
@@ -198,9 +211,9 @@ impl Scheduler {
         {
             drop(plan);
             let roots: Vec<&Arc<Node>> = rewritten.iter().collect();
-            return self.run_plan(Plan::new(&roots), &roots, report, started);
+            return self.run_plan(Plan::new(&roots), &roots, report, started, stop);
         }
-        self.run_plan(plan, roots, report, started)
+        self.run_plan(plan, roots, report, started, stop)
     }
 
     fn run_plan(
@@ -209,11 +222,13 @@ impl Scheduler {
         roots: &[&Arc<Node>],
         report: bool,
         started: Instant,
+        stop: Option<&AtomicBool>,
     ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
         #[cfg(feature = "dask")]
         if let Mode::Dask(cluster) = &self.mode {
             let cache = self.cache.as_ref();
-            return crate::dask::compute(cluster, &self.watch, cache, plan, roots, report, started);
+            let watch = &self.watch;
+            return crate::dask::compute(cluster, watch, cache, plan, roots, report, started, stop);
         }
         let pooled = !matches!(self.mode, Mode::Sync);
         // Before the slots take the read counts: the report's live count copies them.
@@ -221,10 +236,19 @@ impl Scheduler {
             .watch
             .start(&plan, started, report, self.workers(), pooled);
         let reads = std::mem::take(&mut plan.reads);
-        let run = Run::new(&plan, reads).watched(session.as_ref().map(|s| s.recorder()));
+        let run = Run::new(&plan, reads)
+            .watched(session.as_ref().map(|s| s.recorder()))
+            .stoppable(stop);
         // A pool that cannot start is an error of this compute like any other: it still
         // goes through the session, so the trace file is written on this path too.
+        // A job's thread (`stop` is set) is outside the pool: it hands the tasks over and
+        // waits (see `Run::run_parallel_from_outside`).
+        let outside = stop.is_some();
         let started_run = match &self.mode {
+            Mode::Global if outside => {
+                run.run_parallel_from_outside(None);
+                Ok(())
+            }
             Mode::Global => {
                 run.run_parallel();
                 Ok(())
@@ -242,6 +266,10 @@ impl Scheduler {
                         .map_err(|e| e.to_string())
                 });
                 match pool {
+                    Ok(pool) if outside => {
+                        run.run_parallel_from_outside(Some(pool));
+                        Ok(())
+                    }
                     Ok(pool) => {
                         pool.install(|| run.run_parallel());
                         Ok(())

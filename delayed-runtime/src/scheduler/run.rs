@@ -26,6 +26,9 @@ pub(crate) struct Run<'p, 'g> {
     first_error: Mutex<Option<(u32, Error)>>,
     /// Progress, trace and report hooks; `None` (a couple of untaken branches per task) when not watched.
     watch: Option<&'p Recorder>,
+    /// Set from outside to stop the run (a cancelled job, see `job.rs`): like a failure,
+    /// no task starts after it.
+    stop: Option<&'p AtomicBool>,
 }
 
 impl<'p, 'g> Run<'p, 'g> {
@@ -37,7 +40,19 @@ impl<'p, 'g> Run<'p, 'g> {
             failed: AtomicBool::new(false),
             first_error: Mutex::new(None),
             watch: None,
+            stop: None,
         }
+    }
+
+    /// Stops starting tasks once `stop` is set; the run then ends with
+    /// [`Error::Cancelled`] (unless a task failed first).
+    pub(crate) fn stoppable(mut self, stop: Option<&'p AtomicBool>) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.is_some_and(|s| s.load(Ordering::Acquire))
     }
 
     /// Reports every task to `recorder` (see `watch/`).
@@ -118,14 +133,14 @@ impl<'p, 'g> Run<'p, 'g> {
     }
 
     fn cancelled(&self) -> bool {
-        self.failed.load(Ordering::Acquire)
+        self.failed.load(Ordering::Acquire) || self.stopped()
     }
 
     /// One thread, in plan order: inputs always come first, and the order is the same
     /// every time.
     pub(crate) fn run_sync(&self) {
         for t in 0..self.plan.tasks.len() as u32 {
-            if !self.execute(t) {
+            if self.stopped() || !self.execute(t) {
                 return;
             }
         }
@@ -136,6 +151,40 @@ impl<'p, 'g> Run<'p, 'g> {
     /// spawn per link) and spawns the others.
     pub(crate) fn run_parallel(&self) {
         use rayon::prelude::*;
+        let (ready, graph) = self.ready();
+        rayon::scope(|scope| {
+            ready
+                .par_iter()
+                .with_max_len(64)
+                .for_each(|&t| self.run_from(t, &graph, scope));
+        });
+    }
+
+    /// As [`run_parallel`](Run::run_parallel) on `pool` (rayon's global pool if `None`),
+    /// called from a thread outside it (a job's thread): the tasks are handed to the
+    /// pool and this thread only waits. Unlike `install`, no worker waits inside this
+    /// run's scope, so a worker never picks up another job's run on top of its own and
+    /// many jobs on one pool share its workers task by task.
+    pub(crate) fn run_parallel_from_outside(&self, pool: Option<&rayon::ThreadPool>) {
+        let (ready, graph) = self.ready();
+        match pool {
+            Some(pool) => pool.in_place_scope(|scope| self.spawn_ready(&ready, &graph, scope)),
+            None => rayon::in_place_scope(|scope| self.spawn_ready(&ready, &graph, scope)),
+        }
+    }
+
+    fn spawn_ready<'s>(&'s self, ready: &'s [u32], graph: &'s Graph, scope: &rayon::Scope<'s>) {
+        for chunk in ready.chunks(64) {
+            scope.spawn(move |scope| {
+                for &t in chunk {
+                    self.run_from(t, graph, scope);
+                }
+            });
+        }
+    }
+
+    /// The tasks without inputs, and the edges with their waiting counts.
+    fn ready(&self) -> (Vec<u32>, Graph) {
         let mut deps = self.plan.dependents();
         let waiting_on = std::mem::take(&mut deps.waiting_on);
         let ready: Vec<u32> = (0..self.plan.tasks.len() as u32)
@@ -146,12 +195,7 @@ impl<'p, 'g> Run<'p, 'g> {
             waiting_on: waiting_on.into_iter().map(AtomicU32::new).collect(),
             deps,
         };
-        rayon::scope(|scope| {
-            ready
-                .par_iter()
-                .with_max_len(64)
-                .for_each(|&t| self.run_from(t, &graph, scope));
-        });
+        (ready, graph)
     }
 
     fn run_from<'s>(&'s self, first: u32, graph: &'s Graph, scope: &rayon::Scope<'s>) {
@@ -181,6 +225,9 @@ impl<'p, 'g> Run<'p, 'g> {
             .take()
         {
             return Err(error.with_dependents(dependents(self.plan, t, Error::MAX_DEPENDENTS)));
+        }
+        if self.stopped() {
+            return Err(Error::Cancelled {});
         }
         self.plan
             .roots
