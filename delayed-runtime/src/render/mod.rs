@@ -7,8 +7,10 @@
 //!   in a stable order (inputs before consumers, roots in the order given).
 //! - `dot.rs`: that graph as Graphviz text, in dask's style.
 //! - `layout.rs`: a layered (Sugiyama) layout in pure Rust: longest-path ranks, dummy
-//!   nodes on long edges, barycenter ordering, overlap-free coordinates by isotonic
-//!   regression, spline edges with spread-out ports.
+//!   nodes on long edges, dot's ordering (weighted median and barycenter sweeps with
+//!   transposition), dot-like coordinates that keep chains straight (weighted medians,
+//!   overlap-free by isotonic regression), spline edges with spread-out ports.
+//! - `measure.rs` (tests): edge crossings and sizes of our pictures and of Graphviz's.
 //! - `font.rs`: text metrics and glyph outlines from a bundled font.
 //! - `svg.rs` and `png.rs`: the laid-out scene as SVG text, and rasterized with
 //!   `tiny-skia`.
@@ -27,6 +29,8 @@ mod dot;
 mod font;
 mod graph;
 mod layout;
+#[cfg(test)]
+mod measure;
 mod png;
 mod style;
 mod svg;
