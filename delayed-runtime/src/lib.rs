@@ -58,6 +58,7 @@ mod inputs;
 mod key;
 mod node;
 mod ops;
+mod panics;
 #[cfg(feature = "visualize")]
 mod render;
 mod scheduler;

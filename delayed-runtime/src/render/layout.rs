@@ -57,7 +57,9 @@ pub(crate) struct SceneNode {
 }
 
 pub(crate) struct SceneEdge {
-    /// The input and the consumer, as indices into the scene's nodes.
+    /// The input and the consumer, as indices into the scene's nodes (read by the tests'
+    /// measurements, `measure.rs`).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) ends: (u32, u32),
     pub(crate) start: Point,
     /// Cubic segments: two control points and the end point.
