@@ -22,7 +22,8 @@
 //!
 //! ## Building graphs
 //!
-//! - **`#[delayed]` functions.** A parameter `x: T` accepts a plain `T` (keyed by content
+//! - **[`#[delayed]`](macro@delayed) functions** (the attribute's page has the whole
+//!   contract). A parameter `x: T` accepts a plain `T` (keyed by content
 //!   through [`Tokenize`]), a `Delayed<T>` or a `&Delayed<T>`; integer literals infer as
 //!   usual. A parameter `x: &T` takes the same and borrows the computed value instead of
 //!   cloning it (`&str` borrows a `String`, `&[T]` a `Vec<T>`, `&Path` a `PathBuf`). A
@@ -298,7 +299,10 @@
 
 #![warn(missing_docs)]
 
-pub use delayed_macros::{delay, delayed, Tokenize};
+#[doc = include_str!("delayed_attribute.md")]
+#[doc(inline)]
+pub use delayed_macros::delayed;
+pub use delayed_macros::{delay, Tokenize};
 pub use delayed_runtime::{
     collect, compute, compute_with, value, Computable, Delayed, Error, IntoArg, Key, KeyHasher,
     NodeKind, Scheduler, Tokenize,
