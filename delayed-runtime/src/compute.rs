@@ -184,7 +184,7 @@ pub(crate) fn roots_of<C: Computable + ?Sized>(shape: &C) -> Vec<&Arc<Node>> {
 /// returns the same shape of values.
 ///
 /// ```
-/// use delayed_runtime::{compute, value};
+/// use delayed::{compute, value};
 /// let a = value(1i64) + 1;
 /// let b = &a * 10;
 /// let (x, ys) = compute((&a, vec![b.clone(), b])).unwrap();
@@ -208,12 +208,12 @@ pub fn compute_with<C: Computable>(shape: C, scheduler: &Scheduler) -> Result<C:
 /// `compute_with`) nothing is timed.
 ///
 /// ```
-/// use delayed_runtime::{compute_with_report, value, Scheduler};
+/// use delayed::{compute_with_report, value, Scheduler};
 /// let x = value(1i64) + 2;
 /// let (v, report) = compute_with_report(&x, &Scheduler::new())?;
 /// assert_eq!((v, report.tasks_run), (3, 1));
 /// assert_eq!(report.function("add").map(|f| f.calls), Some(1));
-/// # Ok::<(), delayed_runtime::Error>(())
+/// # Ok::<(), delayed::Error>(())
 /// ```
 pub fn compute_with_report<C: Computable>(
     shape: C,
@@ -231,13 +231,13 @@ pub fn compute_with_report<C: Computable>(
 /// built on them later do not compute those values again. [`Delayed::persist`] for one.
 ///
 /// ```
-/// use delayed_runtime::{persist, value};
+/// use delayed::{persist, value};
 /// let a = value(1i64) + 1;
 /// let b = &a * 10;
 /// let (pa, pbs) = persist((&a, vec![b.clone(), b.clone()]))?;
 /// assert_eq!((pa.key(), pbs[1].key()), (a.key(), b.key()));
 /// assert_eq!((&pa + &pbs[0]).compute()?, 22);
-/// # Ok::<(), delayed_runtime::Error>(())
+/// # Ok::<(), delayed::Error>(())
 /// ```
 pub fn persist<C: Persistable>(shape: C) -> Result<C::Persisted, Error> {
     persist_with(shape, &Scheduler::default())
@@ -350,7 +350,7 @@ impl<C: Persistable, const N: usize> Persistable for [C; N] {
 /// Items may be `Delayed<T>`, `&Delayed<T>` or plain `T`.
 ///
 /// ```
-/// use delayed_runtime::{collect, value};
+/// use delayed::{collect, value};
 /// let parts = vec![value(1i64), value(2i64) + 1];
 /// assert_eq!(collect(&parts).map(|v| v.iter().sum::<i64>()).compute().unwrap(), 4);
 /// ```

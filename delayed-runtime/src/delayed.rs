@@ -23,7 +23,7 @@ use crate::tokenize::Tokenize;
 /// the lazy comparisons [`lt`](Delayed::lt), [`eq_`](Delayed::eq_), … instead.
 ///
 /// ```
-/// use delayed_runtime::value;
+/// use delayed::value;
 /// let a = value(3i64);
 /// let b = &a * 2 + &a;              // operators build new nodes
 /// assert_eq!(b.compute().unwrap(), 9);
@@ -51,7 +51,7 @@ impl<T> fmt::Debug for Delayed<T> {
 /// content: equal values give equal keys, in every run.
 ///
 /// ```
-/// use delayed_runtime::value;
+/// use delayed::value;
 /// let s = value(String::from("12345"));
 /// assert_eq!(s.key(), value(String::from("12345")).key());
 /// assert_eq!(s.map(|s| s.len()).compute().unwrap(), 5);
@@ -112,7 +112,7 @@ impl<T> Delayed<T> {
     /// graph deduplicated by key (dask's `len(d.__dask_graph__())`).
     ///
     /// ```
-    /// use delayed_runtime::value;
+    /// use delayed::value;
     /// let a = value(1i64);
     /// assert_eq!((&a + &a).graph_len(), 2);
     /// ```
@@ -188,7 +188,7 @@ impl<T> Delayed<T> {
     /// `value[index]`, lazily (dask's `d[i]`). The element is cloned out.
     ///
     /// ```
-    /// use delayed_runtime::value;
+    /// use delayed::value;
     /// let v = value(vec![10, 20, 30]);
     /// assert_eq!(v.get(1).compute().unwrap(), 20);
     /// ```

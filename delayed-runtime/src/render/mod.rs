@@ -173,7 +173,7 @@ pub enum VisualizeError {
 /// and arrays of them.
 ///
 /// ```
-/// use delayed_runtime::{to_dot, value};
+/// use delayed::{to_dot, value};
 /// let a = value(2i64);
 /// let dot = to_dot((&a + 1, &a * 3));
 /// assert!(dot.starts_with("digraph delayed {"));
@@ -192,7 +192,7 @@ pub fn to_dot_with<C: Computable>(shape: C, options: &Options) -> String {
 /// file.
 ///
 /// ```
-/// use delayed_runtime::{value, visualize::{render, Format, Options}};
+/// use delayed::{value, visualize::{render, Format, Options}};
 /// let a = value(2i64) + 1;
 /// let svg = render(&a, Format::Svg, &Options::default()).unwrap();
 /// assert!(String::from_utf8(svg).unwrap().contains(">add</text>"));
@@ -251,7 +251,7 @@ impl<T> Delayed<T> {
     /// This value's graph as Graphviz text, in dask's style (see [`to_dot`]).
     ///
     /// ```
-    /// use delayed_runtime::value;
+    /// use delayed::value;
     /// let d = value(String::from("12345")).map(|s| s.len());
     /// let dot = d.to_dot();
     /// assert!(dot.contains("label=\"map\""));
@@ -268,10 +268,10 @@ impl<T> Delayed<T> {
     /// over [`Options::max_nodes`] nodes.
     ///
     /// ```no_run
-    /// use delayed_runtime::value;
+    /// use delayed::value;
     /// let d = value(3i64) * 2 + 1;
     /// d.visualize("graph.png")?;
-    /// # Ok::<(), delayed_runtime::visualize::VisualizeError>(())
+    /// # Ok::<(), delayed::visualize::VisualizeError>(())
     /// ```
     pub fn visualize(&self, path: impl AsRef<Path>) -> Result<(), VisualizeError> {
         write_roots(&[&self.node], path.as_ref(), &Options::default())

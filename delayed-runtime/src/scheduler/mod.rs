@@ -38,7 +38,7 @@ use run::Run;
 /// them changes a result.
 ///
 /// ```
-/// use delayed_runtime::{value, Scheduler};
+/// use delayed::{value, Scheduler};
 /// let x = value(20i64) + 1;
 /// assert_eq!(x.compute_with(&Scheduler::sync()).unwrap(), 21);
 /// assert_eq!(x.compute_with(&Scheduler::threads(2)).unwrap(), 21);
@@ -130,7 +130,7 @@ impl Scheduler {
     /// on screen when the compute ends. Data nodes are not counted as tasks.
     ///
     /// ```
-    /// use delayed_runtime::{value, Progress, Scheduler};
+    /// use delayed::{value, Progress, Scheduler};
     /// let sched = Scheduler::threads(2).progress(true);
     /// assert_eq!((value(1i64) + 1).compute_with(&sched).unwrap(), 2);
     /// let always = Scheduler::sync().progress(Progress::Always);
@@ -153,12 +153,12 @@ impl Scheduler {
     /// compute return [`Error::Trace`]; a task's failure is reported before it.
     ///
     /// ```
-    /// use delayed_runtime::{value, Scheduler};
+    /// use delayed::{value, Scheduler};
     /// let path = std::env::temp_dir().join("delayed-doc-trace.json");
     /// let sched = Scheduler::new().trace(&path);
     /// assert_eq!((value(20i64) + 1).compute_with(&sched)?, 21);
     /// assert!(std::fs::read_to_string(&path).unwrap().contains("\"ph\":\"X\""));
-    /// # Ok::<(), delayed_runtime::Error>(())
+    /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn trace(mut self, path: impl Into<PathBuf>) -> Scheduler {
         self.watch.trace = Some(path.into());

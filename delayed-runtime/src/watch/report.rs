@@ -14,14 +14,14 @@ use crate::scheduler::plan::Plan;
 /// Its `Display` is a short summary with one line per function, longest total first.
 ///
 /// ```
-/// use delayed_runtime::{compute_with_report, value, Scheduler};
+/// use delayed::{compute_with_report, value, Scheduler};
 /// let a = value(2i64) + 1;
 /// let (x, report) = compute_with_report((&a * 10) + (&a * 10), &Scheduler::sync())?;
 /// assert_eq!(x, 60);
 /// // `a`, one `a * 10` (built twice, one key) and the sum.
 /// assert_eq!((report.tasks_run, report.deduplicated), (3, 1));
 /// println!("{report}");
-/// # Ok::<(), delayed_runtime::Error>(())
+/// # Ok::<(), delayed::Error>(())
 /// ```
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
