@@ -26,7 +26,9 @@ use rand::SeedableRng;
 
 // ## The tasks
 
-/// Reads the image inside the graph.
+/// Reads the image inside the graph. The graph passes the path as
+/// `delayed::file(path)`, keyed by the file's contents: an image changed on disk is a new
+/// input, not the old one under the same name.
 #[delayed]
 pub fn load(path: &Path) -> io::Result<RgbImage> {
     common::open_rgb(path)
@@ -168,7 +170,7 @@ pub fn plan(files: &[PathBuf], block: u32, seed: u64, out_dir: &Path) -> Result<
 /// The graph for one image: load, one sharpening task per block, assemble and save.
 /// Not `#[delayed]` itself: it calls delayed functions.
 pub fn block_random(plan: &Plan, block: u32) -> Delayed<PathBuf> {
-    let image = load(plan.source.as_path());
+    let image = load(delayed::file(&plan.source));
     let mut blocks = Vec::new();
     for row in 0..plan.rows {
         for col in 0..plan.columns {

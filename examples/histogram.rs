@@ -37,12 +37,10 @@ pub const RANGE: (f64, f64) = (0.0, 255.0);
 
 /// `delayed(Image.open)(path)`: the image is read inside the graph, not by the client.
 ///
-/// `version` (the file's size and modification time, see [`file_version`]) is not used by
-/// the body; it is part of the task's key, so that with `--cache` a changed file at the same
-/// path is not mistaken for the old one.
+/// The graph passes the path as `delayed::file(path)`, whose key is the file's contents:
+/// with `--cache`, a changed file at the same path is not mistaken for the old one.
 #[delayed]
-pub fn load(path: &Path, version: (u64, u128)) -> std::io::Result<RgbImage> {
-    let _ = version;
+pub fn load(path: &Path) -> std::io::Result<RgbImage> {
     common::open_rgb(path)
 }
 
@@ -149,7 +147,7 @@ pub struct LazyHistogram {
 
 /// Not `#[delayed]` itself: it calls delayed functions, which build the graph.
 pub fn build_histogram(path: &Path, corners: &[(u32, u32)]) -> LazyHistogram {
-    let image = load(path, file_version(path));
+    let image = load(delayed::file(path));
     let blocks: Vec<Delayed<RgbImage>> = corners.iter().map(|&(x, y)| crop(&image, x, y)).collect();
     let diffs: Vec<Delayed<Vec<i16>>> = pairs(&blocks).map(|(a, b)| diff(a, b)).collect();
     let means: Vec<Delayed<f64>> = diffs.iter().map(mean).collect();
@@ -165,23 +163,9 @@ pub fn build_histogram(path: &Path, corners: &[(u32, u32)]) -> LazyHistogram {
     }
 }
 
-/// The file's size and modification time (zeros if it cannot be read: `load` then
-/// reports the error).
-pub fn file_version(path: &Path) -> (u64, u128) {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return (0, 0);
-    };
-    let modified = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    (meta.len(), modified)
-}
-
 /// The same computation, eagerly: the functions as written, called one after another.
 pub fn eager_histogram(path: &Path, corners: &[(u32, u32)]) -> std::io::Result<Histogram> {
-    let image = load_eager(path, file_version(path))?;
+    let image = load_eager(path)?;
     let blocks: Vec<RgbImage> = corners
         .iter()
         .map(|&(x, y)| crop_eager(&image, x, y))
@@ -262,10 +246,9 @@ pub fn run(args: Vec<String>) -> common::Result<()> {
     let Some(args) = common::parse::<Args>(args)? else {
         return Ok(()); // --help or --version
     };
-    let image = args
-        .image
-        .clone()
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/images/rocket.png"));
+    let image = args.image.clone().unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/images/rocket.png")
+    });
     check_size(args.n).map_err(common::Usage)?;
     // Everything that will be written is checked before the work.
     let chart_format = match &args.out {

@@ -89,11 +89,47 @@
 //! # Ok::<(), delayed::Error>(())
 //! ```
 //!
-//! Pure keys are the same in every run, build and machine with one toolchain: they hold
-//! no addresses, `TypeId`s or run order. Generic type names come from
-//! `std::any::type_name`, which a toolchain upgrade may change. Functions marked
-//! `#[delayed(pure = false)]` and closures that capture data get a fresh key per call;
-//! `#[delayed(name = "…")]` sets the display name.
+//! **What a key covers.** Equal key, equal result: two different pieces of code never
+//! share a key, whatever way they reach the graph. How far a key holds depends on what
+//! the macros could see:
+//!
+//! - `#[delayed]` functions, [`value`], operators, `get`, `unpack`, [`collect`] and
+//!   [`file`]: module path, name and a hash of the function's own tokens; data by
+//!   content; a file by its path as given and the blake3 of its bytes. The same key in
+//!   every run, build and machine with one toolchain: no addresses, `TypeId`s, absolute
+//!   paths or run order. Generic type names come from `std::any::type_name`, which a
+//!   toolchain upgrade may change.
+//! - A plain fn through `delay!(f(x))` (its type name), a closure literal
+//!   `delay!((|x: i64| x + 1)(a))` (module, line, column, tokens and type name) and
+//!   `d.map(fn_item)`: the code behind the name can change while the name stays, so these
+//!   keys hold for one executable. The on-disk cache stores what is downstream of them
+//!   under the key *and* a blake3 fingerprint of the running executable, so a rebuild that
+//!   changes the program recomputes them.
+//! - A closure that reaches [`Delayed::map`] or `delay!` through a variable or a generic
+//!   helper: every closure of a function has the same type name, so it is told apart by
+//!   its `TypeId`, which holds only in this process. Nothing downstream of it is read from
+//!   or written to the on-disk cache.
+//! - `#[delayed(pure = false)]` functions and closures that capture data: a fresh key per
+//!   call (nothing downstream is cached either).
+//!
+//! No key covers the definitions of types or of other functions a body calls, nor files
+//! a function opens by path: pass files as [`file`]`(path)`, and for keys (and cached
+//! results) that hold across builds, write the code as a `#[delayed]` function.
+//! `#[delayed(name = "…")]` sets the display name only.
+//!
+//! ```
+//! use delayed::prelude::*;
+//!
+//! fn apply<F: Fn(&i64) -> i64 + Send + Sync + 'static>(d: &Delayed<i64>, f: F) -> Delayed<i64> {
+//!     d.map(f)
+//! }
+//!
+//! let a = value(10i64);
+//! let (inc, dbl) = (apply(&a, |v| v + 1), apply(&a, |v| v * 2));
+//! assert_ne!(inc.key(), dbl.key()); // one helper, two closures: two keys
+//! assert_eq!(delayed::compute((inc, dbl))?, (11, 20));
+//! # Ok::<(), delayed::Error>(())
+//! ```
 //!
 //! A method's key includes the implementing type (`Self`). The macro sees only the
 //! function, not its `impl` block, so it adds `Self` to the key when the function takes
@@ -105,8 +141,13 @@
 //! ## Failures
 //!
 //! A `#[delayed]` function returning `Result<T, E>` yields a `Delayed<T>`; an `Err` stops
-//! the compute with [`Error::Failed`]. A panicking task gives [`Error::Panicked`]. Nothing
-//! hangs, and the next compute works.
+//! the compute with [`Error::Failed`]` { task, source, .. }` (`task: String` is the label
+//! `name-1f3a9c0e`, `source: Box<dyn std::error::Error + Send + Sync>` the error itself).
+//! A panicking task gives [`Error::Panicked`]` { task, message, .. }`. Both also carry the
+//! cancelled `dependents`; every variant is `#[non_exhaustive]`, so match with `..`.
+//! [`Error`] implements `std::error::Error` (`source()` gives a `Failed` task's error),
+//! and its `Display` names the task and the message. Nothing hangs, and the next compute
+//! works.
 //!
 //! ```
 //! use delayed::prelude::*;
@@ -275,15 +316,24 @@
 //! - **What is cached.** Only pure `#[delayed(cache)]` functions, and only their successful
 //!   results (an `Err` or a panic is never stored). Everything else runs as usual. A hit
 //!   also skips the tasks that only fed it: a second run does none of the upstream work.
+//!   A task downstream of a closure keyed by `TypeId` or of a fresh key is never cached;
+//!   one downstream of a plain fn through `delay!` is cached for this executable only
+//!   (see "What a key covers" above).
+//! - **Files as inputs.** A function that reads a file by path is keyed by the path, not
+//!   the contents: give it [`file`]`(path)` instead of the path, a data node whose key is
+//!   the blake3 of the file's bytes (streamed; re-read in one process only when its size
+//!   or modification time changed), and an edited file recomputes everything downstream.
 //! - **When an entry is reused.** Its key covers the function's crate, module path, name
 //!   and a hash of its own tokens (signature and body), and the keys of all its inputs.
 //!   Editing the function invalidates its entries and, through the keys, everything
 //!   downstream; changing one input recomputes only what depends on it. The key does
 //!   *not* cover the definitions of types or of other functions the body calls: after
-//!   changing those, [`Cache::clear`] the directory (or edit the function). Generic type
+//!   changing those, [`Cache::clear`] the directory (or edit the function); nor does it
+//!   cover code the macros cannot see, which is why such keys carry the executable's
+//!   fingerprint on disk. Generic type
 //!   names come from `std::any::type_name`, so a toolchain upgrade may change the keys of
 //!   generic functions (a one-time recompute, never a wrong hit).
-//! - **Format.** One file per result under `dir/v1/`, encoded with postcard (byte
+//! - **Format.** One file per result under `dir/v2/`, encoded with postcard (byte
 //!   vectors appear as they are), behind a header with a format version, the key, the
 //!   length and a blake3 checksum. Files are written to a temporary name and renamed, so
 //!   a crash never leaves a half entry, and several processes can share a directory.
@@ -304,8 +354,8 @@
 pub use delayed_macros::delayed;
 pub use delayed_macros::{delay, Tokenize};
 pub use delayed_runtime::{
-    collect, compute, compute_with, value, Computable, Delayed, Error, IntoArg, Key, KeyHasher,
-    NodeKind, Scheduler, Tokenize,
+    collect, compute, compute_with, file, value, Computable, Delayed, Error, IntoArg, Key,
+    KeyHasher, NodeKind, Scheduler, Tokenize,
 };
 pub use delayed_runtime::{
     compute_with_report, persist, persist_with, FunctionStats, Persistable, Progress, Report,
@@ -321,5 +371,7 @@ pub mod prelude {
 #[cfg(feature = "cache")]
 pub use delayed_runtime::{Cache, CacheCounters, CacheMode, CacheStats, Cacheable};
 
+/// The API the macros expand to. Not public: it changes with every release (its name
+/// carries the version the macros were built for).
 #[doc(hidden)]
-pub use delayed_runtime::private as __private;
+pub use delayed_runtime::private as __private_0_1;

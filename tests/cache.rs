@@ -36,7 +36,7 @@ fn run_with(dir: &Path, threads: usize) -> (Scheduler, Cache) {
 /// Every entry file of a cache directory.
 fn entry_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for shard in std::fs::read_dir(dir.join("v1")).unwrap() {
+    for shard in std::fs::read_dir(dir.join("v2")).unwrap() {
         let shard = shard.unwrap().path();
         for file in std::fs::read_dir(&shard).unwrap() {
             let path = file.unwrap().path();
@@ -245,11 +245,11 @@ mod stable {
                 // value(3i64): type name and content.
                 "52327b20dcb8f31121b41132dfdd698bb9b5e486c09de49756ee7cedc45518da",
                 // scale(3, 0.5): a plain argument is keyed by content...
-                "46f91f7ccfe54c89dac6f2b828fdf40ebe05bfe7d711adbc82946e131fc85b12",
+                "dc6eccc9556c78ee7aaf09343db0c2eece5b4b7b288456efbf7c48080305adda",
                 // scale(&value(3), 0.5): ...a node argument by its key.
-                "17a7337cfedfc1453757b4cccf6fd716e97dc6a1caaa52f8488c05f127d43390",
+                "2076236e7bc98a68566eb15bcde74c15d8218ab6899609d8ab9fd23ac15a963a",
                 "acd659c7294b4b0bb91b7096a014eff83f3383649311a910bc22f2a94aff2c5e",
-                "76bc8a24ea1c064604f38cdcdd32c09d87bc1d0b17872c484371761d76aa4807",
+                "4b546a968337137ed13959e778eb799684afb4d955f81e376efad335768ebc2c",
             ],
             "{keys:#?}"
         );
@@ -285,7 +285,7 @@ fn the_module_path_is_part_of_the_identity() {
 /// everything downstream; the old entries stay valid for the old code.
 mod edited {
     use super::*;
-    use delayed::__private::{into_arg, Call, FnId, Inputs};
+    use delayed::__private_0_1::{into_arg, Call, FnId, Inputs};
 
     pub static RUNS: AtomicUsize = AtomicUsize::new(0);
     pub static DOWNSTREAM: AtomicUsize = AtomicUsize::new(0);
@@ -603,7 +603,7 @@ fn a_read_only_directory_is_read_but_not_written() {
     let (sched, _) = run_with(&dir, 1);
     assert_eq!(inc(1).compute_with(&sched).unwrap(), 2);
 
-    let mut dirs = vec![dir.clone(), dir.join("v1")];
+    let mut dirs = vec![dir.clone(), dir.join("v2")];
     dirs.extend(
         entry_files(&dir)
             .iter()
@@ -615,7 +615,7 @@ fn a_read_only_directory_is_read_but_not_written() {
         }
     };
     chmod(0o555);
-    let probe = dir.join("v1").join("probe");
+    let probe = dir.join("v2").join("probe");
     if std::fs::write(&probe, b"x").is_ok() {
         let _ = std::fs::remove_file(&probe);
         chmod(0o755);

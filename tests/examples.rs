@@ -195,7 +195,10 @@ fn histogram_chart_has_title_axes_labels_and_every_bar() {
     };
     assert!(dark(0, 0, width, 40) > 50, "no title");
     assert!(dark(0, 60, 70, height - 60) > 100, "no y axis labels");
-    assert!(dark(0, height - 60, width, height) > 200, "no x axis labels");
+    assert!(
+        dark(0, height - 60, width, height) > 200,
+        "no x axis labels"
+    );
 }
 
 #[test]
@@ -528,7 +531,11 @@ fn closed_stdout_ends_quietly() {
         drop(child.stdout.take());
         let output = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{name}: {:?} {stderr}", output.status);
+        assert!(
+            output.status.success(),
+            "{name}: {:?} {stderr}",
+            output.status
+        );
         assert!(stderr.is_empty(), "{name}: {stderr}");
     }
 }
@@ -568,7 +575,10 @@ fn outputs_are_checked_before_the_work() {
     assert_eq!(files_in(&dir), Vec::<String>::new());
 
     // `--out chart.jpg` writes a JPEG, `.png` a PNG.
-    for (file, magic) in [("chart.jpg", &b"\xFF\xD8\xFF"[..]), ("chart.png", b"\x89PNG")] {
+    for (file, magic) in [
+        ("chart.jpg", &b"\xFF\xD8\xFF"[..]),
+        ("chart.png", b"\x89PNG"),
+    ] {
         let path = dir.join(file);
         let status = example("histogram")
             .args(["--n", "3", "--out"])

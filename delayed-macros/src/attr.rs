@@ -15,6 +15,16 @@ pub(crate) struct Args {
     pub(crate) cache: bool,
 }
 
+impl Default for Args {
+    fn default() -> Args {
+        Args {
+            pure: true,
+            name: None,
+            cache: false,
+        }
+    }
+}
+
 const KNOWN: &[&str] = &["pure", "name", "cache"];
 
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {

@@ -59,17 +59,26 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         Expr::Closure(_) => "closure".into(),
         _ => "call".into(),
     };
-    // Closures of one function share a type name: their call site and tokens tell them
-    // apart (and change their keys when they are edited).
-    let hash = hash_tokens(quote!(#func));
+    // Closures of one function share a type name: a closure written here is told apart by
+    // its call site and tokens (which change its key when it is edited). A path may name
+    // a closure from elsewhere, whose site is unknown: the runtime keys it by `TypeId`.
+    let site = match &func {
+        Expr::Closure(_) => {
+            let hash = hash_tokens(quote!(#func));
+            quote!(::core::option::Option::Some(::core::concat!(
+                ::core::module_path!(), ":", ::core::line!(), ":", ::core::column!(), ":", #hash
+            )))
+        }
+        _ => quote!(::core::option::Option::None),
+    };
     let builder = format_ident!("delay{}", call.args.len());
     let args = call.args.iter();
     Ok(quote! {
-        ::delayed::__private::#builder(
+        ::delayed::__private_0_1::#builder(
             #func,
             #name,
-            ::core::concat!(::core::module_path!(), ":", ::core::line!(), ":", ::core::column!(), ":", #hash),
-            #( ::delayed::__private::into_arg(#args) ),*
+            #site,
+            #( ::delayed::__private_0_1::into_arg(#args) ),*
         )
     })
 }

@@ -15,7 +15,9 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let mut input: DeriveInput = syn::parse2(input)?;
     let name = &input.ident;
     for param in input.generics.type_params_mut() {
-        param.bounds.push(parse_quote!(::delayed::Tokenize));
+        param
+            .bounds
+            .push(parse_quote!(::delayed::__private_0_1::Tokenize));
     }
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
 
@@ -31,7 +33,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 let (pattern, writes) = destructure(&variant.fields);
                 quote! {
                     Self::#ident #pattern => {
-                        ::delayed::Tokenize::tokenize(&#index, state);
+                        ::delayed::__private_0_1::Tokenize::tokenize(&#index, state);
                         #writes
                     }
                 }
@@ -52,8 +54,8 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
 
     Ok(quote! {
         #[automatically_derived]
-        impl #impl_generics ::delayed::Tokenize for #name #ty_generics #where_clause {
-            fn tokenize(&self, state: &mut ::delayed::KeyHasher) {
+        impl #impl_generics ::delayed::__private_0_1::Tokenize for #name #ty_generics #where_clause {
+            fn tokenize(&self, state: &mut ::delayed::__private_0_1::KeyHasher) {
                 #body
             }
         }
@@ -71,7 +73,7 @@ fn destructure(fields: &Fields) -> (TokenStream, TokenStream) {
                 .collect();
             (
                 quote!({ #(#idents: #bindings),* }),
-                quote!(#( ::delayed::Tokenize::tokenize(#bindings, state); )*),
+                quote!(#( ::delayed::__private_0_1::Tokenize::tokenize(#bindings, state); )*),
             )
         }
         Fields::Unnamed(unnamed) => {
@@ -80,7 +82,7 @@ fn destructure(fields: &Fields) -> (TokenStream, TokenStream) {
                 .collect();
             (
                 quote!(( #(#bindings),* )),
-                quote!(#( ::delayed::Tokenize::tokenize(#bindings, state); )*),
+                quote!(#( ::delayed::__private_0_1::Tokenize::tokenize(#bindings, state); )*),
             )
         }
         Fields::Unit => (quote!(), quote!()),

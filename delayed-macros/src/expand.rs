@@ -20,24 +20,84 @@ use crate::tokens::hash_tokens;
 pub(crate) fn delayed_fn(args: TokenStream, item: TokenStream) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
-        Err(_) => {
-            return syn::Error::new_spanned(
-                first_tokens(&item),
-                "`#[delayed]` applies to functions only; to put data into the graph use `value(x)`, to make a call lazy at the call site use `delay!(f(x))`",
-            )
-            .to_compile_error();
-        }
+        // A function whose body does not parse (rustc reports the syntax error itself):
+        // expand its signature, so no false "functions only" or follow-on errors pile on.
+        Err(_) => match syn::parse2::<LooseFn>(item.clone()) {
+            Ok(loose) => return expand_checked(args, loose.into_item_fn(), false),
+            Err(_) => {
+                return syn::Error::new_spanned(
+                    first_tokens(&item),
+                    "`#[delayed]` applies to functions only; to put data into the graph use `value(x)`, to make a call lazy at the call site use `delay!(f(x))`",
+                )
+                .to_compile_error();
+            }
+        },
     };
-    let result = attr::parse(args).and_then(|args| {
-        check::check_fn(&func, &args)?;
-        Ok(expand(&func, &args))
+    expand_checked(args, func, true)
+}
+
+/// Parses the arguments and checks the function, then expands it. Whatever fails, the
+/// expansion is still emitted (as tracing-attributes and thiserror do), so that callers
+/// of the function type-check: the user sees the real errors, not follow-on ones at the
+/// call sites. A function with errors gets a lazy twin whose body only fails (its own
+/// body, in the eager twin, is still compiled and reported as written).
+fn expand_checked(args: TokenStream, func: ItemFn, body_parses: bool) -> TokenStream {
+    let mut errors = Vec::new();
+    let args = attr::parse(args).unwrap_or_else(|error| {
+        errors.push(error);
+        Args::default()
     });
-    match result {
-        Ok(tokens) => tokens,
-        // The function is kept as written, so the errors above are the only ones.
-        Err(error) => {
-            let error = error.to_compile_error();
-            quote!(#error #func)
+    if let Err(error) = check::check_fn(&func, &args) {
+        errors.push(error);
+    }
+    let stub = !errors.is_empty() || !body_parses;
+    let expansion = expand(&func, &args, stub);
+    let errors = errors.iter().map(syn::Error::to_compile_error);
+    quote!(#(#errors)* #expansion)
+}
+
+/// `attrs vis sig { … }` with the body kept as unparsed tokens.
+struct LooseFn {
+    attrs: Vec<syn::Attribute>,
+    vis: syn::Visibility,
+    sig: syn::Signature,
+    body: proc_macro2::Group,
+}
+
+impl syn::parse::Parse for LooseFn {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<LooseFn> {
+        let attrs = input.call(syn::Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        let body: proc_macro2::Group = input.parse()?;
+        if body.delimiter() != proc_macro2::Delimiter::Brace || !input.is_empty() {
+            return Err(input.error("expected a function body"));
+        }
+        Ok(LooseFn {
+            attrs,
+            vis,
+            sig,
+            body,
+        })
+    }
+}
+
+impl LooseFn {
+    /// The function with a body that only panics: rustc reported the body's syntax
+    /// error before expanding the attribute, and emitting the body again would report it
+    /// twice.
+    fn into_item_fn(self) -> ItemFn {
+        let body = quote_spanned!(self.body.span()=> ::core::panic!("the body did not parse"));
+        let mut attrs = self.attrs;
+        attrs.push(parse_quote!(#[allow(unused_variables)]));
+        ItemFn {
+            attrs,
+            vis: self.vis,
+            sig: self.sig,
+            block: Box::new(syn::Block {
+                brace_token: syn::token::Brace(self.body.delim_span()),
+                stmts: vec![syn::Stmt::Expr(syn::Expr::Verbatim(body), None)],
+            }),
         }
     }
 }
@@ -72,7 +132,9 @@ enum Receiver {
     Value,
 }
 
-fn expand(func: &ItemFn, args: &Args) -> TokenStream {
+/// The lazy function and its eager twin. With `stub`, the lazy function keeps its
+/// signature but its body only panics: the function has errors already reported.
+fn expand(func: &ItemFn, args: &Args, stub: bool) -> TokenStream {
     let sig = &func.sig;
     let name = &sig.ident;
     let eager = format_ident!("{}_eager", name);
@@ -84,7 +146,7 @@ fn expand(func: &ItemFn, args: &Args) -> TokenStream {
         .unwrap_or_else(|| name.to_string());
     let block = &func.block;
     let token_hash = hash_tokens(quote!(#sig #block));
-    let rt = quote!(::delayed::__private);
+    let rt = quote!(::delayed::__private_0_1);
 
     let mut receiver = Receiver::None;
     let mut params = Vec::new();
@@ -139,7 +201,7 @@ fn expand(func: &ItemFn, args: &Args) -> TokenStream {
     if !matches!(receiver, Receiver::None) {
         where_clause
             .predicates
-            .push(parse_quote!(Self: #rt::ByValue + ::delayed::Tokenize));
+            .push(parse_quote!(Self: #rt::ByValue + ::delayed::__private_0_1::Tokenize));
     }
 
     let mut identity = Vec::new();
@@ -235,10 +297,24 @@ fn expand(func: &ItemFn, args: &Args) -> TokenStream {
         Receiver::Ref => quote!(&self,),
         Receiver::Value => quote!(self,),
     };
+    if stub {
+        let eager_fn = eager_twin(func, &eager);
+        return quote! {
+            #(#attrs)*
+            #[allow(unused_variables, clippy::too_many_arguments, clippy::multiple_bound_locations)]
+            #vis fn #name #generics (#self_param #(#lazy_inputs),*) -> #rt::Delayed<#output>
+            #where_clause
+            {
+                ::core::panic!("this `#[delayed]` function did not compile")
+            }
+
+            #eager_fn
+        };
+    }
     let lazy = quote! {
         #(#attrs)*
         #[allow(clippy::too_many_arguments, clippy::multiple_bound_locations)]
-        #vis fn #name #generics (#self_param #(#lazy_inputs),*) -> ::delayed::Delayed<#output>
+        #vis fn #name #generics (#self_param #(#lazy_inputs),*) -> #rt::Delayed<#output>
         #where_clause
         {
             #(#asserts)*
@@ -257,6 +333,17 @@ fn expand(func: &ItemFn, args: &Args) -> TokenStream {
         }
     };
 
+    let eager_fn = eager_twin(func, &eager);
+    quote! {
+        #lazy
+
+        #eager_fn
+    }
+}
+
+/// The original function under the name `<name>_eager`, documented as such.
+fn eager_twin(func: &ItemFn, eager: &Ident) -> TokenStream {
+    let name = &func.sig.ident;
     let mut eager_fn = func.clone();
     eager_fn.sig.ident = eager.clone();
     eager_fn.attrs.retain(|a| !a.path().is_ident("doc"));
@@ -265,8 +352,6 @@ fn expand(func: &ItemFn, args: &Args) -> TokenStream {
          `{name}(…)` builds a task; `{eager}(…)` computes the value now."
     );
     quote! {
-        #lazy
-
         #[doc = #doc]
         #[allow(dead_code)]
         #eager_fn
@@ -516,7 +601,7 @@ mod tests {
         .to_string();
         assert!(out.contains(". cached :: < Vec < u8 > > ()"), "{out}");
         assert!(
-            out.contains(":: delayed :: __private :: assert_cacheable :: < Vec < u8 > > ()"),
+            out.contains(":: delayed :: __private_0_1 :: assert_cacheable :: < Vec < u8 > > ()"),
             "{out}"
         );
         // A generic result is bounded in the where clause instead.
@@ -530,7 +615,7 @@ mod tests {
         )
         .to_string();
         assert!(
-            generic.contains("Vec < T > : :: delayed :: __private :: Cacheable"),
+            generic.contains("Vec < T > : :: delayed :: __private_0_1 :: Cacheable"),
             "{generic}"
         );
         let plain = delayed_fn(

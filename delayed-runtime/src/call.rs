@@ -10,8 +10,9 @@ use crate::arg::{Arg, ArgInner};
 use crate::cache::codec::{codec_of, Cacheable, Codec};
 use crate::delayed::Delayed;
 use crate::inputs::Inputs;
-use crate::key::{fresh_key, Key, KeyHasher};
-use crate::node::{AnyValue, Body, BoxError, Input, InputList, Node};
+use crate::key::{Key, KeyHasher};
+use crate::keying::Keying;
+use crate::node::{AnyValue, Body, BoxError, Input, InputList, Node, Role, Scope};
 use crate::tokenize::{write_typed, Tokenize};
 
 /// The identity of a delayed function, fixed at compile time: its path, its display name
@@ -24,7 +25,13 @@ pub struct FnId {
     name: &'static str,
     tokens: &'static str,
     base: OnceLock<Key>,
+    /// Keys of the one-compression path (see `keying.rs`), per argument shape: for
+    /// 0, 1 and 2 arguments, which of them are plain values.
+    shapes: [OnceLock<Key>; SHAPES],
 }
+
+/// Argument shapes with a key of their own: 1 with no arguments, 2 with one, 4 with two.
+const SHAPES: usize = 7;
 
 impl FnId {
     /// An identity from the function's path, display name and token hash.
@@ -34,6 +41,7 @@ impl FnId {
             name,
             tokens,
             base: OnceLock::new(),
+            shapes: [const { OnceLock::new() }; SHAPES],
         }
     }
 
@@ -42,11 +50,24 @@ impl FnId {
         self.name
     }
 
-    fn base(&self) -> Key {
+    pub(crate) fn base(&self) -> Key {
         *self.base.get_or_init(|| {
             let mut h = KeyHasher::new("delayed.fn");
             h.write_str(self.path);
             h.write_str(self.tokens);
+            h.finish()
+        })
+    }
+
+    /// The blake3 key for calls of this function with `nargs` (at most 2) arguments,
+    /// of which those set in `consts` are plain values: derived once per shape.
+    pub(crate) fn shape_key(&self, nargs: u8, consts: u8) -> Key {
+        let slot = (1usize << nargs) - 1 + usize::from(consts);
+        *self.shapes[slot].get_or_init(|| {
+            let mut h = KeyHasher::new("delayed.call.shape");
+            h.write_key(&self.base());
+            h.write_u8(nargs);
+            h.write_u8(consts);
             h.finish()
         })
     }
@@ -57,42 +78,76 @@ impl FnId {
 ///
 /// [`finish`]: Call::finish
 pub struct Call {
-    /// `None` for impure calls: their key is fresh, so their inputs need not be hashed.
-    hasher: Option<KeyHasher>,
+    /// How the key is being built (see `keying.rs`).
+    keying: Keying,
     name: Cow<'static, str>,
     inputs: InputList,
     codec: Option<&'static Codec>,
+    /// The narrowest scope of the identity and the inputs so far.
+    scope: Scope,
+    role: Role,
 }
 
 impl Call {
     /// A pure call of a function with a static identity.
     pub fn new(id: &'static FnId) -> Call {
-        let mut hasher = KeyHasher::new("delayed.call");
-        hasher.write_key(&id.base());
         Call {
-            hasher: Some(hasher),
+            keying: Keying::of(id),
             name: Cow::Borrowed(id.name),
             inputs: InputList::Zero,
             codec: None,
+            scope: Scope::Portable,
+            role: Role::Plain,
         }
     }
 
-    /// A call whose identity is only known at run time (`delay!` of a path, `map`): the
-    /// identity string is hashed for every call.
-    pub fn dynamic(identity: &str, name: impl Into<Cow<'static, str>>) -> Call {
-        let mut hasher = KeyHasher::new("delayed.call");
-        hasher.write_str(identity);
+    /// A call of code the macros cannot see whole (`delay!` of a path or closure, `map`),
+    /// identified by `identity` (a type name) and whatever is added next: its key holds
+    /// for this executable only ([`Scope::Build`]), since the code behind the name can
+    /// change while the name stays.
+    pub(crate) fn dynamic(identity: &str, name: impl Into<Cow<'static, str>>) -> Call {
         Call {
-            hasher: Some(hasher),
+            keying: Keying::dynamic(identity),
             name: name.into(),
             inputs: InputList::Zero,
             codec: None,
+            scope: Scope::Build,
+            role: Role::Plain,
         }
     }
 
     /// Makes this call impure: it gets a fresh key, never equal to another call's.
     pub fn impure(mut self) -> Call {
-        self.hasher = None;
+        self.keying = Keying::Fresh;
+        self.scope = Scope::Process;
+        self
+    }
+
+    /// Adds `F`'s `TypeId` to the identity: the only thing that tells apart two closures
+    /// with one type name (every closure of a function prints as `…::{{closure}}`) when
+    /// neither call site nor tokens are known. A `TypeId` is not stable across builds, so
+    /// the key becomes [`Scope::Process`]: it never reaches the on-disk cache.
+    pub(crate) fn with_type_id<F: 'static>(mut self) -> Call {
+        use std::hash::Hash;
+        struct Feed<'a>(&'a mut KeyHasher);
+        impl std::hash::Hasher for Feed<'_> {
+            fn write(&mut self, bytes: &[u8]) {
+                self.0.write_bytes(bytes);
+            }
+            fn finish(&self) -> u64 {
+                0
+            }
+        }
+        if let Some(h) = self.keying.stream() {
+            std::any::TypeId::of::<F>().hash(&mut Feed(h));
+        }
+        self.scope = Scope::Process;
+        self
+    }
+
+    /// Marks the crate's own `collect` node.
+    pub(crate) fn collect_role(mut self) -> Call {
+        self.role = Role::Collect;
         self
     }
 
@@ -111,7 +166,7 @@ impl Call {
 
     /// Adds a type to the identity (a generic parameter, `Self`).
     pub fn with_type<T: ?Sized>(mut self) -> Call {
-        if let Some(h) = &mut self.hasher {
+        if let Some(h) = self.keying.stream() {
             h.write_str(std::any::type_name::<T>());
         }
         self
@@ -119,7 +174,7 @@ impl Call {
 
     /// Adds a string to the identity (an index, a call-site location).
     pub fn with_str(mut self, s: &str) -> Call {
-        if let Some(h) = &mut self.hasher {
+        if let Some(h) = self.keying.stream() {
             h.write_str(s);
         }
         self
@@ -127,7 +182,7 @@ impl Call {
 
     /// Adds a plain value to the identity by content.
     pub fn with_value<T: Tokenize + ?Sized>(mut self, value: &T) -> Call {
-        if let Some(h) = &mut self.hasher {
+        if let Some(h) = self.keying.stream() {
             write_typed(value, h);
         }
         self
@@ -138,21 +193,15 @@ impl Call {
         match arg.inner {
             ArgInner::Node(node) => self.node_arg(node),
             ArgInner::Value { value, write } => {
-                if let Some(h) = &mut self.hasher {
-                    h.write_u8(b'v');
-                    h.write_str(std::any::type_name::<T>());
-                    write(&value, h);
-                }
+                self.keying.value(&value, write);
                 self.inputs.push(Input::Const(Arc::new(value)));
             }
         }
     }
 
     pub(crate) fn node_arg(&mut self, node: Arc<Node>) {
-        if let Some(h) = &mut self.hasher {
-            h.write_u8(b'n');
-            h.write_key(&node.key);
-        }
+        self.scope = self.scope.min(node.scope);
+        self.keying.node(&node.key);
         self.inputs.push(Input::Node(node));
     }
 
@@ -163,9 +212,10 @@ impl Call {
         R: crate::private::GraphValue,
         F: Fn(&mut Inputs<'_>) -> Result<R, BoxError> + Send + Sync + 'static,
     {
-        let (key, codec) = match &self.hasher {
-            Some(h) => (h.finish(), self.codec),
-            None => (fresh_key(&self.name), None),
+        let key = self.keying.finish(&self.name);
+        let codec = match self.keying {
+            Keying::Fresh => None,
+            _ => self.codec,
         };
         let body = move |inputs: &mut Inputs<'_>| body(inputs).map(|r| Arc::new(r) as AnyValue);
         let mut inputs = self.inputs;
@@ -176,8 +226,27 @@ impl Call {
             inputs,
             body: Body::Task(Box::new(body)),
             codec,
+            scope: self.scope,
+            role: self.role,
         }))
     }
+}
+
+/// Adds a callable's identity to a call whose code the macros did not see (`map`, and
+/// `delay!` of a path): its type name tells fn items apart (and keeps the key valid for
+/// this build); a closure's type name is shared by every closure of its function, so its
+/// `TypeId` is added too. A callable with captures (not zero-sized) makes the call
+/// impure: its captures are not hashed.
+pub(crate) fn identify<F: 'static>(mut call: Call) -> Call {
+    let name = std::any::type_name::<F>();
+    call = call.with_str(name);
+    if name.contains("{{closure}}") || name.contains("{closure") {
+        call = call.with_type_id::<F>();
+    }
+    if std::mem::size_of::<F>() != 0 {
+        call = call.impure();
+    }
+    call
 }
 
 /// A data node: a value held by the graph, keyed by its type and content.
@@ -191,12 +260,15 @@ pub(crate) fn data_node<T: Tokenize + Send + Sync + 'static>(value: T) -> Delaye
         inputs: InputList::Zero,
         body: Body::Data(Arc::new(value)),
         codec: None,
+        scope: Scope::Portable,
+        role: Role::Plain,
     }))
 }
 
-/// A data node with a given key (a persisted result keeps the key of its task).
+/// A data node with a given key and scope (a persisted result keeps those of its task).
 pub(crate) fn keyed_data<T: Send + Sync + 'static>(
     key: Key,
+    scope: Scope,
     name: Cow<'static, str>,
     value: AnyValue,
 ) -> Delayed<T> {
@@ -206,6 +278,8 @@ pub(crate) fn keyed_data<T: Send + Sync + 'static>(
         inputs: InputList::Zero,
         body: Body::Data(value),
         codec: None,
+        scope,
+        role: Role::Plain,
     }))
 }
 
@@ -229,6 +303,42 @@ pub(crate) fn short_type_name(full: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_compression_keys_tell_shapes_apart() {
+        static F: FnId = FnId::new("t::f", "f", "");
+        let call = |args: Vec<Arg<i64>>| {
+            let mut call = Call::new(&F);
+            for a in args {
+                call.arg(a);
+            }
+            assert!(matches!(call.keying, Keying::Fast(_)) == (call.inputs.len() <= 2));
+            call.finish(|_| Ok(0i64)).key()
+        };
+        let node = || Arg::<i64>::node(crate::value(1i64).node);
+        let a = call(vec![node(), Arg::value(2)]);
+        assert_eq!(a, call(vec![node(), Arg::value(2)]));
+        let keys = [
+            a,
+            call(vec![Arg::value(2), node()]),
+            call(vec![node(), node()]),
+            call(vec![Arg::value(1), Arg::value(2)]),
+            call(vec![node()]),
+            call(vec![Arg::value(1)]),
+            call(vec![]),
+            call(vec![node(), Arg::value(2), Arg::value(3)]),
+        ];
+        for (i, x) in keys.iter().enumerate() {
+            for y in &keys[i + 1..] {
+                assert_ne!(x, y);
+            }
+        }
+        // A generic call (a type added to its identity) leaves the fast path.
+        let mut generic = Call::new(&F).with_type::<u8>();
+        generic.arg(Arg::value(1i64));
+        assert!(matches!(generic.keying, Keying::Stream(_)));
+        assert_ne!(generic.finish(|_| Ok(0i64)).key(), keys[5]);
+    }
 
     #[test]
     fn short_names() {

@@ -289,7 +289,7 @@ impl Persisted {
         if !value.is::<T>() {
             return Err(internal("a result has the wrong type"));
         }
-        Ok(keyed_data(node.key, node.name.clone(), value))
+        Ok(keyed_data(node.key, node.scope, node.name.clone(), value))
     }
 }
 
@@ -361,7 +361,7 @@ where
     T: Clone + Send + Sync + 'static,
 {
     static ID: FnId = FnId::new("delayed::collect", "collect", "");
-    let mut call = Call::new(&ID).with_type::<T>();
+    let mut call = Call::new(&ID).with_type::<T>().collect_role();
     let mut len = 0usize;
     for item in items {
         call.arg(item.into_arg());

@@ -156,28 +156,34 @@ impl<T> Delayed<T> {
 
     /// Applies `f` to the value, lazily: `d.map(|v| v.len())` is a task reading `d`.
     ///
-    /// A closure that captures nothing is pure: its key is made of its call site (file,
-    /// line, column) and type, and the key of `self`. A capturing closure gets a fresh key
-    /// per call, since its captures are not hashed.
+    /// Keys: `map` sees neither the closure's tokens nor where it was written (it may come
+    /// through a variable or a generic helper), so a closure is told apart from every other
+    /// by its `TypeId`. Two different closures never share a key; the same closure over
+    /// the same input does, within this process. A `TypeId` is not stable across builds,
+    /// so nothing downstream of a `map` closure is read from or written to the on-disk
+    /// cache. A fn item (`d.map(str::len)`) is keyed by its path instead, valid within one
+    /// build. For keys that hold across builds (and cached results), write a `#[delayed]`
+    /// function. A capturing closure gets a fresh key per call, since its captures are not
+    /// hashed.
     ///
     /// The closure is `Fn + Send + Sync + 'static`: it runs later, on any thread, and only
     /// reads the value; it cannot mutate captured state or borrow local variables. Return
     /// the new value instead of changing the old one.
-    #[track_caller]
+    ///
+    /// ```
+    /// use delayed_runtime::value;
+    /// let a = value(10i64);
+    /// let (inc, dbl) = (a.map(|v| v + 1), a.map(|v| v * 2));
+    /// assert_ne!(inc.key(), dbl.key());
+    /// assert_eq!(delayed_runtime::compute((inc, dbl)).unwrap(), (11, 20));
+    /// ```
     pub fn map<U, F>(&self, f: F) -> Delayed<U>
     where
         T: Send + Sync + 'static,
         U: Send + Sync + 'static,
         F: Fn(&T) -> U + Send + Sync + 'static,
     {
-        let at = std::panic::Location::caller();
-        let mut call = Call::dynamic(MAP_ID, "map")
-            .with_str(at.file())
-            .with_str(&format!("{}:{}", at.line(), at.column()))
-            .with_type::<F>();
-        if std::mem::size_of::<F>() != 0 {
-            call = call.impure();
-        }
+        let mut call = crate::call::identify::<F>(Call::dynamic(MAP_ID, "map"));
         call.node_arg(self.node.clone());
         call.finish(move |inputs| {
             let v = inputs.share::<T>()?;

@@ -13,22 +13,23 @@ use thiserror::Error;
 /// [`Error::MAX_DEPENDENTS`]; `more_dependents` counts the others, and the message ends
 /// "… and N more").
 ///
+/// Every variant is `#[non_exhaustive]`: fields may be added (as `dependents` was), so
+/// match with `..`.
+///
 /// ```
-/// use delayed::Error;
-/// let e = Error::Panicked {
-///     task: "inc-1f3a9c0e".into(),
-///     message: "boom".into(),
-///     location: Some("src/main.rs:7:5".into()),
-///     dependents: vec!["add-77c0ffee".into()],
-///     more_dependents: 2,
-/// };
-/// assert_eq!(
-///     e.to_string(),
-///     "task `inc-1f3a9c0e` panicked at src/main.rs:7:5: boom (needed by `add-77c0ffee`, … and 2 more)"
-/// );
-/// assert_eq!(e.task(), Some("inc-1f3a9c0e"));
-/// assert_eq!(e.dependents(), ["add-77c0ffee"]);
-/// assert_eq!(e.more_dependents(), 2);
+/// use delayed::{value, Error};
+/// let boom = value(1i64).map(|_| -> i64 { panic!("boom") });
+/// let sums: Vec<_> = (0..8i64).map(|i| &boom + i).collect();
+/// let e = delayed::compute(&sums).unwrap_err();
+/// let Error::Panicked { task, message, location, .. } = &e else { panic!("{e}") };
+/// assert_eq!(message, "boom");
+/// assert!(location.as_deref().is_some_and(|l| l.contains(".rs:")));
+/// assert_eq!(e.task(), Some(task.as_str()));
+/// assert_eq!(e.dependents().len(), Error::MAX_DEPENDENTS);
+/// assert_eq!(e.more_dependents(), 3);
+/// let text = e.to_string();
+/// assert!(text.starts_with(&format!("task `{task}` panicked at ")), "{text}");
+/// assert!(text.ends_with(", … and 3 more)"), "{text}");
 /// ```
 ///
 /// A panic caught in a task prints nothing: it comes back as [`Error::Panicked`], with the
@@ -45,6 +46,7 @@ pub enum Error {
         At(location.as_deref()),
         NeededBy(dependents, *more_dependents)
     )]
+    #[non_exhaustive]
     Panicked {
         /// The failing task's label, `name-1f3a9c0e`.
         task: String,
@@ -60,6 +62,7 @@ pub enum Error {
     },
     /// A delayed function returning `Result` returned `Err`.
     #[error("task `{task}` failed: {source}{}", NeededBy(dependents, *more_dependents))]
+    #[non_exhaustive]
     Failed {
         /// The failing task's label, `name-1f3a9c0e`.
         task: String,
@@ -73,6 +76,7 @@ pub enum Error {
     },
     /// The scheduler could not run at all (for example its thread pool could not start).
     #[error("scheduler error: {message}")]
+    #[non_exhaustive]
     Scheduler {
         /// What went wrong.
         message: String,
@@ -80,6 +84,7 @@ pub enum Error {
     /// The compute ran, but its trace ([`Scheduler::trace`](crate::Scheduler::trace))
     /// could not be written.
     #[error("could not write the trace {}: {source}", path.display())]
+    #[non_exhaustive]
     Trace {
         /// The trace file.
         path: std::path::PathBuf,

@@ -5,9 +5,14 @@ use std::fmt;
 /// The content hash of a node: its function identity and the keys of its inputs, or, for
 /// data, its type name and content.
 ///
-/// Equal keys mean "the same computation": one `compute` runs each distinct key once.
-/// Pure keys are stable across runs, builds and machines of one toolchain (they contain no
-/// addresses, no `TypeId` and no run order), so caches and remote workers can rely on them.
+/// Equal keys mean "the same computation": one `compute` runs each distinct key once, and
+/// two different pieces of code never share a key. Keys of code the macros see whole
+/// (`#[delayed]` functions, data, the crate's operators) are stable across runs, builds and
+/// machines of one toolchain: they contain no addresses, no `TypeId`, no absolute paths and
+/// no run order, so caches can rely on them. Keys of code seen only by type name (a plain
+/// fn through `delay!`) hold for one executable, and those of closures known only by
+/// `TypeId` (through a variable or a generic helper) for one process; the on-disk cache
+/// treats them accordingly (see the `delayed` crate docs, "What a key covers").
 ///
 /// ```
 /// use delayed_runtime::{value, Key};
@@ -206,6 +211,23 @@ impl KeyHasher {
     /// Writes another key's 32 bytes.
     pub fn write_key(&mut self, key: &Key) {
         self.update(&key.0);
+    }
+
+    /// A hasher with no domain tag, for gathering a value's bytes.
+    pub(crate) fn raw() -> KeyHasher {
+        KeyHasher {
+            len: 0,
+            buf: [0; INLINE],
+            spill: None,
+        }
+    }
+
+    /// The bytes written since `mark`, while they are all still in the inline buffer.
+    pub(crate) fn since(&self, mark: usize) -> Option<&[u8]> {
+        if self.spill.is_some() || mark > self.len {
+            return None;
+        }
+        Some(&self.buf[mark..self.len])
     }
 
     /// Finishes the stream into a key.

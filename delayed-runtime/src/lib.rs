@@ -20,10 +20,12 @@
 //! ```
 //!
 //! Where things live: [`Delayed`] and [`value`] in `delayed.rs`, the nodes in `node.rs`,
-//! keys in `key.rs` and `tokenize.rs`, building a task in `call.rs`, argument conversion in
+//! keys in `key.rs` and `tokenize.rs` (how far a key holds: `Scope` in `node.rs`), files
+//! as inputs keyed by content in `file.rs`, building a task in `call.rs`, argument conversion in
 //! `arg.rs`, operators in `ops.rs`, `compute`/`persist` over shapes in `compute.rs`, the
 //! scheduler in `scheduler/` (a task's view of its inputs in `inputs.rs`), progress, trace
-//! and report in `watch/`, the on-disk result cache in `cache/` (feature `cache`), errors
+//! and report in `watch/`, the on-disk result cache in `cache/` (feature `cache`; which
+//! key a result is stored under in `cache/disk_key.rs`), errors
 //! in `error.rs`, drawing the graph (`to_dot`, `visualize`) in `render/`.
 
 #![warn(missing_docs)]
@@ -56,8 +58,10 @@ mod call;
 mod compute;
 mod delayed;
 mod error;
+mod file;
 mod inputs;
 mod key;
+mod keying;
 mod node;
 mod ops;
 mod panics;
@@ -80,6 +84,7 @@ pub use compute::{
 };
 pub use delayed::{value, Delayed};
 pub use error::Error;
+pub use file::file;
 pub use key::{Key, KeyHasher};
 pub use node::NodeKind;
 pub use scheduler::Scheduler;

@@ -120,8 +120,44 @@ pub enum NodeKind {
     Data,
 }
 
+/// How far a node's key can be trusted beyond this process. A node's scope is the
+/// narrowest of its own identity and its inputs' scopes, so it covers all the code and
+/// data upstream of it.
+///
+/// - `Portable`: every identity upstream is one the macros or the content fix (a
+///   `#[delayed]` fn's path and token hash, data by content, the crate's own operators):
+///   the same key in every build and on every machine of one toolchain.
+/// - `Build`: something upstream is code the macros cannot see whole (a plain fn through
+///   `delay!`, keyed by its type name; a closure literal of `delay!`, keyed by its call
+///   site and tokens): its body can change while the key stays. Valid for one executable;
+///   the on-disk cache stores such results under the key *and* a fingerprint of the
+///   executable.
+/// - `Process`: something upstream has an in-process identity (a closure keyed by its
+///   `TypeId`, reaching `map` or `delay!` through a variable or a generic helper) or a
+///   fresh key (impure functions, capturing closures). Such keys never reach the
+///   on-disk cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Scope {
+    Process,
+    Build,
+    Portable,
+}
+
+/// What a task node is for, where the crate itself needs to know (drawing and counting
+/// look through the `collect` nodes it inserts for `Vec<Delayed<T>>` arguments).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Anything built by a function, an operator, `map`, `delay!`, or data.
+    Plain,
+    /// The crate's own `collect`: gathers its inputs into a `Vec`.
+    Collect,
+}
+
 pub(crate) struct Node {
     pub(crate) key: Key,
+    /// How far `key` holds: this process, this executable, or everywhere.
+    pub(crate) scope: Scope,
+    pub(crate) role: Role,
     pub(crate) name: Cow<'static, str>,
     pub(crate) inputs: InputList,
     pub(crate) body: Body,
@@ -156,6 +192,11 @@ impl std::hash::Hasher for AddressHasher {
 pub(crate) type ByAddress = std::hash::BuildHasherDefault<AddressHasher>;
 
 impl Node {
+    /// Whether this is the crate's own `collect` (not a user function named so).
+    pub(crate) fn is_collect(&self) -> bool {
+        self.role == Role::Collect
+    }
+
     pub(crate) fn kind(&self) -> NodeKind {
         match self.body {
             Body::Task(_) => NodeKind::Task,
@@ -214,6 +255,8 @@ mod tests {
             inputs: InputList::Zero,
             body: Body::Data(Arc::new(n)),
             codec: None,
+            scope: Scope::Portable,
+            role: Role::Plain,
         })
     }
 
@@ -227,6 +270,8 @@ mod tests {
                 inputs: InputList::One([Input::Node(head)]),
                 body: Body::Data(Arc::new(())),
                 codec: None,
+                scope: Scope::Portable,
+                role: Role::Plain,
             });
         }
         drop(head);
@@ -261,6 +306,8 @@ mod tests {
             inputs: InputList::One([Input::Node(child.clone())]),
             body: Body::Data(Arc::new(())),
             codec: None,
+            scope: Scope::Portable,
+            role: Role::Plain,
         });
         drop(parent);
         assert_eq!(Arc::strong_count(&child), 1);

@@ -1,10 +1,17 @@
 //! The API generated code calls. Not for direct use: it may change in any release.
+//!
+//! The facade re-exports this module as `delayed::__private_0_1`: the version in the
+//! name is the contract between the macros and the runtime (the facade pins both crates
+//! with `=`), and every path the macros emit goes through it.
 
 pub use crate::arg::{Arg, IntoArg};
 pub use crate::cache::Cacheable;
 pub use crate::call::{Call, FnId};
+pub use crate::delayed::Delayed;
 pub use crate::inputs::Inputs;
+pub use crate::key::KeyHasher;
 pub use crate::node::BoxError;
+pub use crate::tokenize::Tokenize;
 pub use std::any::type_name;
 
 /// The argument-conversion trait, named for generated code.
@@ -23,18 +30,24 @@ where
 /// `delay!(f(args))` where `f` is any callable: pure when `F` is zero-sized (a fn item or
 /// a closure that captures nothing), fresh-keyed otherwise.
 ///
-/// A closure's type name is the same for every closure of one function, so closures are
-/// told apart by `site` (module, line, column and a hash of the closure's tokens).
-fn delayed_call<F>(name: &'static str, site: &'static str) -> Call {
-    let identity = type_name::<F>();
-    let mut call = Call::dynamic(identity, name);
-    if identity.contains("{{closure}}") || identity.contains("{closure") {
-        call = call.with_str(site);
+/// `site` is `Some` when the macro saw a closure literal (`delay!((|x| …)(a))`): module,
+/// line, column and a hash of the closure's tokens identify it, together with its type
+/// name (which names the generic arguments of the enclosing function), valid for this
+/// build. Otherwise `f` is a path: a fn item is told by its type name, a closure that
+/// arrives through a variable or a generic helper by its `TypeId`.
+fn delayed_call<F: 'static>(name: &'static str, site: Option<&'static str>) -> Call {
+    let call = Call::dynamic("delayed::delay", name);
+    match site {
+        Some(site) => {
+            let call = call.with_str(type_name::<F>()).with_str(site);
+            if std::mem::size_of::<F>() != 0 {
+                call.impure()
+            } else {
+                call
+            }
+        }
+        None => crate::call::identify::<F>(call),
     }
-    if std::mem::size_of::<F>() != 0 {
-        call = call.impure();
-    }
-    call
 }
 
 /// What a value must be to live in the graph: shared between threads and kept until
@@ -78,7 +91,7 @@ macro_rules! delay_fns {
         pub fn $fn_name<F, R, $($A),*>(
             f: F,
             name: &'static str,
-            site: &'static str,
+            site: Option<&'static str>,
             $($a: Arg<$A>),*
         ) -> crate::Delayed<R>
         where

@@ -103,7 +103,11 @@ pub fn write_line(args: fmt::Arguments<'_>) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => std::process::exit(0),
         Err(e) => {
-            let _ = writeln!(io::stderr(), "{}: error: cannot write to stdout: {e}", name());
+            let _ = writeln!(
+                io::stderr(),
+                "{}: error: cannot write to stdout: {e}",
+                name()
+            );
             std::process::exit(1);
         }
     }

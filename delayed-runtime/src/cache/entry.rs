@@ -20,7 +20,7 @@ use crate::key::Key;
 
 const MAGIC: &[u8; 8] = b"DLYCACHE";
 /// Bumped whenever the layout or the payload encoding changes.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 pub(crate) const HEADER_LEN: usize = 88;
 
 /// Why stored bytes are not a valid entry.

@@ -6,12 +6,17 @@
 //! `#[delayed(cache)]` task whose key is on disk is read instead of run, and the tasks
 //! that only fed it do not run either; a task that runs is stored for next time.
 //!
+//! - `disk_key.rs`: the key a result is stored under, by how far its key holds
+//!   (portable keys as they are, build-local ones with the executable's fingerprint,
+//!   process-local ones never);
 //! - `codec.rs`: how a result is encoded (postcard), chosen per function by the macro;
 //! - `entry.rs`: the file format (header with version, key, length and blake3 checksum);
 //! - `store.rs`: the directory: lookups, atomic writes, stats, clearing, LRU eviction;
 //! - `rewrite.rs`: the scheduler hook that puts hits in place of tasks.
 
 pub(crate) mod codec;
+#[cfg(feature = "cache")]
+mod disk_key;
 #[cfg(feature = "cache")]
 mod entry;
 #[cfg(feature = "cache")]

@@ -17,9 +17,10 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::cache::disk_key::disk_key;
 use crate::cache::Cache;
 use crate::inputs::Inputs;
-use crate::node::{AnyValue, Body, BoxError, Input, InputList, Node, TaskFn};
+use crate::node::{AnyValue, Body, BoxError, Input, InputList, Node, Scope, TaskFn};
 use crate::scheduler::plan::Plan;
 use crate::scheduler::slots::CONST;
 
@@ -63,8 +64,8 @@ pub(crate) fn rewrite(
             continue;
         }
         let node = plan.tasks[t];
-        if let (Some(codec), Body::Task(_)) = (node.codec, &node.body) {
-            if let Some(value) = cache.load(&node.key, &node.name, codec) {
+        if let (Some(codec), Body::Task(_), Some(key)) = (node.codec, &node.body, disk_key(node)) {
+            if let Some(value) = cache.load(&key, &node.name, codec) {
                 loaded[t] = Some(value);
                 continue;
             }
@@ -119,7 +120,7 @@ pub(crate) fn rewrite(
 }
 
 fn is_cacheable(node: &Node) -> bool {
-    node.codec.is_some() && matches!(node.body, Body::Task(_))
+    node.codec.is_some() && matches!(node.body, Body::Task(_)) && node.scope != Scope::Process
 }
 
 fn task(like: &Node, inputs: InputList, body: Box<TaskFn>) -> Arc<Node> {
@@ -129,6 +130,8 @@ fn task(like: &Node, inputs: InputList, body: Box<TaskFn>) -> Arc<Node> {
         inputs,
         body: Body::Task(body),
         codec: None,
+        scope: like.scope,
+        role: like.role,
     })
 }
 
@@ -153,8 +156,10 @@ fn run_original(original: Arc<Node>, store: Option<Cache>) -> Box<TaskFn> {
                 Body::Task(body) => body(inputs)?,
                 Body::Data(value) => value.clone(),
             };
-            if let (Some(cache), Some(codec)) = (&store, original.codec) {
-                cache.store(&original.key, &original.name, codec, &value);
+            if let (Some(cache), Some(codec), Some(key)) =
+                (&store, original.codec, disk_key(&original))
+            {
+                cache.store(&key, &original.name, codec, &value);
             }
             Ok(value)
         },

@@ -38,10 +38,6 @@ enum Slot {
     Through(Vec<u32>),
 }
 
-fn is_collect(node: &Node) -> bool {
-    node.kind() == NodeKind::Task && node.name == "collect"
-}
-
 impl Graph {
     pub(crate) fn from_roots(roots: &[&Arc<Node>]) -> Graph {
         let mut index: KeyMap<u32> = KeyMap::default();
@@ -83,7 +79,7 @@ impl Graph {
                 inputs.sort_unstable();
                 inputs.dedup();
                 let slot = slots.len() as u32;
-                if is_collect(node) && !root_keys.contains_key(&node.key) {
+                if node.is_collect() && !root_keys.contains_key(&node.key) {
                     slots.push(Slot::Through(inputs.clone()));
                 } else {
                     let id = nodes.len() as u32;

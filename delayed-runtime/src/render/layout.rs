@@ -630,7 +630,9 @@ fn weighted_median(pulls: &mut [(f32, f32)]) -> f32 {
     for (i, &(place, weight)) in pulls.iter().enumerate() {
         seen += weight;
         if (seen - total / 2.0).abs() < 1e-4 {
-            return pulls.get(i + 1).map_or(place, |next| (place + next.0) / 2.0);
+            return pulls
+                .get(i + 1)
+                .map_or(place, |next| (place + next.0) / 2.0);
         }
         if seen > total / 2.0 {
             return place;
@@ -881,10 +883,17 @@ mod tests {
             let (graph, _, s) = histogram_scene(10, rankdir);
             assert_eq!(s.nodes.len(), 102);
             for e in &s.edges {
-                let (from, to) = (&graph.nodes[e.ends.0 as usize], &graph.nodes[e.ends.1 as usize]);
+                let (from, to) = (
+                    &graph.nodes[e.ends.0 as usize],
+                    &graph.nodes[e.ends.1 as usize],
+                );
                 if (from.name.as_str(), to.name.as_str()) == ("diff", "mean") {
                     let (a, b) = (&s.nodes[e.ends.0 as usize], &s.nodes[e.ends.1 as usize]);
-                    let off = if rankdir.horizontal() { a.y - b.y } else { a.x - b.x };
+                    let off = if rankdir.horizontal() {
+                        a.y - b.y
+                    } else {
+                        a.x - b.x
+                    };
                     assert!(off.abs() < 0.5, "{rankdir:?}: diff -> mean bends by {off}");
                 }
             }

@@ -70,7 +70,10 @@ pub(crate) fn drawn_edges(scene: &Scene) -> Vec<Drawn> {
         .edges
         .iter()
         .map(|e| {
-            let (tail, head) = (&scene.nodes[e.ends.0 as usize], &scene.nodes[e.ends.1 as usize]);
+            let (tail, head) = (
+                &scene.nodes[e.ends.0 as usize],
+                &scene.nodes[e.ends.1 as usize],
+            );
             let mut points = vec![(tail.x, tail.y)];
             points.extend(flatten(e.start, &e.curves));
             points.push(e.arrow[0]);
@@ -97,7 +100,12 @@ fn segments_cross(p1: Point, p2: Point, q1: Point, q2: Point) -> bool {
 
 fn bounds(points: &[Point]) -> (f32, f32, f32, f32) {
     points.iter().fold(
-        (f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY),
+        (
+            f32::INFINITY,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NEG_INFINITY,
+        ),
         |(x0, y0, x1, y1), p| (x0.min(p.0), y0.min(p.1), x1.max(p.0), y1.max(p.1)),
     )
 }

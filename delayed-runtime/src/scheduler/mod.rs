@@ -220,9 +220,17 @@ impl Scheduler {
             .start(&plan, started, report, self.workers(), pooled);
         let reads = std::mem::take(&mut plan.reads);
         let run = Run::new(&plan, reads).watched(session.as_ref().map(|s| s.recorder()));
-        match &self.mode {
-            Mode::Global => run.run_parallel(),
-            Mode::Sync => run.run_sync(),
+        // A pool that cannot start is an error of this compute like any other: it still
+        // goes through the session, so the trace file is written on this path too.
+        let started_run = match &self.mode {
+            Mode::Global => {
+                run.run_parallel();
+                Ok(())
+            }
+            Mode::Sync => {
+                run.run_sync();
+                Ok(())
+            }
             Mode::Pool { threads, pool } => {
                 let pool = pool.get_or_init(|| {
                     rayon::ThreadPoolBuilder::new()
@@ -232,16 +240,17 @@ impl Scheduler {
                         .map_err(|e| e.to_string())
                 });
                 match pool {
-                    Ok(pool) => pool.install(|| run.run_parallel()),
-                    Err(message) => {
-                        return Err(Error::Scheduler {
-                            message: format!("could not start {threads} threads: {message}"),
-                        })
+                    Ok(pool) => {
+                        pool.install(|| run.run_parallel());
+                        Ok(())
                     }
+                    Err(message) => Err(Error::Scheduler {
+                        message: format!("could not start {threads} threads: {message}"),
+                    }),
                 }
             }
-        }
-        let result = run.finish();
+        };
+        let result = started_run.and_then(|()| run.finish());
         match session {
             None => result.map(|values| (values, None)),
             Some(session) => session.end(&plan, roots, result),

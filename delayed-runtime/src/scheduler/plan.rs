@@ -16,7 +16,7 @@
 use std::collections::hash_map::{Entry, HashMap};
 use std::sync::Arc;
 
-use crate::node::{ByAddress, Input, Node};
+use crate::node::{ByAddress, Input, Node, NodeKind};
 use crate::scheduler::slots::CONST;
 
 pub(crate) struct Plan<'g> {
@@ -194,6 +194,9 @@ impl<'g> Plan<'g> {
         let mut tasks: Vec<&'g Node> = Vec::new();
         let mut input_start = vec![0u32];
         let mut sources: Vec<u32> = Vec::new();
+        // A task and a data node with one key (a persisted result beside the graph that
+        // made it): the data stands for both, and what fed only the task is pruned below.
+        let mut twins: Vec<u32> = Vec::new();
         for (i, &v) in post.iter().enumerate() {
             if let Some(&ahead) = post.get(i + AHEAD) {
                 seen.prefetch(bits_of[ahead as usize]);
@@ -201,7 +204,16 @@ impl<'g> Plan<'g> {
             let node = visited[v as usize];
             let next = tasks.len() as u32;
             match seen.get_or_insert(bits_of[v as usize], node, &tasks, next) {
-                Some(t) => task_of[v as usize] = t,
+                Some(t) => {
+                    task_of[v as usize] = t;
+                    let first = tasks[t as usize];
+                    if first.kind() != node.kind() {
+                        if node.kind() == NodeKind::Data {
+                            tasks[t as usize] = node;
+                        }
+                        twins.push(t);
+                    }
+                }
                 None => {
                     task_of[v as usize] = next;
                     let inputs = &pending[pending_start[v as usize] as usize
@@ -221,21 +233,78 @@ impl<'g> Plan<'g> {
         drop(seen);
         drop(pending);
 
-        let mut reads = vec![0u32; tasks.len()];
-        for &s in &sources {
+        let roots: Vec<u32> = root_visits.iter().map(|&v| task_of[v as usize]).collect();
+        let mut plan = Plan {
+            tasks,
+            input_start,
+            sources,
+            reads: Vec::new(),
+            roots,
+        };
+        if !twins.is_empty() {
+            plan = plan.pruned(&twins);
+        }
+        let mut reads = vec![0u32; plan.tasks.len()];
+        for &s in &plan.sources {
             if s != CONST {
                 reads[s as usize] += 1;
             }
         }
-        let roots: Vec<u32> = root_visits.iter().map(|&v| task_of[v as usize]).collect();
-        for &r in &roots {
+        for &r in &plan.roots {
             reads[r as usize] += 1;
         }
+        plan.reads = reads;
+        plan
+    }
+
+    /// The plan without the tasks no root needs, once the `twins` (tasks whose key a data
+    /// node also has) stand for data: a data node has no inputs, so what fed only its
+    /// task twin is not run. Task numbers stay in dependency order.
+    fn pruned(self, twins: &[u32]) -> Plan<'g> {
+        let n = self.tasks.len();
+        let mut needed = vec![false; n];
+        for &r in &self.roots {
+            needed[r as usize] = true;
+        }
+        // Tasks come after their inputs: one backward sweep marks everything needed.
+        for t in (0..n).rev() {
+            if needed[t] && self.tasks[t].kind() == NodeKind::Task {
+                for &s in self.sources_of(t as u32) {
+                    if s != CONST {
+                        needed[s as usize] = true;
+                    }
+                }
+            }
+        }
+        debug_assert!(twins.iter().all(|&t| (t as usize) < n));
+        let mut renumbered = vec![PENDING; n];
+        let mut tasks = Vec::with_capacity(n);
+        let mut input_start = vec![0u32];
+        let mut sources = Vec::with_capacity(self.sources.len());
+        for t in 0..n {
+            if !needed[t] {
+                continue;
+            }
+            renumbered[t] = tasks.len() as u32;
+            let node = self.tasks[t];
+            if node.kind() == NodeKind::Task {
+                sources.extend(self.sources_of(t as u32).iter().map(|&s| {
+                    if s == CONST {
+                        CONST
+                    } else {
+                        renumbered[s as usize]
+                    }
+                }));
+            }
+            input_start.push(sources.len() as u32);
+            tasks.push(node);
+        }
+        let roots = self.roots.iter().map(|&r| renumbered[r as usize]).collect();
         Plan {
             tasks,
             input_start,
             sources,
-            reads,
+            reads: Vec::new(),
             roots,
         }
     }
@@ -303,6 +372,8 @@ mod tests {
             inputs: list,
             body: Body::Data(Arc::new(())),
             codec: None,
+            scope: crate::node::Scope::Portable,
+            role: crate::node::Role::Plain,
         })
     }
 
@@ -362,6 +433,8 @@ mod tests {
             inputs: list,
             body: Body::Data(Arc::new(())),
             codec: None,
+            scope: crate::node::Scope::Portable,
+            role: crate::node::Role::Plain,
         });
         let plan = Plan::new(&[&top]);
         assert_eq!(plan.tasks.len(), 5001);

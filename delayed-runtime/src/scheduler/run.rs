@@ -221,6 +221,8 @@ fn dependents(plan: &Plan<'_>, failed: u32, limit: usize) -> (Vec<String>, usize
         }
     }
     found.sort_unstable();
+    // The crate's own `collect` nodes pass the distance on but are not named or counted.
+    found.retain(|&(_, u)| !plan.tasks[u as usize].is_collect());
     let more = found.len().saturating_sub(limit);
     let names = found
         .into_iter()

@@ -76,13 +76,17 @@ impl Recorder {
 
     /// Task `t` has run (`ok`: successfully, its result stored), started at `started`.
     pub(crate) fn executed(&self, plan: &Plan<'_>, t: u32, started: Option<Instant>, ok: bool) {
-        if !matches!(plan.tasks[t as usize].body, Body::Task(_)) {
+        let node = plan.tasks[t as usize];
+        if !matches!(node.body, Body::Task(_)) {
             return;
         }
-        if let Some(done) = &self.done {
+        // The crate's own `collect` (gathering a `Vec<Delayed<T>>` argument) is not a task
+        // the user wrote: it is left out of the bar, the trace and the report's counts.
+        let counted = !node.is_collect();
+        if let (Some(done), true) = (&self.done, counted) {
             done.fetch_add(1, Ordering::Relaxed);
         }
-        if let Some(start) = started {
+        if let (Some(start), true) = (started, counted) {
             let end = Instant::now();
             let tid = if self.pooled {
                 rayon::current_thread_index().map_or(0, |i| i + 1)
@@ -209,11 +213,12 @@ impl Watch {
     }
 }
 
-/// The plan's tasks (function calls), data nodes left out.
+/// The plan's tasks (function calls): data nodes and the crate's own `collect` nodes
+/// left out.
 fn count_tasks(plan: &Plan<'_>) -> usize {
     plan.tasks
         .iter()
-        .filter(|n| matches!(n.body, Body::Task(_)))
+        .filter(|n| matches!(n.body, Body::Task(_)) && !n.is_collect())
         .count()
 }
 

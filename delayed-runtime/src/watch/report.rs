@@ -147,7 +147,7 @@ fn reachable_tasks(roots: &[&Arc<Node>]) -> usize {
     }
     let mut tasks = 0;
     while let Some(node) = stack.pop() {
-        if matches!(node.body, Body::Task(_)) {
+        if matches!(node.body, Body::Task(_)) && !node.is_collect() {
             tasks += 1;
         }
         for child in node.node_inputs() {
