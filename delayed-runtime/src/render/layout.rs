@@ -13,11 +13,13 @@
 //!    in turn is moved toward the weighted median of each vertex's neighbours on both
 //!    sides, subject to its nodes not overlapping (that fit under ordering constraints is
 //!    solved exactly by pool-adjacent-violators). Links of chains and dummy nodes weigh
-//!    more, which keeps chains of tasks and long edges straight.
+//!    more, which keeps chains of tasks and long edges straight. A wide rank (many nodes,
+//!    much wider than the picture is deep) is folded into two staggered rows, which
+//!    halves its width.
 //!
 //! Measured against dot on the histogram exercise's graph (N = 4 to 15 blocks, both
-//! directions): as few or fewer edge crossings, and pictures of about the same size
-//! (`measure.rs`, the `against_dot` test, BENCHMARKS.md).
+//! directions): as few or fewer edge crossings, and from N = 10 on, thanks to folding,
+//! pictures half as wide (`measure.rs`, the `against_dot` test, BENCHMARKS.md).
 //! 5. **Edges** are cubic Béziers through their dummy nodes, tangent to the rank axis at
 //!    every rank, leaving and entering nodes at ports spread over their sides (so six
 //!    inputs of one task do not share one arrowhead).
@@ -82,6 +84,11 @@ const MAX_DUMMIES: usize = 100_000;
 /// without a better order.
 const ORDER_SWEEPS: usize = 24;
 const ORDER_PATIENCE: usize = 8;
+/// A rank of at least `FOLD_MIN_NODES` nodes packed wider than `FOLD_WIDTH` is folded
+/// into two rows, `FOLD_GAP` apart (see `fold`).
+const FOLD_MIN_NODES: usize = 16;
+const FOLD_WIDTH: f32 = 1600.0;
+const FOLD_GAP: f32 = 12.0;
 const PLACE_ROUNDS: usize = 8;
 
 /// The text drawn for a name: at most `MAX_CHARS` characters.
@@ -114,6 +121,8 @@ struct Vertices {
     /// Half the size across the ranks (0 for dummies).
     half_across: Vec<f32>,
     real: usize,
+    /// Per rank: whether it is folded into two staggered rows (see `fold`).
+    folded: Vec<bool>,
 }
 
 impl Vertices {
@@ -184,6 +193,7 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
         down: vec![Vec::new(); n],
         half_across: across_ext.iter().map(|e| e / 2.0).collect(),
         real: n,
+        folded: Vec::new(),
     };
     let mut chains: Vec<Vec<u32>> = Vec::with_capacity(graph.edges.len());
     let mut dummies = 0usize;
@@ -212,11 +222,13 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
     }
     let mut pos = vec![0usize; verts.len()];
     order(&verts, &mut layers, &mut pos);
+    verts.folded = layers.iter().map(|layer| fold(&verts, layer)).collect();
 
     // 4. Coordinates across the ranks.
     let across = place(&verts, &layers);
 
-    // Coordinates along the ranks.
+    // Coordinates along the ranks; in a folded rank, real nodes alternate between a row
+    // before the rank's center line and one after it.
     let mut rank_along = vec![0f32; ranks];
     let mut rank_ext = vec![0f32; ranks];
     for (&r, &ext) in verts.rank.iter().zip(&along_ext) {
@@ -225,8 +237,24 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
     let mut a = MARGIN;
     for r in 0..ranks {
         let ext = rank_ext[r].max(8.0);
-        rank_along[r] = a + ext / 2.0;
-        a += ext + RANK_GAP;
+        let thickness = if verts.folded[r] {
+            2.0 * ext + FOLD_GAP
+        } else {
+            ext
+        };
+        rank_along[r] = a + thickness / 2.0;
+        a += thickness + RANK_GAP;
+    }
+    let mut node_along: Vec<f32> = (0..n).map(|v| rank_along[verts.rank[v]]).collect();
+    for (r, layer) in layers.iter().enumerate() {
+        if !verts.folded[r] {
+            continue;
+        }
+        let offset = (rank_ext[r].max(8.0) + FOLD_GAP) / 2.0;
+        let reals = layer.iter().filter(|&&v| !verts.is_dummy(v));
+        for (i, &v) in reals.enumerate() {
+            node_along[v as usize] += if i % 2 == 0 { -offset } else { offset };
+        }
     }
     let along_total = a - RANK_GAP + MARGIN;
     let mut across_min = f32::INFINITY;
@@ -259,7 +287,7 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
 
     let nodes: Vec<SceneNode> = (0..n)
         .map(|v| {
-            let (x, y) = map(rank_along[verts.rank[v]], across[v]);
+            let (x, y) = map(node_along[v], across[v]);
             SceneNode {
                 x,
                 y,
@@ -278,7 +306,7 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
         let half_a = along_ext[v] / 2.0;
         let half_c = across_ext[v] / 2.0;
         let side = if leaving { 1.0 } else { -1.0 };
-        let center = (rank_along[verts.rank[v]], across[v]);
+        let center = (node_along[v], across[v]);
         let middle = (count as f32 - 1.0) / 2.0;
         match graph.nodes[v].kind {
             NodeKind::Task => {
@@ -692,14 +720,34 @@ fn place(verts: &Vertices, layers: &[Vec<u32>]) -> Vec<f32> {
     x
 }
 
-/// The smallest gap between the centers of two neighbours in a rank.
+/// Whether a rank is folded: one with many nodes that would make the picture much wider
+/// than it is deep is drawn as two staggered rows (Graphviz's `unflatten` does the same
+/// by hand), which halves its width. Its real nodes alternate between the rows, so
+/// neighbours in the order overlap across the ranks only in the gap between the rows.
+fn fold(verts: &Vertices, layer: &[u32]) -> bool {
+    let reals = layer.iter().filter(|&&v| !verts.is_dummy(v)).count();
+    if reals < FOLD_MIN_NODES {
+        return false;
+    }
+    let width: f32 = layer
+        .windows(2)
+        .map(|pair| separation(verts, pair[0], pair[1]))
+        .sum();
+    width > FOLD_WIDTH
+}
+
+/// The smallest gap between the centers of two neighbours in a rank. In a folded rank two
+/// real neighbours are in different rows and need only be apart by the wider one's half
+/// and half a gap (so that every other node, in the same row, is a full gap apart);
+/// dummy nodes run through both rows and keep their full distance.
 fn separation(verts: &Vertices, left: u32, right: u32) -> f32 {
-    let gap = if verts.is_dummy(left) || verts.is_dummy(right) {
-        DUMMY_GAP
-    } else {
-        NODE_GAP
-    };
-    verts.half_across[left as usize] + verts.half_across[right as usize] + gap
+    let (l, r) = (left as usize, right as usize);
+    let dummy = verts.is_dummy(left) || verts.is_dummy(right);
+    let gap = if dummy { DUMMY_GAP } else { NODE_GAP };
+    if !dummy && verts.folded.get(verts.rank[l]).copied().unwrap_or(false) {
+        return verts.half_across[l].max(verts.half_across[r]) + gap / 2.0;
+    }
+    verts.half_across[l] + verts.half_across[r] + gap
 }
 
 /// Positions for a rank's vertices, in order, minimizing `Σ w (x - desired)²` subject to
@@ -834,6 +882,7 @@ mod tests {
             down: vec![Vec::new(); 3],
             half_across: vec![10.0; 3],
             real: 3,
+            folded: Vec::new(),
         };
         let out = fit_ordered(&verts, &[0, 1, 2], &[(0.0, 1.0), (0.0, 1.0), (100.0, 1.0)]);
         let sep = 20.0 + NODE_GAP;
@@ -875,6 +924,29 @@ mod tests {
                 "n = {n}, {rankdir:?}: {ours} crossings, dot has {dot}"
             );
         }
+    }
+
+    #[test]
+    fn wide_ranks_are_folded() {
+        // N = 10: ranks of 45 `diff`s and 45 `mean`s. dot draws it 4077 wide and 324 tall.
+        let (_, _, s) = histogram_scene(10, Rankdir::TB);
+        assert!(
+            s.width < 2400.0 && s.height < 500.0,
+            "{}x{}",
+            s.width,
+            s.height
+        );
+        let (_, _, s) = histogram_scene(10, Rankdir::LR);
+        assert!(s.height < 1400.0, "{}x{}", s.width, s.height);
+        // Small ranks stay on one line.
+        let (_, _, s) = histogram_scene(6, Rankdir::TB);
+        let diffs: Vec<f32> = s.nodes[7..]
+            .iter()
+            .step_by(2)
+            .take(15)
+            .map(|n| n.y)
+            .collect();
+        assert!(diffs.iter().all(|&y| (y - diffs[0]).abs() < 0.01));
     }
 
     #[test]
