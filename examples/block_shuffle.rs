@@ -10,6 +10,7 @@
 //! The graph has one `load` and one `save_shuffled` task per image and one
 //! `sharpened_block` task per block; all images are done in a single `compute`.
 
+#[macro_use]
 mod common;
 
 use std::io;
@@ -22,14 +23,6 @@ use image::{imageops, RgbImage};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-
-const USAGE: &str = "usage: block_shuffle [--dir DIR] [--block SIZE] [--seed S] [--out DIR]
-  --dir DIR     shuffle every .png in DIR (default: examples/images)
-  --block SIZE  side of the square blocks, in pixels (default 100)
-  --seed S      seed for the shuffles (default 0)
-  --out DIR     where shuffled_<name>.png go, created if needed (default: out/shuffled)
-  --cluster C   compute on dask: local:N (a LocalCluster of N worker processes) or
-                tcp://HOST:PORT (a running `dask scheduler`); needs `pip install distributed`";
 
 // ## The tasks
 
@@ -200,48 +193,42 @@ fn main() -> ExitCode {
     common::main_with("block_shuffle", run)
 }
 
-/// The command-line options.
-struct Options {
-    dir: PathBuf,
+/// The tutorial's exercise "Block randomize an image": every PNG in a directory cut into
+/// blocks, each block sharpened, the blocks shuffled, saved as shuffled_<name>.png.
+#[derive(clap::Parser, Debug)]
+#[command(name = "block_shuffle", version)]
+struct Args {
+    /// Shuffle every .png in DIR [default: examples/images]
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Side of the square blocks, in pixels
+    #[arg(long, value_name = "SIZE", default_value_t = 100)]
     block: u32,
+    /// Seed for the shuffles
+    #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Where shuffled_<name>.png go, created if needed
+    #[arg(long, value_name = "DIR", default_value = "out/shuffled")]
     out: PathBuf,
+    /// Compute on dask: local:N (a LocalCluster of N worker processes) or tcp://HOST:PORT
+    /// (a running `dask scheduler`); needs `pip install distributed`
+    #[arg(long, value_name = "CLUSTER")]
     cluster: Option<String>,
-}
-
-fn parse_args(args: Vec<String>) -> Result<Options, String> {
-    let mut options = Options {
-        dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/images"),
-        block: 100,
-        seed: 0,
-        out: PathBuf::from("out/shuffled"),
-        cluster: None,
-    };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--dir" => options.dir = common::flag_value(&arg, args.next())?,
-            "--block" => options.block = common::flag_value(&arg, args.next())?,
-            "--seed" => options.seed = common::flag_value(&arg, args.next())?,
-            "--out" => options.out = common::flag_value(&arg, args.next())?,
-            "--cluster" => options.cluster = Some(common::flag_value(&arg, args.next())?),
-            other => return Err(format!("unknown argument `{other}` (try --help)")),
-        }
-    }
-    Ok(options)
 }
 
 /// The whole program, given the command-line arguments.
 pub fn run(args: Vec<String>) -> common::Result<()> {
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
-        return Ok(());
-    }
-    let mut options = parse_args(args)?;
+    let Some(mut options) = common::parse::<Args>(args)? else {
+        return Ok(()); // --help or --version
+    };
     // Absolute, since with --cluster the images are saved by worker processes.
     options.out = std::path::absolute(&options.out)
         .map_err(|e| format!("--out {}: {e}", options.out.display()))?;
-    let files = png_files(&options.dir)?;
+    let dir = options
+        .dir
+        .clone()
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/images"));
+    let files = png_files(&dir)?;
     let plans = plan(&files, options.block, options.seed, &options.out)?;
     std::fs::create_dir_all(&options.out)
         .map_err(|e| format!("cannot create {}: {e}", options.out.display()))?;
@@ -261,7 +248,7 @@ pub fn run(args: Vec<String>) -> common::Result<()> {
     let took = start.elapsed();
 
     for (plan, path) in plans.iter().zip(&saved) {
-        println!(
+        outln!(
             "{} -> {} ({}x{} blocks of {})",
             plan.source.display(),
             path.display(),
@@ -270,6 +257,6 @@ pub fn run(args: Vec<String>) -> common::Result<()> {
             options.block
         );
     }
-    println!("{} images in {took:.2?}", saved.len());
+    outln!("{} images in {took:.2?}", saved.len());
     Ok(())
 }

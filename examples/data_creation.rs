@@ -4,11 +4,15 @@
 //!
 //! ```text
 //! cargo run --release --example data_creation
+//! cargo run --release --example data_creation -- --samples 8 --size 100000
 //! ```
 //!
 //! `make_sample` draws random numbers, so it is `#[delayed(pure = false)]`: each call gets a
 //! fresh key. A pure function would give the five equal calls `make_sample(1000)` one key,
 //! and they would run once: five copies of the same sample.
+
+#[macro_use]
+mod common;
 
 use std::process::ExitCode;
 
@@ -46,28 +50,38 @@ pub fn build(count: usize, n: usize) -> (Vec<Delayed<Vec<f64>>>, Delayed<f64>) {
     (samples, std_avg)
 }
 
+/// The tutorial's "Data creation" cell: five random samples made inside the graph, the
+/// standard deviation of each, and the mean of those.
+#[derive(clap::Parser, Debug)]
+#[command(name = "data_creation", version)]
+struct Args {
+    /// How many samples
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    samples: u32,
+    /// Values in each sample
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    size: u32,
+}
+
 fn main() -> ExitCode {
-    if let Some(arg) = std::env::args().nth(1) {
-        eprintln!("data_creation: error: unknown argument `{arg}` (it takes none)");
-        return ExitCode::FAILURE;
-    }
-    let (samples, std_avg) = build(5, 1000);
-    println!("std_avg = {std_avg:?}");
+    common::main_with("data_creation", run)
+}
+
+/// The whole program, given the command-line arguments.
+fn run(args: Vec<String>) -> common::Result<()> {
+    let Some(args) = common::parse::<Args>(args)? else {
+        return Ok(()); // --help or --version
+    };
+    let (samples, std_avg) = build(args.samples as usize, args.size as usize);
+    outln!("std_avg = {std_avg:?}");
     // One compute for both: each sample is made once and feeds its `std`.
-    match delayed::compute((&samples, &std_avg)) {
-        Ok((samples, std_avg)) => {
-            println!("std_avg.compute() = {std_avg:.4}");
-            println!("the five samples differ (impure: one key and one run per call):");
-            for (d, sample) in samples.iter().enumerate() {
-                let head: Vec<String> = sample.iter().take(3).map(|v| format!("{v:.4}")).collect();
-                let std = std_eager(sample);
-                println!("  sample {d}: [{}, ...]  std {std:.4}", head.join(", "));
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("data_creation: error: {e}");
-            ExitCode::FAILURE
-        }
+    let (samples, std_avg) = delayed::compute((&samples, &std_avg))?;
+    outln!("std_avg.compute() = {std_avg:.4}");
+    outln!("the samples differ (impure: one key and one run per call):");
+    for (d, sample) in samples.iter().enumerate() {
+        let head: Vec<String> = sample.iter().take(3).map(|v| format!("{v:.4}")).collect();
+        let std = std_eager(sample);
+        outln!("  sample {d}: [{}, ...]  std {std:.4}", head.join(", "));
     }
+    Ok(())
 }

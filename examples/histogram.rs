@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release --example histogram
 //! cargo run --release --example histogram -- --n 20 --seed 7 --out histogram.png
+//! cargo run --release --example histogram -- --out histogram.jpg            # or a JPEG
 //! cargo run --release --example histogram -- --image ../shared/images/astronaut.png
 //! cargo run --release --example histogram -- --progress --trace trace.json  # for Perfetto
 //! ```
@@ -12,6 +13,7 @@
 //! It builds the graph, computes it, then runs the same functions eagerly (their
 //! `_eager` versions), checks that both agree, and prints both times.
 
+#[macro_use]
 mod common;
 
 use std::collections::HashSet;
@@ -20,7 +22,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use delayed::prelude::*;
-use image::{imageops, Rgb, RgbImage};
+use image::{imageops, RgbImage};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -30,18 +32,6 @@ pub const BLOCK: u32 = 100;
 pub const BINS: usize = 10;
 /// The range the bins cover: every possible mean absolute difference of two u8 images.
 pub const RANGE: (f64, f64) = (0.0, 255.0);
-
-const USAGE: &str = "usage: histogram [--image PATH] [--n N] [--seed S] [--out PNG] [--cache DIR]
-                 [--progress] [--trace FILE] [--cluster local:N|tcp://HOST:PORT]
-  --image PATH  the photograph (default: examples/images/rocket.png)
-  --n N         number of random 100x100 blocks, at least 2 (default 50)
-  --seed S      seed for the block positions (default 0)
-  --out PNG     also draw the histogram as a bar chart into this PNG file
-  --cache DIR   keep results in DIR and reuse them in later runs
-  --progress    a progress bar on stderr (when it is a terminal)
-  --trace FILE  write the task stream to FILE (Chrome trace JSON: open in Perfetto)
-  --cluster C   compute on dask: local:N (a LocalCluster of N worker processes) or
-                tcp://HOST:PORT (a running `dask scheduler`); needs `pip install distributed`";
 
 // ## The tasks: the tutorial's functions, with `#[delayed]`
 
@@ -191,80 +181,108 @@ fn main() -> ExitCode {
     common::main_with("histogram", run)
 }
 
-/// The command-line options.
-struct Options {
-    image: PathBuf,
+/// The tutorial's image exercise: a histogram of the mean absolute differences between
+/// pairs of random 100x100 blocks of a photograph, computed lazily and checked against
+/// the eager run.
+#[derive(clap::Parser, Debug)]
+#[command(name = "histogram", version)]
+struct Args {
+    /// The photograph [default: examples/images/rocket.png]
+    #[arg(long, value_name = "PATH")]
+    image: Option<PathBuf>,
+    /// Number of random 100x100 blocks, at least 2
+    #[arg(long, default_value_t = 50)]
     n: usize,
+    /// Seed for the block positions
+    #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Also draw the histogram as a bar chart into this .png or .jpg file
+    #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Keep results in DIR and reuse them in later runs
+    #[arg(long, value_name = "DIR")]
     cache: Option<PathBuf>,
+    /// A progress bar on stderr (when it is a terminal)
+    #[arg(long)]
     progress: bool,
+    /// Write the task stream to FILE (Chrome trace JSON: open in Perfetto)
+    #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Compute on dask: local:N (a LocalCluster of N worker processes) or tcp://HOST:PORT
+    /// (a running `dask scheduler`); needs `pip install distributed`
+    #[arg(long, value_name = "CLUSTER")]
     cluster: Option<String>,
 }
 
-fn parse_args(args: Vec<String>) -> Result<Options, String> {
-    let mut options = Options {
-        image: Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/images/rocket.png"),
-        n: 50,
-        seed: 0,
-        out: None,
-        cache: None,
-        progress: false,
-        trace: None,
-        cluster: None,
-    };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--image" => options.image = common::flag_value(&arg, args.next())?,
-            "--n" => options.n = common::flag_value(&arg, args.next())?,
-            "--seed" => options.seed = common::flag_value(&arg, args.next())?,
-            "--out" => options.out = Some(common::flag_value(&arg, args.next())?),
-            "--cache" => options.cache = Some(common::flag_value(&arg, args.next())?),
-            "--progress" => options.progress = true,
-            "--trace" => options.trace = Some(common::flag_value(&arg, args.next())?),
-            "--cluster" => options.cluster = Some(common::flag_value(&arg, args.next())?),
-            other => return Err(format!("unknown argument `{other}` (try --help)")),
-        }
+/// The most tasks a run may have: the graph and its results must fit in memory. At
+/// `--n 2000` (1,999,000 pairs) the graph has 4,000,002 tasks.
+pub const MAX_TASKS: u128 = 4_000_002;
+/// Memory per pair while the graph is built and computed: the `diff` and `mean` nodes,
+/// their keys, the plan's tables and the means. Measured as the growth of peak RSS from
+/// `--n 500` (92 MB) to `--n 1000` (291 MB), release build: 543 bytes per pair.
+pub const BYTES_PER_PAIR: u128 = 550;
+
+/// Refuses, before anything is allocated, an `n` whose graph would not fit: `n` blocks
+/// make `n (n - 1) / 2` pairs, and each pair two tasks.
+pub fn check_size(n: usize) -> Result<(), String> {
+    if n < 2 {
+        return Err(format!("--n {n}: need at least 2 blocks to make a pair"));
     }
-    if options.n < 2 {
+    let n = n as u128;
+    let pairs = n * (n - 1) / 2;
+    let tasks = 2 * pairs + n + 2;
+    if tasks > MAX_TASKS {
+        let gib = (pairs.saturating_mul(BYTES_PER_PAIR)) as f64 / f64::from(1u32 << 30);
+        let memory = if gib < 1e6 {
+            format!("about {gib:.1} GiB of memory")
+        } else {
+            "more memory than any machine has".to_owned()
+        };
         return Err(format!(
-            "--n {}: need at least 2 blocks to make a pair",
-            options.n
+            "--n {n}: {pairs} pairs make {tasks} tasks, {memory}; at most --n 2000 \
+             ({MAX_TASKS} tasks, about 1 GiB)"
         ));
     }
-    Ok(options)
+    Ok(())
 }
 
 /// The whole program, given the command-line arguments.
 pub fn run(args: Vec<String>) -> common::Result<()> {
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
-        return Ok(());
+    let Some(args) = common::parse::<Args>(args)? else {
+        return Ok(()); // --help or --version
+    };
+    let image = args.image.clone().unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/images/rocket.png")
+    });
+    check_size(args.n).map_err(common::Usage)?;
+    // Everything that will be written is checked before the work.
+    let chart_format = match &args.out {
+        Some(out) => {
+            common::check_writable(out)?;
+            Some(common::image_format(out)?)
+        }
+        None => None,
+    };
+    if let Some(trace) = &args.trace {
+        common::check_writable(trace)?;
     }
-    let options = parse_args(args)?;
-    let size = common::dimensions(&options.image)?;
-    let corners = random_corners(size, options.n, options.seed)?;
-    println!(
+    let size = common::dimensions(&image)?;
+    let corners = random_corners(size, args.n, args.seed)?;
+    outln!(
         "{}: {}x{}, {} blocks of {BLOCK}x{BLOCK} (seed {}), {} pairs",
-        options.image.display(),
+        image.display(),
         size.0,
         size.1,
-        options.n,
-        options.seed,
-        options.n * (options.n - 1) / 2
+        args.n,
+        args.seed,
+        args.n * (args.n - 1) / 2
     );
 
-    let cluster = options
-        .cluster
-        .as_deref()
-        .map(common::cluster)
-        .transpose()?;
+    let cluster = args.cluster.as_deref().map(common::cluster).transpose()?;
     if let Some(cluster) = &cluster {
         let dashboard = cluster.dashboard_link();
         let dashboard = dashboard.as_deref().unwrap_or("none (pip install bokeh)");
-        println!(
+        outln!(
             "dask cluster at {}: {} worker threads, dashboard {dashboard}",
             cluster.scheduler_address(),
             cluster.threads()
@@ -273,13 +291,13 @@ pub fn run(args: Vec<String>) -> common::Result<()> {
 
     // Lazy: build the graph, then compute it; every distinct task runs once, in parallel.
     let start = Instant::now();
-    let lazy = build_histogram(&options.image, &corners);
+    let lazy = build_histogram(&image, &corners);
     let built = start.elapsed();
-    let mut scheduler = common::scheduler(cluster.as_ref()).progress(options.progress);
-    if let Some(dir) = &options.cache {
+    let mut scheduler = common::scheduler(cluster.as_ref()).progress(args.progress);
+    if let Some(dir) = &args.cache {
         scheduler = scheduler.cache(dir);
     }
-    if let Some(file) = &options.trace {
+    if let Some(file) = &args.trace {
         scheduler = scheduler.trace(file);
     }
     let hist = lazy.histogram.compute_with(&scheduler)?;
@@ -287,28 +305,28 @@ pub fn run(args: Vec<String>) -> common::Result<()> {
 
     // Eager: the same work, one call after another on this thread.
     let start = Instant::now();
-    let eager = eager_histogram(&options.image, &corners)?;
+    let eager = eager_histogram(&image, &corners)?;
     let eager_time = start.elapsed();
     if hist != eager {
         return Err(format!("lazy and eager histograms differ: {hist:?} vs {eager:?}").into());
     }
 
-    println!("counts: {:?}", hist.counts);
-    println!("edges:  {:?}", hist.edges);
-    println!(
+    outln!("counts: {:?}", hist.counts);
+    outln!("edges:  {:?}", hist.edges);
+    outln!(
         "lazy:  {} tasks, {lazy_time:.2?} (building the graph: {built:.2?})",
         lazy.tasks
     );
-    println!("eager: {eager_time:.2?} (same counts)");
-    if let Some(file) = &options.trace {
-        println!(
+    outln!("eager: {eager_time:.2?} (same counts)");
+    if let Some(file) = &args.trace {
+        outln!(
             "trace: {} (open in https://ui.perfetto.dev)",
             file.display()
         );
     }
     if let Some(cache) = scheduler.disk_cache() {
         let c = cache.counters();
-        println!(
+        outln!(
             "cache {}: {} hits, {} computed and stored, {} tasks skipped",
             cache.dir().display(),
             c.hits,
@@ -317,105 +335,102 @@ pub fn run(args: Vec<String>) -> common::Result<()> {
         );
     }
 
-    if let Some(out) = &options.out {
-        common::save_png(&draw_chart(&hist), out)?;
-        println!("bar chart: {}", out.display());
+    if let (Some(out), Some(format)) = (&args.out, chart_format) {
+        let title = format!(
+            "{}: {} pairs of {} blocks",
+            image.file_name().unwrap_or_default().to_string_lossy(),
+            args.n * (args.n - 1) / 2,
+            args.n
+        );
+        let chart = draw_chart(&hist, &title)?;
+        common::save_image(&chart, out, format)?;
+        outln!("bar chart: {}", out.display());
     }
     Ok(())
 }
 
-// ## The bar chart: drawn with `image` alone, digits from a tiny built-in font
+// ## The bar chart, drawn with `plotters` into a pixel buffer
 
-/// A bar chart of `hist`: one bar per bin, its count above it, the bin edges below.
-pub fn draw_chart(hist: &Histogram) -> RgbImage {
-    const WIDTH: u32 = 640;
-    const HEIGHT: u32 = 360;
-    const LEFT: u32 = 30; // margins around the plot area
-    const TOP: u32 = 30;
-    const BOTTOM: u32 = 40;
-    let (white, ink, bar) = (Rgb([255, 255, 255]), Rgb([40, 40, 40]), Rgb([70, 130, 180]));
+/// The font of the chart's text: DejaVu Sans (Latin-1), the one the runtime bundles for
+/// its pictures, so no system font is needed.
+const FONT: &[u8] = include_bytes!("../delayed-runtime/assets/DejaVuSans-Latin1.ttf");
+/// The chart's size in pixels.
+pub const CHART_SIZE: (u32, u32) = (800, 500);
 
-    let mut chart = RgbImage::from_pixel(WIDTH, HEIGHT, white);
-    let plot_width = WIDTH - 2 * LEFT;
-    let plot_height = HEIGHT - TOP - BOTTOM;
-    let base = HEIGHT - BOTTOM; // the x axis
-    let bins = hist.counts.len().max(1) as u32;
-    let bin_width = plot_width / bins;
-    let highest = hist.counts.iter().copied().max().unwrap_or(0).max(1);
+/// A bar chart of `hist`: a title, a y axis of counts and an x axis of mean absolute
+/// differences (both with ticks and labels), one bar per bin with its count above it. A
+/// bin of count 1 still shows a bar (the y axis always reaches above the highest count).
+pub fn draw_chart(hist: &Histogram, title: &str) -> Result<RgbImage, String> {
+    use plotters::prelude::*;
+    use plotters::style::{register_font, FontStyle};
 
-    for (i, &count) in (0..).zip(&hist.counts) {
-        let x = LEFT + i * bin_width;
-        let height = (count * u64::from(plot_height) / highest) as u32;
-        fill(
-            &mut chart,
-            (x + 2, base - height),
-            (x + bin_width - 2, base),
-            bar,
-        );
-        draw_text(
-            &mut chart,
-            x + bin_width / 2,
-            base - height - 14,
-            &count.to_string(),
-            ink,
-        );
-    }
-    fill(
-        &mut chart,
-        (LEFT, base),
-        (LEFT + bins * bin_width + 1, base + 2),
-        ink,
-    );
-    for (i, edge) in (0..).zip(&hist.edges) {
-        let x = LEFT + i * bin_width;
-        fill(&mut chart, (x, base), (x + 1, base + 6), ink);
-        draw_text(&mut chart, x, base + 10, &edge.to_string(), ink);
-    }
-    chart
-}
+    static FONT_REGISTERED: std::sync::Once = std::sync::Once::new();
+    FONT_REGISTERED.call_once(|| {
+        // Fails only for a font that does not parse: the text then is not drawn, which
+        // `chart_draws_its_text` would notice.
+        let _ = register_font("sans-serif", FontStyle::Normal, FONT);
+    });
 
-/// Fills the rectangle from `(x0, y0)` to `(x1, y1)` (exclusive), clipped to the image.
-fn fill(image: &mut RgbImage, (x0, y0): (u32, u32), (x1, y1): (u32, u32), color: Rgb<u8>) {
-    for y in y0..y1.min(image.height()) {
-        for x in x0..x1.min(image.width()) {
-            image.put_pixel(x, y, color);
-        }
-    }
-}
-
-/// Draws `text` centered on `x`, from `y` down, 3×5 glyphs scaled by 2 (digits and `.`).
-fn draw_text(image: &mut RgbImage, x: u32, y: u32, text: &str, color: Rgb<u8>) {
-    const SCALE: u32 = 2;
-    const ADVANCE: u32 = 4 * SCALE;
-    let width = text.chars().count() as u32 * ADVANCE;
-    let mut left = x.saturating_sub(width / 2);
-    for c in text.chars() {
-        for (row, bits) in (0..).zip(glyph(c)) {
-            for col in 0..3 {
-                if bits & (0b100 >> col) != 0 {
-                    let (px, py) = (left + col * SCALE, y + row * SCALE);
-                    fill(image, (px, py), (px + SCALE, py + SCALE), color);
-                }
+    let (width, height) = CHART_SIZE;
+    let mut pixels = vec![255u8; width as usize * height as usize * 3];
+    let failed = |e: &dyn std::fmt::Display| format!("cannot draw the chart: {e}");
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| failed(&e))?;
+        // x runs over bin numbers (bin i is [i, i + 1)), labelled with the bin edges.
+        let bins = hist.counts.len();
+        let highest = hist.counts.iter().copied().max().unwrap_or(0);
+        // Room above the highest bar for its count.
+        let top = (highest + highest / 8).max(highest + 1);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..bins as f64, 0u64..top)
+            .map_err(|e| failed(&e))?;
+        let edge_label = |x: &f64| {
+            let i = x.round() as usize;
+            match hist.edges.get(i) {
+                Some(edge) if (x - i as f64).abs() < 1e-9 => format!("{edge}"),
+                _ => String::new(),
             }
-        }
-        left += ADVANCE;
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            // No fine grid (`y_max_light_lines(0)` would hang plotters 0.3.7).
+            .light_line_style(WHITE)
+            .x_labels(bins + 1)
+            .x_label_formatter(&edge_label)
+            .x_desc("mean absolute difference between two blocks (bin edges)")
+            .y_desc("pairs of blocks")
+            .axis_desc_style(("sans-serif", 16))
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| failed(&e))?;
+        // A bar is at least 3 pixels tall, so a count of 1 among hundreds still shows.
+        let plot_height = chart.plotting_area().dim_in_pixel().1.max(1);
+        let least = (top * 3).div_ceil(u64::from(plot_height));
+        let shown = |count: u64| if count == 0 { 0 } else { count.max(least) };
+        let bar = RGBColor(70, 130, 180);
+        let bars = (0..).zip(&hist.counts).map(|(i, &count)| {
+            let x = f64::from(i);
+            Rectangle::new([(x + 0.06, 0), (x + 0.94, shown(count))], bar.filled())
+        });
+        chart.draw_series(bars).map_err(|e| failed(&e))?;
+        let anchor = plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Center,
+            plotters::style::text_anchor::VPos::Bottom,
+        );
+        let labels = (0..).zip(&hist.counts).map(|(i, &count)| {
+            let style = TextStyle::from(("sans-serif", 14).into_font())
+                .color(&BLACK)
+                .pos(anchor);
+            Text::new(count.to_string(), (f64::from(i) + 0.5, shown(count)), style)
+        });
+        chart.draw_series(labels).map_err(|e| failed(&e))?;
+        root.present().map_err(|e| failed(&e))?;
     }
-}
-
-/// Five rows of three pixels each, top to bottom.
-fn glyph(c: char) -> [u8; 5] {
-    match c {
-        '0' => [0b111, 0b101, 0b101, 0b101, 0b111],
-        '1' => [0b010, 0b110, 0b010, 0b010, 0b111],
-        '2' => [0b111, 0b001, 0b111, 0b100, 0b111],
-        '3' => [0b111, 0b001, 0b111, 0b001, 0b111],
-        '4' => [0b101, 0b101, 0b111, 0b001, 0b001],
-        '5' => [0b111, 0b100, 0b111, 0b001, 0b111],
-        '6' => [0b111, 0b100, 0b111, 0b101, 0b111],
-        '7' => [0b111, 0b001, 0b001, 0b001, 0b001],
-        '8' => [0b111, 0b101, 0b111, 0b101, 0b111],
-        '9' => [0b111, 0b101, 0b111, 0b001, 0b111],
-        '.' => [0b000, 0b000, 0b000, 0b000, 0b010],
-        _ => [0; 5],
-    }
+    RgbImage::from_raw(width, height, pixels).ok_or_else(|| failed(&"wrong buffer size"))
 }

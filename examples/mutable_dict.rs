@@ -8,7 +8,11 @@
 //!
 //! ```text
 //! cargo run --release --example mutable_dict
+//! cargo run --release --example mutable_dict -- --count 50
 //! ```
+
+#[macro_use]
+mod common;
 
 use std::collections::btree_map::{BTreeMap, Entry};
 use std::process::ExitCode;
@@ -103,33 +107,40 @@ pub fn build(count: usize) -> (Vec<Delayed<Matrix>>, Delayed<Map>, Delayed<Map>)
     (datas, result, result2)
 }
 
+/// The tutorial's exercise "Working with mutable": a map built in one task, or by a chain
+/// of `add_item` tasks; both must equal the eager loop.
+#[derive(clap::Parser, Debug)]
+#[command(name = "mutable_dict", version)]
+struct Args {
+    /// How many random 10x10 matrices
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    count: u32,
+}
+
 fn main() -> ExitCode {
-    if let Some(arg) = std::env::args().nth(1) {
-        eprintln!("mutable_dict: error: unknown argument `{arg}` (it takes none)");
-        return ExitCode::FAILURE;
-    }
-    let (datas, result, result2) = build(5);
-    let (datas, result, result2) = match delayed::compute((&datas, &result, &result2)) {
-        Ok(values) => values,
-        Err(e) => {
-            eprintln!("mutable_dict: error: {e}");
-            return ExitCode::FAILURE;
-        }
+    common::main_with("mutable_dict", run)
+}
+
+/// The whole program, given the command-line arguments.
+fn run(args: Vec<String>) -> common::Result<()> {
+    let Some(args) = common::parse::<Args>(args)? else {
+        return Ok(()); // --help or --version
     };
+    let (datas, result, result2) = build(args.count as usize);
+    let (datas, result, result2) = delayed::compute((&datas, &result, &result2))?;
     let expected = eager(&datas);
-    println!("len(result) = {} (keys {:?})", result.len(), result.keys());
-    println!(
+    outln!("len(result) = {} (keys {:?})", result.len(), result.keys());
+    outln!(
         "method one (make_dict) equals the eager loop: {}",
         result == expected
     );
-    println!(
+    outln!(
         "method two (add_item) equals the eager loop: {}",
         result2 == expected
     );
     if result == expected && result2 == expected {
-        ExitCode::SUCCESS
+        Ok(())
     } else {
-        eprintln!("mutable_dict: error: a delayed result differs from the eager loop");
-        ExitCode::FAILURE
+        Err("a delayed result differs from the eager loop".into())
     }
 }

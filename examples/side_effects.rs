@@ -26,6 +26,11 @@
 //! cargo run --release --example side_effects
 //! ```
 
+#[macro_use]
+mod common;
+
+use std::process::ExitCode;
+
 use delayed::prelude::*;
 
 /// Returns `l` with `i` appended: the list comes in by value and goes out as the result.
@@ -48,7 +53,21 @@ impl List {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// The tutorial's side-effect programs, rewritten functionally: each list is the result
+/// of a chain of tasks, and equals the eager loop.
+#[derive(clap::Parser, Debug)]
+#[command(name = "side_effects", version)]
+struct Args {}
+
+fn main() -> ExitCode {
+    common::main_with("side_effects", run)
+}
+
+/// The whole program, given the command-line arguments (none but `--help`, `--version`).
+fn run(args: Vec<String>) -> common::Result<()> {
+    if common::parse::<Args>(args)?.is_none() {
+        return Ok(()); // --help or --version
+    }
     let expected: Vec<i64> = (0..10).collect();
 
     // 1. `delayed(l.append)(i)` → a chain of `append` tasks, starting from a plain list.
@@ -56,9 +75,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 1..10 {
         l = append(l, i);
     }
-    println!("1. chained append tasks: {l:?}");
+    outln!("1. chained append tasks: {l:?}");
     let result = l.compute()?;
-    println!("   l.compute() = {result:?}");
+    outln!("   l.compute() = {result:?}");
     assert_eq!(result, expected);
     assert_eq!(result, (0..10).fold(Vec::new(), append_eager)); // the same, run eagerly
 
@@ -68,9 +87,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..10 {
         l = l.push(i);
     }
-    println!("2. value(List([])) pushed ten times: {l:?}");
+    outln!("2. value(List([])) pushed ten times: {l:?}");
     let result = l.compute()?;
-    println!("   l.compute() = {result:?}");
+    outln!("   l.compute() = {result:?}");
     assert_eq!(result, List(expected.clone()));
     assert_eq!(result, (0..10).fold(List::default(), List::push)); // the same, run eagerly
 
@@ -79,7 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let two = (0..10).fold(value(Vec::<i64>::new()), append);
     assert_eq!(one.key(), two.key());
     let (a, b) = delayed::compute((one, two))?;
-    println!("3. two identical chains, computed together (one set of tasks): {a:?}");
+    outln!("3. two identical chains, computed together (one set of tasks): {a:?}");
     assert_eq!((a, b), (expected.clone(), expected));
     Ok(())
 }

@@ -8,8 +8,12 @@
 //! cargo run --release --example visualize -- --out /tmp/graphs
 //! ```
 
+#[macro_use]
+mod common;
+
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use delayed::prelude::*;
 use delayed::visualize::{Options, Rankdir};
@@ -150,8 +154,24 @@ mod histogram {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out = parse_out()?;
+/// Draws the tutorial's task graphs as .png, .svg and .dot files, with no Graphviz.
+#[derive(clap::Parser, Debug)]
+#[command(name = "visualize", version)]
+struct Args {
+    /// Where the pictures go, created if needed
+    #[arg(long, value_name = "DIR", default_value = "target/visualize")]
+    out: PathBuf,
+}
+
+fn main() -> ExitCode {
+    common::main_with("visualize", run)
+}
+
+/// The whole program, given the command-line arguments.
+fn run(args: Vec<String>) -> common::Result<()> {
+    let Some(Args { out }) = common::parse::<Args>(args)? else {
+        return Ok(()); // --help or --version
+    };
     std::fs::create_dir_all(&out)
         .map_err(|e| format!("cannot create the output directory {}: {e}", out.display()))?;
     let lr = Options {
@@ -165,7 +185,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let e = delay!(Mul::mul(2i64, a));
     let f = delay!(Sub::sub(b, c));
     let g = delay!(Add::add(e, f));
-    println!("g.compute() = {}", g.compute()?);
+    outln!("g.compute() = {}", g.compute()?);
     draw("g", &out, &Options::default(), |path, o| {
         g.visualize_with(path, o)
     })?;
@@ -175,7 +195,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let var2 = delay!((|n: usize| vec![1i64; n])(5));
     let digit = |i: usize| var1.map(move |s| i64::from(s.as_bytes()[i] - b'0'));
     let oper1 = digit(2) + var2.get(3) + digit(0);
-    println!("oper1.compute() = {}", oper1.compute()?);
+    outln!("oper1.compute() = {}", oper1.compute()?);
     draw("oper1", &out, &lr, |path, o| oper1.visualize_with(path, o))?;
 
     // Data creation: the mean of the standard deviations of five random samples.
@@ -183,7 +203,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let samples: Vec<_> = (0..5).map(|_| make_sample(1000)).collect();
     let stds: Vec<_> = samples.iter().map(std_dev).collect();
     let std_avg = mean(stds);
-    println!("std_avg.compute() = {:.3}", std_avg.compute()?);
+    outln!("std_avg.compute() = {:.3}", std_avg.compute()?);
     draw("std_avg", &out, &lr, |path, o| {
         std_avg.visualize_with(path, o)
     })?;
@@ -191,7 +211,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The exercise: a histogram of the differences between pairs of N = 4 blocks.
     let im = histogram::load(320, 240);
     let hist = histogram::build_histogram(&im, 4);
-    println!("histogram.compute() = {:?}", hist.compute()?);
+    outln!("histogram.compute() = {:?}", hist.compute()?);
     draw("histogram", &out, &lr, |path, o| {
         hist.visualize_with(path, o)
     })?;
@@ -204,27 +224,11 @@ fn draw(
     out: &Path,
     options: &Options,
     visualize: impl Fn(&Path, &Options) -> Result<(), delayed::visualize::VisualizeError>,
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> common::Result<()> {
     for ext in ["png", "svg", "dot"] {
         let path = out.join(format!("{name}.{ext}"));
         visualize(&path, options)?;
-        println!("  wrote {}", path.display());
+        outln!("  wrote {}", path.display());
     }
     Ok(())
-}
-
-fn parse_out() -> Result<PathBuf, String> {
-    let mut args = std::env::args().skip(1);
-    let mut out = PathBuf::from("target/visualize");
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--out" => out = args.next().ok_or("--out needs a directory")?.into(),
-            "-h" | "--help" => {
-                println!("usage: visualize [--out DIR]   (default target/visualize)");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument `{other}` (try --help)")),
-        }
-    }
-    Ok(out)
 }

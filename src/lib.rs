@@ -22,7 +22,8 @@
 //!
 //! ## Building graphs
 //!
-//! - **`#[delayed]` functions.** A parameter `x: T` accepts a plain `T` (keyed by content
+//! - **[`#[delayed]`](macro@delayed) functions** (the attribute's page has the whole
+//!   contract). A parameter `x: T` accepts a plain `T` (keyed by content
 //!   through [`Tokenize`]), a `Delayed<T>` or a `&Delayed<T>`; integer literals infer as
 //!   usual. A parameter `x: &T` takes the same and borrows the computed value instead of
 //!   cloning it (`&str` borrows a `String`, `&[T]` a `Vec<T>`, `&Path` a `PathBuf`). A
@@ -93,7 +94,7 @@
 //! the macros could see:
 //!
 //! - `#[delayed]` functions, [`value`], operators, `get`, `unpack`, [`collect`] and
-//!   [`file`]: module path, name and a hash of the function's own tokens; data by
+//!   [`file()`]: module path, name and a hash of the function's own tokens; data by
 //!   content; a file by its path as given and the blake3 of its bytes. The same key in
 //!   every run, build and machine with one toolchain: no addresses, `TypeId`s, absolute
 //!   paths or run order. Generic type names come from `std::any::type_name`, which a
@@ -112,7 +113,7 @@
 //!   call (nothing downstream is cached either).
 //!
 //! No key covers the definitions of types or of other functions a body calls, nor files
-//! a function opens by path: pass files as [`file`]`(path)`, and for keys (and cached
+//! a function opens by path: pass files as [`file()`]`(path)`, and for keys (and cached
 //! results) that hold across builds, write the code as a `#[delayed]` function.
 //! `#[delayed(name = "…")]` sets the display name only.
 //!
@@ -420,7 +421,7 @@
 //!   one downstream of a plain fn through `delay!` is cached for this executable only
 //!   (see "What a key covers" above).
 //! - **Files as inputs.** A function that reads a file by path is keyed by the path, not
-//!   the contents: give it [`file`]`(path)` instead of the path, a data node whose key is
+//!   the contents: give it [`file()`]`(path)` instead of the path, a data node whose key is
 //!   the blake3 of the file's bytes (streamed; re-read in one process only when its size
 //!   or modification time changed), and an edited file recomputes everything downstream.
 //! - **When an entry is reused.** Its key covers the function's crate, module path, name
@@ -487,7 +488,10 @@
 
 #![warn(missing_docs)]
 
-pub use delayed_macros::{delay, delayed, main, Tokenize};
+#[doc = include_str!("delayed_attribute.md")]
+#[doc(inline)]
+pub use delayed_macros::delayed;
+pub use delayed_macros::{delay, main, Tokenize};
 #[cfg(feature = "dask")]
 pub use delayed_runtime::dask;
 pub use delayed_runtime::worker;

@@ -120,6 +120,10 @@ fn at_most_a_few_dependents_are_named() {
         .map(|u| u.label())
         .collect();
     assert_eq!(err.dependents(), names);
+    // The others are counted, and the message says the list was cut.
+    assert_eq!(err.more_dependents(), 50 - Error::MAX_DEPENDENTS);
+    let text = err.to_string();
+    assert!(text.ends_with(", … and 45 more)"), "{text}");
 }
 
 static EXPENSIVE: AtomicUsize = AtomicUsize::new(0);

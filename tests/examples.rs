@@ -157,8 +157,48 @@ fn histogram_chart_is_written_whole() {
     ]));
     run.unwrap();
     let chart = image::open(&out).unwrap();
-    assert_eq!((chart.width(), chart.height()), (640, 360));
+    assert_eq!((chart.width(), chart.height()), histogram::CHART_SIZE);
     assert_eq!(files_in(&dir), ["hist.png"]);
+}
+
+/// Pixels of the bars' color in column `x` of `chart`.
+fn bar_pixels(chart: &RgbImage, x: u32) -> usize {
+    (0..chart.height())
+        .filter(|&y| chart.get_pixel(x, y).0 == [70, 130, 180])
+        .count()
+}
+
+#[test]
+fn histogram_chart_has_title_axes_labels_and_every_bar() {
+    let mut counts = vec![0u64; histogram::BINS];
+    counts[0] = 1; // one pair among 601: its bar must still show
+    counts[1] = 600;
+    let edges: Vec<f64> = (0..=histogram::BINS).map(|i| i as f64 * 25.5).collect();
+    let hist = histogram::Histogram { counts, edges };
+    let chart = histogram::draw_chart(&hist, "a title").unwrap();
+    assert_eq!(chart.dimensions(), histogram::CHART_SIZE);
+    // Bars: bin 0 (count 1) at least 3 pixels tall, bin 1 tall, bin 2 (count 0) none.
+    let (width, height) = histogram::CHART_SIZE;
+    let bars: Vec<usize> = (0..width).map(|x| bar_pixels(&chart, x)).collect();
+    let columns: Vec<u32> = (0..width).filter(|&x| bars[x as usize] > 0).collect();
+    let (first, last) = (columns[0], *columns.last().unwrap());
+    let short = bars[first as usize + 2];
+    assert!((3..10).contains(&short), "the count-1 bar is {short} px");
+    assert!(bars[last as usize - 2] > 300, "{}", bars[last as usize - 2]);
+    // Text (dark pixels) in the title band, left of the plot (y labels and description)
+    // and below it (x labels and description).
+    let dark = |x0: u32, y0: u32, x1: u32, y1: u32| {
+        (y0..y1)
+            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+            .filter(|&(x, y)| chart.get_pixel(x, y).0.iter().all(|&c| c < 100))
+            .count()
+    };
+    assert!(dark(0, 0, width, 40) > 50, "no title");
+    assert!(dark(0, 60, 70, height - 60) > 100, "no y axis labels");
+    assert!(
+        dark(0, height - 60, width, height) > 200,
+        "no x axis labels"
+    );
 }
 
 #[test]
@@ -174,7 +214,7 @@ fn histogram_bad_input() {
     let e = error_of(histogram::run(args(&["--n", "many"])));
     assert!(e.contains("--n") && e.contains("many"), "{e}");
     let e = error_of(histogram::run(args(&["--bins", "3"])));
-    assert!(e.contains("unknown argument `--bins`"), "{e}");
+    assert!(e.contains("unexpected argument '--bins'"), "{e}");
     let e = error_of(histogram::run(args(&["--image", "/no/such/image.png"])));
     assert!(e.contains("cannot read /no/such/image.png"), "{e}");
 
@@ -320,7 +360,7 @@ fn block_shuffle_bad_input() {
     let e = run(&["--block", "0"]);
     assert!(e.contains("--block 0"), "{e}");
     let e = run(&["--shuffle"]);
-    assert!(e.contains("unknown argument `--shuffle`"), "{e}");
+    assert!(e.contains("unexpected argument '--shuffle'"), "{e}");
 
     // A corrupt image among good ones: an error naming it.
     std::fs::copy(images_dir().join("chelsea.png"), empty.join("a.png")).unwrap();
@@ -407,17 +447,206 @@ fn example(name: &str) -> Command {
     command
 }
 
-/// Runs `name` with `args`; expects a failure with one line on stderr containing `needle`.
-fn fails_with(name: &str, args: &[&str], needle: &str) {
+/// Runs `name` with `args`; expects a failure with one line on stderr containing `needle`
+/// (exit status 2 for a usage error, 1 for others), and returns its stdout.
+fn fails_with(name: &str, args: &[&str], needle: &str) -> String {
     let output = example(name).args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{name} {args:?} succeeded");
+    assert!(
+        matches!(output.status.code(), Some(1 | 2)),
+        "{name} {args:?}: {:?}",
+        output.status
+    );
     assert_eq!(stderr.lines().count(), 1, "{name} {args:?}: {stderr}");
     assert!(
         stderr.starts_with(&format!("{name}: error: ")) && stderr.contains(needle),
         "{name} {args:?}: {stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Every example program.
+const EXAMPLES: [&str; 7] = [
+    "basics",
+    "side_effects",
+    "visualize",
+    "data_creation",
+    "mutable_dict",
+    "histogram",
+    "block_shuffle",
+];
+
+#[test]
+fn command_lines_are_consistent() {
+    for name in EXAMPLES {
+        let help = example(name).arg("--help").output().unwrap();
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert!(help.status.success(), "{name} --help: {help:?}");
+        assert!(text.contains(&format!("Usage: {name}")), "{name}: {text}");
+        assert!(text.contains("--version"), "{name}: {text}");
+        let version = example(name).arg("-V").output().unwrap();
+        assert!(version.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&version.stdout).trim(),
+            format!("{name} {}", env!("CARGO_PKG_VERSION"))
+        );
+        // A usage error: one line, exit status 2, and nothing done.
+        let bogus = example(name).arg("--bogus").output().unwrap();
+        let stderr = String::from_utf8_lossy(&bogus.stderr);
+        assert_eq!(bogus.status.code(), Some(2), "{name}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            format!("{name}: error: unexpected argument '--bogus' found (try --help)")
+        );
+        assert!(bogus.stdout.is_empty(), "{name} did work");
+    }
+}
+
+#[test]
+fn closed_stdout_ends_quietly() {
+    let out = scratch("pipe");
+    let small: [(&str, &[&str]); 7] = [
+        ("basics", &["--sleep-ms", "1"]),
+        ("side_effects", &[]),
+        ("visualize", &["--out"]),
+        ("data_creation", &[]),
+        ("mutable_dict", &[]),
+        ("histogram", &["--n", "3"]),
+        ("block_shuffle", &["--block", "200", "--out"]),
+    ];
+    for (name, args) in small {
+        let mut command = example(name);
+        command.args(args);
+        if args.last() == Some(&"--out") {
+            command.arg(out.join(name));
+        }
+        // `example | head -0`: the reading end is closed before the first line.
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{name}: {:?} {stderr}",
+            output.status
+        );
+        assert!(stderr.is_empty(), "{name}: {stderr}");
+    }
+}
+
+#[test]
+fn outputs_are_checked_before_the_work() {
+    let dir = scratch("outputs");
+    // Nothing is printed (the work has not started) and nothing is left behind.
+    let stdout = fails_with(
+        "basics",
+        &["--sleep-ms", "1", "--trace", "/no/such/dir/t.json"],
+        "cannot write /no/such/dir/t.json",
+    );
+    assert_eq!(stdout, "");
+    let stdout = fails_with(
+        "histogram",
+        &["--n", "3", "--out", "/no/such/dir/x.png"],
+        "cannot write /no/such/dir/x.png",
+    );
+    assert_eq!(stdout, "");
+    let trace = "/no/such/dir/t.json";
+    let stdout = fails_with("histogram", &["--n", "3", "--trace", trace], trace);
+    assert_eq!(stdout, "");
+    let bmp = dir.join("chart.bmp");
+    let stdout = fails_with(
+        "histogram",
+        &["--n", "3", "--out", bmp.to_str().unwrap()],
+        "unknown image format",
+    );
+    assert_eq!(stdout, "");
+    let stdout = fails_with(
+        "histogram",
+        &["--n", "3", "--out", dir.to_str().unwrap()],
+        "it is a directory",
+    );
+    assert_eq!(stdout, "");
+    assert_eq!(files_in(&dir), Vec::<String>::new());
+
+    // `--out chart.jpg` writes a JPEG, `.png` a PNG.
+    for (file, magic) in [
+        ("chart.jpg", &b"\xFF\xD8\xFF"[..]),
+        ("chart.png", b"\x89PNG"),
+    ] {
+        let path = dir.join(file);
+        let status = example("histogram")
+            .args(["--n", "3", "--out"])
+            .arg(&path)
+            .output()
+            .unwrap()
+            .status;
+        assert!(status.success());
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.starts_with(magic), "{file}");
+        let chart = image::load_from_memory(&bytes).unwrap();
+        assert_eq!((chart.width(), chart.height()), histogram::CHART_SIZE);
+    }
+    assert_eq!(files_in(&dir), ["chart.jpg", "chart.png"]);
+}
+
+#[test]
+fn huge_n_is_refused_with_an_estimate() {
+    for n in ["18446744073709551615", "4294967296", "20000", "2001"] {
+        let stdout = fails_with("histogram", &["--n", n], "at most --n 2000");
+        assert_eq!(stdout, "");
+    }
+    let e = error_of(histogram::run(args(&["--n", "20000"])));
+    assert!(
+        e.contains("199990000 pairs make 400000002 tasks, about 102.4 GiB of memory"),
+        "{e}"
+    );
+    assert!(histogram::check_size(2000).is_ok());
+}
+
+#[test]
+fn a_file_unreadable_in_a_task_is_named() {
+    // The header is fine (the client reads the size) but the pixels are cut off: the
+    // `load` task fails, and its error names the file.
+    let dir = scratch("truncated");
+    let bytes = std::fs::read(images_dir().join("chelsea.png")).unwrap();
+    let path = dir.join("cut.png");
+    std::fs::write(&path, &bytes[..bytes.len() / 3]).unwrap();
+    let path = path.to_str().unwrap();
+    let stdout = fails_with("histogram", &["--n", "2", "--image", path], "cut.png");
+    assert!(stdout.contains("blocks"), "{stdout}"); // it got as far as the compute
+}
+
+#[test]
+fn the_progress_bar_ends_its_line() {
+    // A terminal is needed for the bar: `script` (util-linux) gives the program one, and
+    // records everything it writes there, stdout and stderr in order.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` command");
+        return;
+    }
+    let exe = example("histogram").get_program().to_owned();
+    let command = format!("{} --n 4 --progress", exe.to_str().unwrap());
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("COLUMNS", "200") // what the bar believes; the pty says 0 columns
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let bar = text.rfind("tasks/s").expect("a progress bar was drawn");
+    let counts = text.find("counts: [").expect("the counts");
+    assert!(bar < counts, "{text}");
+    assert!(
+        text[bar..counts].contains('\n'),
+        "the next output is glued to the bar: {:?}",
+        &text[bar..counts]
+    );
 }
 
 #[test]
@@ -441,7 +670,7 @@ fn programs_fail_with_one_line() {
     fails_with(
         "histogram",
         &["--frobnicate"],
-        "unknown argument `--frobnicate`",
+        "unexpected argument '--frobnicate'",
     );
     fails_with("block_shuffle", &["--dir", empty], "no .png images");
     fails_with(
@@ -450,8 +679,8 @@ fn programs_fail_with_one_line() {
         "smaller than",
     );
     fails_with("block_shuffle", &["--out", corrupt], "cannot create");
-    fails_with("data_creation", &["--n"], "unknown argument `--n`");
-    fails_with("mutable_dict", &["extra"], "unknown argument `extra`");
+    fails_with("data_creation", &["--n"], "unexpected argument '--n'");
+    fails_with("mutable_dict", &["extra"], "unexpected argument 'extra'");
     assert_eq!(files_in(Path::new(empty)), Vec::<String>::new());
 }
 

@@ -325,3 +325,83 @@ fn many_failures_at_once_leave_nothing_behind() {
         assert_eq!(LIVE.load(SeqCst), 0);
     }
 }
+
+// ## What a caught panic prints: nothing, unless asked
+
+#[delayed]
+fn explode(x: u32) -> u32 {
+    assert!(x == 0, "kaboom {x}");
+    x
+}
+
+/// Run as a child process (this test binary, one test, its output not captured), so that
+/// what reaches stderr can be checked.
+fn child(mode: &str, backtrace: bool) -> std::process::Output {
+    let exe = std::env::current_exe().unwrap();
+    let mut command = std::process::Command::new(exe);
+    command
+        .args(["--exact", "caught_task_panics_print_nothing", "--nocapture"])
+        .env("DELAYED_PANIC_CHILD", mode)
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("DELAYED_BACKTRACE");
+    if backtrace {
+        command.env("DELAYED_BACKTRACE", "1");
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn caught_task_panics_print_nothing() {
+    match std::env::var("DELAYED_PANIC_CHILD").as_deref() {
+        Ok("task" | "verbose") => {
+            for sched in schedulers() {
+                let err = explode(3).compute_with(&sched).unwrap_err();
+                let Error::Panicked {
+                    message, location, ..
+                } = &err
+                else {
+                    panic!("{err}");
+                };
+                assert_eq!(message, "kaboom 3");
+                let location = location.as_deref().unwrap();
+                assert!(location.starts_with("tests/faults.rs:"), "{location}");
+                assert!(err.to_string().contains(" panicked at tests/faults.rs:"));
+            }
+            println!("child done");
+            return;
+        }
+        Ok("outside") => {
+            assert_eq!(explode(0).compute().unwrap(), 0); // the hook is installed
+            let outside = std::thread::spawn(|| panic!("not in a task")).join();
+            assert!(outside.is_err());
+            println!("child done");
+            return;
+        }
+        _ => {}
+    }
+    let quiet = child("task", false);
+    let stderr = String::from_utf8_lossy(&quiet.stderr);
+    assert!(quiet.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&quiet.stdout).contains("child done"));
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("kaboom"),
+        "{stderr}"
+    );
+
+    // DELAYED_BACKTRACE=1: each one on stderr, with a backtrace.
+    let verbose = child("verbose", true);
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    assert!(verbose.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("a task panicked")
+            && stderr.contains("kaboom 3")
+            && stderr.contains("stack backtrace:"),
+        "{stderr}"
+    );
+
+    // Other panics still go to the hook that was there before (the default one).
+    let outside = child("outside", false);
+    let stderr = String::from_utf8_lossy(&outside.stderr);
+    assert!(outside.status.success(), "{stderr}");
+    assert!(stderr.contains("not in a task"), "{stderr}");
+}

@@ -3,7 +3,7 @@
 //!
 //! Threads cannot be made to fail to start in-process, so the test runs itself again
 //! (`child`, ignored unless asked for) under an address-space limit that leaves no room
-//! for a thousand thread stacks.
+//! for [`Scheduler::MAX_THREADS`] thread stacks.
 
 use delayed::prelude::*;
 use delayed::Error;
@@ -16,7 +16,7 @@ const CHILD_ENV: &str = "DELAYED_POOL_FAILURE_TRACE";
 #[ignore = "run by `the_trace_is_written_when_the_pool_cannot_start`"]
 fn child() {
     let trace = PathBuf::from(std::env::var_os(CHILD_ENV).expect("the parent sets the path"));
-    let sched = Scheduler::threads(1000).trace(&trace);
+    let sched = Scheduler::threads(Scheduler::MAX_THREADS).trace(&trace);
     let err = (value(1i64) + 1).compute_with(&sched).unwrap_err();
     assert!(matches!(err, Error::Scheduler { .. }), "{err}");
     assert!(err.to_string().contains("could not start"), "{err}");
@@ -31,10 +31,11 @@ fn the_trace_is_written_when_the_pool_cannot_start() {
     let trace = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pool-failure-trace.json");
     let _ = std::fs::remove_file(&trace);
     let exe = std::env::current_exe().unwrap();
-    // 1000 stacks of 2 MiB are 2 GB of address space; 1 GB leaves the test itself room.
+    // 256 stacks of 2 MiB (and their malloc arenas) need over 512 MB of address space;
+    // 400 MB leaves the test itself room.
     let out = Command::new("sh")
         .arg("-c")
-        .arg(r#"ulimit -v 1000000 && exec "$0" child --exact --ignored --nocapture"#)
+        .arg(r#"ulimit -v 400000 && exec "$0" child --exact --ignored --nocapture"#)
         .arg(&exe)
         .env(CHILD_ENV, &trace)
         .env("RUST_BACKTRACE", "0")

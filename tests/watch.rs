@@ -126,6 +126,15 @@ fn trace_has_one_event_per_task_that_ran_and_the_report_agrees() {
         assert!(
             text.contains("21 tasks") && text.contains("work") && text.contains("30 duplicate")
         );
+        // Counts of one are singular: `total` ran once.
+        let total_line = text.lines().find(|l| l.trim_start().starts_with("total"));
+        assert!(
+            total_line.is_some_and(|l| l.contains(" 1 call ")) && !text.contains(" 1 calls"),
+            "{text}"
+        );
+        if i == 0 {
+            assert!(text.contains(" on 1 worker ("), "{text}");
+        }
         std::fs::remove_file(&path).unwrap();
     }
 }

@@ -18,11 +18,10 @@ use proc_macro::TokenStream;
 
 /// Makes a function lazy: calling it builds a task of the graph instead of running.
 ///
-/// See the `delayed` crate documentation for the whole contract. Arguments:
-/// `#[delayed(pure = false)]` for functions that must run on every call (randomness,
-/// clocks, I/O), `#[delayed(name = "…")]` for the display name, `#[delayed(cache)]` to let
-/// a scheduler's on-disk cache keep the results (the result type must be serde
-/// `Serialize + Deserialize`).
+/// Use it through the `delayed` crate (`use delayed::prelude::*;`), whose re-export
+/// `delayed::delayed` documents the whole contract with tested examples: arguments, keys,
+/// purity, `pure = false` / `name = "…"` / `cache`, methods, errors. (A proc-macro crate
+/// cannot run doc examples that use the crate re-exporting it, so they live there.)
 #[proc_macro_attribute]
 pub fn delayed(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::delayed_fn(args.into(), item.into()).into()

@@ -162,7 +162,7 @@ impl Values {
 ///
 /// ```
 /// use std::collections::{BTreeMap, HashMap};
-/// use delayed_runtime::{compute, value};
+/// use delayed::{compute, value};
 ///
 /// let x = value(2i64);
 /// let sums: HashMap<&str, _> = [("double", &x + &x), ("square", &x * &x)].into();
@@ -170,7 +170,7 @@ impl Values {
 /// let (sums, nested) = compute((sums, nested))?;
 /// assert_eq!((sums["double"], sums["square"]), (4, 4));
 /// assert_eq!(nested[&2], [3, 4]);
-/// # Ok::<(), delayed_runtime::Error>(())
+/// # Ok::<(), delayed::Error>(())
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be computed",
@@ -208,7 +208,7 @@ impl<T: Clone + Send + Sync + 'static> Computable for Delayed<T> {
 /// [`Error::Shared`] naming the task, and nothing is cloned.
 ///
 /// ```
-/// use delayed_runtime::{compute, value, Error};
+/// use delayed::{compute, value, Error};
 ///
 /// #[derive(Debug)]
 /// struct Model(Vec<f64>); // not Clone
@@ -220,7 +220,7 @@ impl<T: Clone + Send + Sync + 'static> Computable for Delayed<T> {
 /// let err = compute((model.owned(), model.owned())).unwrap_err();
 /// assert!(matches!(err, Error::Shared { .. }));
 /// assert_eq!(err.task(), Some(model.label().as_str()));
-/// # Ok::<(), delayed_runtime::Error>(())
+/// # Ok::<(), delayed::Error>(())
 /// ```
 pub struct Owned<T> {
     delayed: Delayed<T>,
@@ -231,11 +231,11 @@ impl<T> Delayed<T> {
     /// `T` that is not `Clone` (see [`Owned`]).
     ///
     /// ```
-    /// use delayed_runtime::value;
+    /// use delayed::value;
     /// struct Token(u64); // not Clone
     /// let t = (value(41u64) + 1).map(|n| Token(*n));
-    /// assert_eq!(delayed_runtime::compute(t.owned())?.0, 42);
-    /// # Ok::<(), delayed_runtime::Error>(())
+    /// assert_eq!(delayed::compute(t.owned())?.0, 42);
+    /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn owned(&self) -> Owned<T> {
         Owned {
@@ -398,7 +398,7 @@ pub(crate) fn roots_of<C: Computable + ?Sized>(shape: &C) -> Vec<&Arc<Node>> {
 /// returns the same shape of values.
 ///
 /// ```
-/// use delayed_runtime::{compute, value};
+/// use delayed::{compute, value};
 /// let a = value(1i64) + 1;
 /// let b = &a * 10;
 /// let (x, ys) = compute((&a, vec![b.clone(), b])).unwrap();
@@ -422,12 +422,12 @@ pub fn compute_with<C: Computable>(shape: C, scheduler: &Scheduler) -> Result<C:
 /// `compute_with`) nothing is timed.
 ///
 /// ```
-/// use delayed_runtime::{compute_with_report, value, Scheduler};
+/// use delayed::{compute_with_report, value, Scheduler};
 /// let x = value(1i64) + 2;
 /// let (v, report) = compute_with_report(&x, &Scheduler::new())?;
 /// assert_eq!((v, report.tasks_run), (3, 1));
 /// assert_eq!(report.function("add").map(|f| f.calls), Some(1));
-/// # Ok::<(), delayed_runtime::Error>(())
+/// # Ok::<(), delayed::Error>(())
 /// ```
 pub fn compute_with_report<C: Computable>(
     shape: C,
@@ -445,13 +445,13 @@ pub fn compute_with_report<C: Computable>(
 /// built on them later do not compute those values again. [`Delayed::persist`] for one.
 ///
 /// ```
-/// use delayed_runtime::{persist, value};
+/// use delayed::{persist, value};
 /// let a = value(1i64) + 1;
 /// let b = &a * 10;
 /// let (pa, pbs) = persist((&a, vec![b.clone(), b.clone()]))?;
 /// assert_eq!((pa.key(), pbs[1].key()), (a.key(), b.key()));
 /// assert_eq!((&pa + &pbs[0]).compute()?, 22);
-/// # Ok::<(), delayed_runtime::Error>(())
+/// # Ok::<(), delayed::Error>(())
 /// ```
 pub fn persist<C: Persistable>(shape: C) -> Result<C::Persisted, Error> {
     persist_with(shape, &Scheduler::default())
@@ -600,7 +600,7 @@ where
 /// Items may be `Delayed<T>`, `&Delayed<T>` or plain `T`.
 ///
 /// ```
-/// use delayed_runtime::{collect, value};
+/// use delayed::{collect, value};
 /// let parts = vec![value(1i64), value(2i64) + 1];
 /// assert_eq!(collect(&parts).map(|v| v.iter().sum::<i64>()).compute().unwrap(), 4);
 /// ```

@@ -23,7 +23,7 @@ use crate::tokenize::Tokenize;
 /// the lazy comparisons [`lt`](Delayed::lt), [`eq_`](Delayed::eq_), … instead.
 ///
 /// ```
-/// use delayed_runtime::value;
+/// use delayed::value;
 /// let a = value(3i64);
 /// let b = &a * 2 + &a;              // operators build new nodes
 /// assert_eq!(b.compute().unwrap(), 9);
@@ -51,7 +51,7 @@ impl<T> fmt::Debug for Delayed<T> {
 /// content: equal values give equal keys, in every run.
 ///
 /// ```
-/// use delayed_runtime::value;
+/// use delayed::value;
 /// let s = value(String::from("12345"));
 /// assert_eq!(s.key(), value(String::from("12345")).key());
 /// assert_eq!(s.map(|s| s.len()).compute().unwrap(), 5);
@@ -112,7 +112,7 @@ impl<T> Delayed<T> {
     /// graph deduplicated by key (dask's `len(d.__dask_graph__())`).
     ///
     /// ```
-    /// use delayed_runtime::value;
+    /// use delayed::value;
     /// let a = value(1i64);
     /// assert_eq!((&a + &a).graph_len(), 2);
     /// ```
@@ -171,11 +171,11 @@ impl<T> Delayed<T> {
     /// the new value instead of changing the old one.
     ///
     /// ```
-    /// use delayed_runtime::value;
+    /// use delayed::value;
     /// let a = value(10i64);
     /// let (inc, dbl) = (a.map(|v| v + 1), a.map(|v| v * 2));
     /// assert_ne!(inc.key(), dbl.key());
-    /// assert_eq!(delayed_runtime::compute((inc, dbl)).unwrap(), (11, 20));
+    /// assert_eq!(delayed::compute((inc, dbl)).unwrap(), (11, 20));
     /// ```
     pub fn map<U, F>(&self, f: F) -> Delayed<U>
     where
@@ -194,7 +194,7 @@ impl<T> Delayed<T> {
     /// `value[index]`, lazily (dask's `d[i]`). The element is cloned out.
     ///
     /// ```
-    /// use delayed_runtime::value;
+    /// use delayed::value;
     /// let v = value(vec![10, 20, 30]);
     /// assert_eq!(v.get(1).compute().unwrap(), 20);
     /// ```

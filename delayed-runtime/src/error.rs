@@ -10,39 +10,58 @@ use thiserror::Error;
 /// The first task to fail cancels the compute: no task starts after it, the ones already
 /// running finish, and the error names the failing task and, in `dependents`, some of the
 /// tasks that would have used its result (direct consumers first, then theirs, up to
-/// [`Error::MAX_DEPENDENTS`]).
+/// [`Error::MAX_DEPENDENTS`]; `more_dependents` counts the others, and the message ends
+/// "… and N more").
 ///
 /// Every variant is `#[non_exhaustive]`: fields may be added (as `dependents` was), so
 /// match with `..`.
 ///
 /// ```
-/// use delayed_runtime::{value, Error};
+/// use delayed::{value, Error};
 /// let boom = value(1i64).map(|_| -> i64 { panic!("boom") });
-/// let sum = &boom + 1;
-/// let e = sum.compute().unwrap_err();
-/// let Error::Panicked { task, message, .. } = &e else { panic!("{e}") };
+/// let sums: Vec<_> = (0..8i64).map(|i| &boom + i).collect();
+/// let e = delayed::compute(&sums).unwrap_err();
+/// let Error::Panicked { task, message, location, .. } = &e else { panic!("{e}") };
 /// assert_eq!(message, "boom");
+/// assert!(location.as_deref().is_some_and(|l| l.contains(".rs:")));
 /// assert_eq!(e.task(), Some(task.as_str()));
-/// assert_eq!(e.dependents(), [sum.label()]);
-/// assert_eq!(e.to_string(), format!("task `{task}` panicked: boom (needed by `{}`)", sum.label()));
+/// assert_eq!(e.dependents().len(), Error::MAX_DEPENDENTS);
+/// assert_eq!(e.more_dependents(), 3);
+/// let text = e.to_string();
+/// assert!(text.starts_with(&format!("task `{task}` panicked at ")), "{text}");
+/// assert!(text.ends_with(", … and 3 more)"), "{text}");
 /// ```
+///
+/// A panic caught in a task prints nothing: it comes back as [`Error::Panicked`], with the
+/// panic's message and location. To have each task panic reported on stderr as it happens,
+/// with a backtrace, set `DELAYED_BACKTRACE=1` in the environment (see
+/// [`Scheduler`](crate::Scheduler)'s "Panics").
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A task panicked. `task` is its label (`name-<8 hex of its key>`), `message` the panic
     /// message (or a note when the payload was not a string).
-    #[error("task `{task}` panicked: {message}{}", NeededBy(dependents))]
+    #[error(
+        "task `{task}` panicked{}: {message}{}",
+        At(location.as_deref()),
+        NeededBy(dependents, *more_dependents)
+    )]
     #[non_exhaustive]
     Panicked {
         /// The failing task's label, `name-1f3a9c0e`.
         task: String,
         /// The panic message.
         message: String,
+        /// Where it panicked, `file:line:column`, when known (`None` for a panic raised
+        /// while dropping a value).
+        location: Option<String>,
         /// Labels of tasks that would have used the result: see [`Error::dependents`].
         dependents: Vec<String>,
+        /// How many more tasks would have used it than `dependents` names.
+        more_dependents: usize,
     },
     /// A delayed function returning `Result` returned `Err`.
-    #[error("task `{task}` failed: {source}{}", NeededBy(dependents))]
+    #[error("task `{task}` failed: {source}{}", NeededBy(dependents, *more_dependents))]
     #[non_exhaustive]
     Failed {
         /// The failing task's label, `name-1f3a9c0e`.
@@ -52,6 +71,8 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
         /// Labels of tasks that would have used the result: see [`Error::dependents`].
         dependents: Vec<String>,
+        /// How many more tasks would have used it than `dependents` names.
+        more_dependents: usize,
     },
     /// The scheduler could not run at all (for example its thread pool could not start).
     #[error("scheduler error: {message}")]
@@ -117,17 +138,59 @@ impl Error {
         }
     }
 
-    /// Sets the dependents of a task error (the scheduler knows them only at the end).
-    pub(crate) fn with_dependents(mut self, names: Vec<String>) -> Error {
-        if let Error::Panicked { dependents, .. } | Error::Failed { dependents, .. } = &mut self {
+    /// How many tasks would have used the failed task's result beyond those named in
+    /// [`dependents`](Error::dependents) (0 when the list is complete).
+    pub fn more_dependents(&self) -> usize {
+        match self {
+            Error::Panicked {
+                more_dependents, ..
+            }
+            | Error::Failed {
+                more_dependents, ..
+            } => *more_dependents,
+            Error::Scheduler { .. }
+            | Error::Trace { .. }
+            | Error::Cancelled { .. }
+            | Error::Shared { .. } => 0,
+        }
+    }
+
+    /// Sets the dependents of a task error (the scheduler knows them only at the end):
+    /// the names given, and how many more there are.
+    pub(crate) fn with_dependents(mut self, names: Vec<String>, more: usize) -> Error {
+        if let Error::Panicked {
+            dependents,
+            more_dependents,
+            ..
+        }
+        | Error::Failed {
+            dependents,
+            more_dependents,
+            ..
+        } = &mut self
+        {
             *dependents = names;
+            *more_dependents = more;
         }
         self
     }
 }
 
-/// ` (needed by `a-…`, `b-…`)` after a task error's message, or nothing.
-struct NeededBy<'a>(&'a [String]);
+/// ` at src/lib.rs:3:5` in a panic's message, or nothing.
+struct At<'a>(Option<&'a str>);
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(location) => write!(f, " at {location}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// ` (needed by `a-…`, `b-…`)` after a task error's message, ending `, … and N more)` when
+/// the list was cut, or nothing.
+struct NeededBy<'a>(&'a [String], usize);
 
 impl std::fmt::Display for NeededBy<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -135,10 +198,12 @@ impl std::fmt::Display for NeededBy<'_> {
             let sep = if i == 0 { " (needed by " } else { ", " };
             write!(f, "{sep}`{name}`")?;
         }
-        if !self.0.is_empty() {
-            f.write_str(")")?;
+        match (self.0.is_empty(), self.1) {
+            (true, 0) => Ok(()),
+            (false, 0) => f.write_str(")"),
+            (true, more) => write!(f, " (needed by {more} tasks)"),
+            (false, more) => write!(f, ", … and {more} more)"),
         }
-        Ok(())
     }
 }
 
@@ -162,13 +227,12 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// that escaped a worker would take the whole compute down, and one raised while a task is
 /// already unwinding would abort the process.
 pub(crate) fn drop_caught<T>(value: T) -> Option<String> {
-    use std::panic::{catch_unwind, AssertUnwindSafe};
-    let mut payload = catch_unwind(AssertUnwindSafe(move || drop(value))).err()?;
+    let (mut payload, _) = crate::panics::catch(move || drop(value)).err()?;
     let message = panic_message(&*payload);
     for _ in 0..8 {
-        match catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        match crate::panics::catch(move || drop(payload)) {
             Ok(()) => return Some(message),
-            Err(nested) => payload = nested,
+            Err((nested, _)) => payload = nested,
         }
     }
     std::mem::forget(payload);
@@ -187,6 +251,7 @@ mod tests {
             task: "load-00000000".into(),
             source: Box::new(io),
             dependents: Vec::new(),
+            more_dependents: 0,
         };
         assert_eq!(e.to_string(), "task `load-00000000` failed: no such file");
         assert_eq!(
@@ -200,19 +265,29 @@ mod tests {
         let e = Error::Panicked {
             task: "a-00000000".into(),
             message: "boom".into(),
+            location: None,
             dependents: vec!["b-11111111".into(), "c-22222222".into()],
+            more_dependents: 0,
         };
         assert_eq!(
             e.to_string(),
             "task `a-00000000` panicked: boom (needed by `b-11111111`, `c-22222222`)"
         );
         assert_eq!(e.dependents().len(), 2);
-        let e = e.with_dependents(Vec::new());
+        let e = e.with_dependents(vec!["b-11111111".into()], 7);
+        assert_eq!(
+            e.to_string(),
+            "task `a-00000000` panicked: boom (needed by `b-11111111`, … and 7 more)"
+        );
+        assert_eq!(e.more_dependents(), 7);
+        let e = e.with_dependents(Vec::new(), 0);
         assert_eq!(e.to_string(), "task `a-00000000` panicked: boom");
         let s = Error::Scheduler {
             message: "x".into(),
         };
-        assert!(s.with_dependents(vec!["y".into()]).dependents().is_empty());
+        let s = s.with_dependents(vec!["y".into()], 3);
+        assert!(s.dependents().is_empty());
+        assert_eq!(s.more_dependents(), 0);
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::node::{Body, InputList, Node, Role, Scope};
 ///
 /// ```
 /// use std::path::Path;
-/// use delayed_runtime::{file, Scheduler};
+/// use delayed::file;
 ///
 /// let path = std::env::temp_dir().join("delayed-doc-file.txt");
 /// std::fs::write(&path, "one\n")?;

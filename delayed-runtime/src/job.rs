@@ -40,13 +40,13 @@ use crate::watch::Report;
 ///   every worker of the pool is waiting so: inside a task, compute instead.
 ///
 /// ```
-/// use delayed_runtime::{submit, value};
+/// use delayed::{submit, value};
 ///
 /// let total = value(20i64) + 1;
 /// let job = submit(&total)?;          // starts now, returns at once
 /// // ... other work while it runs ...
 /// assert_eq!(job.wait()?, 21);
-/// # Ok::<(), delayed_runtime::Error>(())
+/// # Ok::<(), delayed::Error>(())
 /// ```
 #[must_use = "a `Job` is cancelled when dropped: `wait()` or `.await` it for its result"]
 pub struct Job<T> {
@@ -123,12 +123,12 @@ impl<T> Drop for Completer<T> {
 /// come back from [`Job::wait`] / `.await`.
 ///
 /// ```
-/// use delayed_runtime::{submit, value};
+/// use delayed::{submit, value};
 ///
 /// let a = value(1i64) + 1;
 /// let job = submit((&a, vec![&a * 10, &a * 100]))?;
 /// assert_eq!(job.wait()?, (2, vec![20, 200]));
-/// # Ok::<(), delayed_runtime::Error>(())
+/// # Ok::<(), delayed::Error>(())
 /// ```
 pub fn submit<C>(shape: C) -> Result<Job<C::Output>, Error>
 where
@@ -142,7 +142,7 @@ where
 /// cache, work as with `compute_with`. Many jobs may run at once on one scheduler.
 ///
 /// ```
-/// use delayed_runtime::{submit_with, value, Scheduler};
+/// use delayed::{submit_with, value, Scheduler};
 ///
 /// let sched = Scheduler::threads(2);
 /// let jobs: Vec<_> = (0..4i64)
@@ -150,7 +150,7 @@ where
 ///     .collect::<Result<_, _>>()?;
 /// let values: Vec<i64> = jobs.into_iter().map(|j| j.wait()).collect::<Result<_, _>>()?;
 /// assert_eq!(values, [0, 2, 4, 6]);
-/// # Ok::<(), delayed_runtime::Error>(())
+/// # Ok::<(), delayed::Error>(())
 /// ```
 pub fn submit_with<C>(shape: C, scheduler: &Scheduler) -> Result<Job<C::Output>, Error>
 where
@@ -166,12 +166,12 @@ where
 /// [`compute_with_report`](crate::compute_with_report) does.
 ///
 /// ```
-/// use delayed_runtime::{submit_with_report, value, Scheduler};
+/// use delayed::{submit_with_report, value, Scheduler};
 ///
 /// let job = submit_with_report(value(1i64) + 2, &Scheduler::new())?;
 /// let (v, report) = job.wait()?;
 /// assert_eq!((v, report.tasks_run), (3, 1));
-/// # Ok::<(), delayed_runtime::Error>(())
+/// # Ok::<(), delayed::Error>(())
 /// ```
 pub fn submit_with_report<C>(
     shape: C,
@@ -245,13 +245,13 @@ impl<T> Job<T> {
     /// not block. A cancelled job is finished once the tasks that were running are done.
     ///
     /// ```
-    /// use delayed_runtime::{submit, value};
+    /// use delayed::{submit, value};
     /// let job = submit(value(1i64) + 1)?;
     /// while !job.is_finished() {
     ///     std::thread::yield_now(); // a GUI would draw a frame here
     /// }
     /// assert_eq!(job.wait()?, 2);
-    /// # Ok::<(), delayed_runtime::Error>(())
+    /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn is_finished(&self) -> bool {
         self.shared.lock().done
@@ -262,12 +262,12 @@ impl<T> Job<T> {
     /// [`cancel`](Job::cancel).
     ///
     /// ```
-    /// use delayed_runtime::{submit, value, Error};
+    /// use delayed::{submit, value, Error};
     /// let boom = value(1i64).map(|_| -> i64 { panic!("boom") });
     /// let err = submit(&boom)?.wait().unwrap_err();
     /// assert!(matches!(err, Error::Panicked { .. }));
     /// assert_eq!(err.to_string(), boom.compute().unwrap_err().to_string());
-    /// # Ok::<(), delayed_runtime::Error>(())
+    /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn wait(self) -> Result<T, Error> {
         let mut state = self.shared.lock();
@@ -287,11 +287,11 @@ impl<T> Job<T> {
     /// [`is_finished`](Job::is_finished) when its running tasks are done.
     ///
     /// ```
-    /// use delayed_runtime::{submit, value, Error};
+    /// use delayed::{submit, value, Error};
     /// let job = submit(value(1i64) + 1)?;
     /// job.cancel();
     /// assert!(matches!(job.wait(), Err(Error::Cancelled { .. })));
-    /// # Ok::<(), delayed_runtime::Error>(())
+    /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn cancel(&self) {
         self.shared.stop.store(true, Ordering::Release);
@@ -300,12 +300,12 @@ impl<T> Job<T> {
     /// Whether [`cancel`](Job::cancel) was called.
     ///
     /// ```
-    /// use delayed_runtime::{submit, value};
+    /// use delayed::{submit, value};
     /// let job = submit(value(1i64) + 1)?;
     /// assert!(!job.is_cancelled());
     /// job.cancel();
     /// assert!(job.is_cancelled());
-    /// # Ok::<(), delayed_runtime::Error>(())
+    /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn is_cancelled(&self) -> bool {
         self.shared.cancelled()
@@ -361,7 +361,7 @@ impl<T> std::fmt::Debug for Job<T> {
 /// wakes the task through its [`Waker`]. Polling again after `Ready` gives an error.
 ///
 /// ```
-/// use delayed_runtime::{submit, value};
+/// use delayed::{submit, value};
 /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
 /// #     struct Unpark(std::thread::Thread);
 /// #     impl std::task::Wake for Unpark {
@@ -377,7 +377,7 @@ impl<T> std::fmt::Debug for Job<T> {
 /// # }
 /// let v = block_on(async { submit(value(20i64) + 1)?.await })?;
 /// assert_eq!(v, 21);
-/// # Ok::<(), delayed_runtime::Error>(())
+/// # Ok::<(), delayed::Error>(())
 /// ```
 impl<T> Future for Job<T> {
     type Output = Result<T, Error>;
@@ -397,7 +397,7 @@ impl<T> Future for Job<T> {
 /// handed out.
 ///
 /// ```
-/// use delayed_runtime::{as_completed, submit, value};
+/// use delayed::{as_completed, submit, value};
 ///
 /// let jobs = (1..=3i64).map(|i| submit(value(i) * i)).collect::<Result<Vec<_>, _>>()?;
 /// let mut done: Vec<(usize, i64)> = Vec::new();
@@ -406,7 +406,7 @@ impl<T> Future for Job<T> {
 /// }
 /// done.sort();
 /// assert_eq!(done, [(0, 1), (1, 4), (2, 9)]);
-/// # Ok::<(), delayed_runtime::Error>(())
+/// # Ok::<(), delayed::Error>(())
 /// ```
 pub fn as_completed<T, I>(jobs: I) -> AsCompleted<T>
 where
@@ -452,7 +452,7 @@ impl Wake for Finished {
 /// order. Its `len()` is the number of jobs not yet handed out.
 ///
 /// ```
-/// use delayed_runtime::{as_completed, submit, value};
+/// use delayed::{as_completed, submit, value};
 /// let mut done = as_completed([submit(value(1i64) + 1)?, submit(value(2i64) + 1)?]);
 /// assert_eq!(done.len(), 2);
 /// let (first, _) = done.next().unwrap();
@@ -460,7 +460,7 @@ impl Wake for Finished {
 /// let (second, _) = done.next().unwrap();
 /// assert_eq!(first + second, 1); // indices 0 and 1, in either order
 /// assert!(done.next().is_none());
-/// # Ok::<(), delayed_runtime::Error>(())
+/// # Ok::<(), delayed::Error>(())
 /// ```
 pub struct AsCompleted<T> {
     jobs: Vec<Option<Job<T>>>,

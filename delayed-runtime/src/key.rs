@@ -15,7 +15,7 @@ use std::fmt;
 /// treats them accordingly (see the `delayed` crate docs, "What a key covers").
 ///
 /// ```
-/// use delayed_runtime::{value, Key};
+/// use delayed::{value, Key};
 /// let k: Key = value(42u32).key();
 /// assert_eq!(k, value(42u32).key());
 /// assert_eq!(k.to_hex().len(), 64);

@@ -2,11 +2,13 @@
 //! the deduplicating parallel scheduler.
 //!
 //! Most users depend on the `delayed` crate, which re-exports this one together with the
-//! `#[delayed]` attribute and the `delay!` macro. This crate can be used on its own for
-//! graphs built from [`value`], operators, [`Delayed::map`] and [`collect`]:
+//! `#[delayed]` attribute and the `delay!` macro; the examples here are written as they
+//! write them, with the `delayed` crate's paths (`delayed::value` is this crate's
+//! [`value`]). Graphs can be built from [`value`], operators, [`Delayed::map`] and
+//! [`collect`] alone:
 //!
 //! ```
-//! use delayed_runtime::{compute, value};
+//! use delayed::{compute, value};
 //!
 //! let text = value(String::from("12345"));
 //! let ones = value(vec![1usize; 5]);
@@ -65,6 +67,7 @@ mod key;
 mod keying;
 mod node;
 mod ops;
+mod panics;
 mod remote;
 #[cfg(feature = "visualize")]
 mod render;
@@ -115,8 +118,8 @@ pub use render::to_dot;
 /// has no limit and is built without recursion, so million-node graphs are fine.
 ///
 /// ```
-/// use delayed_runtime::value;
-/// use delayed_runtime::visualize::{Options, Rankdir};
+/// use delayed::value;
+/// use delayed::visualize::{Options, Rankdir};
 ///
 /// let var1 = value(String::from("12345"));
 /// let oper1 = var1.map(|s| s.len()) + 1;
@@ -128,7 +131,7 @@ pub use render::to_dot;
 /// oper1.visualize_with(dir.join("oper1.svg"), &lr)?;
 /// oper1.visualize(dir.join("oper1.png"))?;
 /// assert!(oper1.visualize(dir.join("oper1.jpg")).is_err()); // unknown extension
-/// # Ok::<(), delayed_runtime::visualize::VisualizeError>(())
+/// # Ok::<(), delayed::visualize::VisualizeError>(())
 /// ```
 #[cfg(feature = "visualize")]
 pub mod visualize {

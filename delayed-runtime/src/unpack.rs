@@ -33,7 +33,7 @@ macro_rules! unpack_impls {
             /// consumers.
             ///
             /// ```
-            /// use delayed_runtime::value;
+            /// use delayed::value;
             /// let (a, b) = value((1i32, String::from("x"))).unpack();
             /// assert_eq!(a.compute().unwrap(), 1);
             /// assert_eq!(b.compute().unwrap(), "x");

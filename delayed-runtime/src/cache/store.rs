@@ -95,7 +95,7 @@ const KEPT_WARNINGS: usize = 100;
 ///
 /// ```
 /// # fn main() -> std::io::Result<()> {
-/// use delayed_runtime::{Cache, CacheMode};
+/// use delayed::{Cache, CacheMode};
 /// let dir = std::env::temp_dir().join(format!("delayed-doc-{}", std::process::id()));
 /// let cache = Cache::open(&dir)?.max_bytes(64 << 20);
 /// assert_eq!(cache.mode(), CacheMode::ReadWrite);

@@ -575,9 +575,10 @@ impl Remote<'_, '_, '_> {
                     .tasks
                     .iter()
                     .position(|node| node.key == failure.key);
-                let needed = t.map_or_else(Vec::new, |t| {
-                    dependents(self.plan, t as u32, Error::MAX_DEPENDENTS)
-                });
+                let needed = t.map_or_else(
+                    || (Vec::new(), 0),
+                    |t| dependents(self.plan, t as u32, Error::MAX_DEPENDENTS),
+                );
                 failure.into_error(needed)
             }
             Err(message) => Error::Scheduler {

@@ -5,7 +5,8 @@
 //!
 //! The result blob is `0u8`, a `u32` count and each value as length-prefixed postcard
 //! bytes; or `1u8`, the failure's kind (`0` failed, `1` panicked), the task's label, the
-//! message and the task's key; or `2u8` and a message when the partition could not run.
+//! message, the task's key and the panic's location (empty if none); or `2u8` and a
+//! message when the partition could not run.
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -107,9 +108,14 @@ fn run_partition(input: &[u8], threads: usize) -> Vec<u8> {
 }
 
 fn failure(error: &Error, nodes: &[Arc<Node>]) -> Vec<u8> {
-    let (kind, task, message) = match error {
-        Error::Failed { task, source, .. } => (0u8, task, source.to_string()),
-        Error::Panicked { task, message, .. } => (1u8, task, message.clone()),
+    let (kind, task, message, location) = match error {
+        Error::Failed { task, source, .. } => (0u8, task, source.to_string(), None),
+        Error::Panicked {
+            task,
+            message,
+            location,
+            ..
+        } => (1u8, task, message.clone(), location.as_deref()),
         other => return infra(&other.to_string()),
     };
     let key = nodes
@@ -122,6 +128,7 @@ fn failure(error: &Error, nodes: &[Arc<Node>]) -> Vec<u8> {
     w.str(task);
     w.str(&message);
     w.raw(key.as_bytes());
+    w.str(location.unwrap_or(""));
     w.buf
 }
 
@@ -131,23 +138,30 @@ pub(crate) struct Failure {
     task: String,
     message: String,
     pub(crate) key: Key,
+    /// Where a panic happened (`file:line:column`), if known.
+    location: Option<String>,
 }
 
 impl Failure {
-    pub(crate) fn into_error(self, dependents: Vec<String>) -> Error {
-        if self.panicked {
+    /// The error, as the local scheduler gives it, with the tasks that needed this one.
+    pub(crate) fn into_error(self, dependents: (Vec<String>, usize)) -> Error {
+        let error = if self.panicked {
             Error::Panicked {
                 task: self.task,
                 message: self.message,
-                dependents,
+                location: self.location,
+                dependents: Vec::new(),
+                more_dependents: 0,
             }
         } else {
             Error::Failed {
                 task: self.task,
                 source: self.message.into(),
-                dependents,
+                dependents: Vec::new(),
+                more_dependents: 0,
             }
-        }
+        };
+        error.with_dependents(dependents.0, dependents.1)
     }
 }
 
@@ -160,11 +174,13 @@ pub(crate) fn read_failure(blob: &[u8]) -> Result<Failure, String> {
             let task = r.str()?.to_owned();
             let message = r.str()?.to_owned();
             let key = r.key()?;
+            let location = Some(r.str()?.to_owned()).filter(|l| !l.is_empty());
             Ok(Failure {
                 panicked,
                 task,
                 message,
                 key,
+                location,
             })
         }
         2 => Err(r.str()?.to_owned()),

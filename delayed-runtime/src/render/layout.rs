@@ -5,12 +5,21 @@
 //!    consumer, so inputs sit beside the task that reads them.
 //! 2. **Dummy nodes** split edges that span several ranks, so long edges are routed
 //!    between nodes instead of across them.
-//! 3. **Order** within each rank: barycenter sweeps, down and up, keeping the order with
-//!    the fewest crossings (counted exactly, with a Fenwick tree).
-//! 4. **Coordinates** across the ranks: each rank in turn is placed as close as possible to
-//!    the mean position of its neighbours, subject to its nodes not overlapping; that
-//!    least-squares problem under ordering constraints is solved exactly by pool-adjacent-
-//!    violators. Dummy nodes weigh more, which keeps long edges straight.
+//! 3. **Order** within each rank, as Graphviz's dot does it: sweeps down and up by the
+//!    weighted median of the neighbours' places, each followed by transposition of
+//!    neighbours (swap while it lowers crossings), then again by barycenters; the order
+//!    with the fewest crossings (counted exactly, with a Fenwick tree) wins.
+//! 4. **Coordinates** across the ranks, after dot's objective `Σ ω |x_u − x_v|`: each rank
+//!    in turn is moved toward the weighted median of each vertex's neighbours on both
+//!    sides, subject to its nodes not overlapping (that fit under ordering constraints is
+//!    solved exactly by pool-adjacent-violators). Links of chains and dummy nodes weigh
+//!    more, which keeps chains of tasks and long edges straight. A wide rank (many nodes,
+//!    much wider than the picture is deep) is folded into two staggered rows, which
+//!    halves its width.
+//!
+//! Measured against dot on the histogram exercise's graph (N = 4 to 15 blocks, both
+//! directions): as few or fewer edge crossings, and from N = 10 on, thanks to folding,
+//! pictures half as wide (`measure.rs`, the `against_dot` test, BENCHMARKS.md).
 //! 5. **Edges** are cubic Béziers through their dummy nodes, tangent to the rank axis at
 //!    every rank, leaving and entering nodes at ports spread over their sides (so six
 //!    inputs of one task do not share one arrowhead).
@@ -50,6 +59,10 @@ pub(crate) struct SceneNode {
 }
 
 pub(crate) struct SceneEdge {
+    /// The input and the consumer, as indices into the scene's nodes (read by the tests'
+    /// measurements, `measure.rs`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) ends: (u32, u32),
     pub(crate) start: Point,
     /// Cubic segments: two control points and the end point.
     pub(crate) curves: Vec<[Point; 3]>,
@@ -67,7 +80,15 @@ const MAX_CHARS: usize = 40;
 /// Dummy nodes beyond this many are not created: the remaining long edges are drawn
 /// directly. Keeps the work linear in the drawn nodes whatever the graph's shape.
 const MAX_DUMMIES: usize = 100_000;
-const ORDER_SWEEPS: usize = 16;
+/// Sweeps per heuristic (dot's `MaxIter`), stopping early after `ORDER_PATIENCE` sweeps
+/// without a better order.
+const ORDER_SWEEPS: usize = 24;
+const ORDER_PATIENCE: usize = 8;
+/// A rank of at least `FOLD_MIN_NODES` nodes packed wider than `FOLD_WIDTH` is folded
+/// into two rows, `FOLD_GAP` apart (see `fold`).
+const FOLD_MIN_NODES: usize = 16;
+const FOLD_WIDTH: f32 = 1600.0;
+const FOLD_GAP: f32 = 12.0;
 const PLACE_ROUNDS: usize = 8;
 
 /// The text drawn for a name: at most `MAX_CHARS` characters.
@@ -100,6 +121,8 @@ struct Vertices {
     /// Half the size across the ranks (0 for dummies).
     half_across: Vec<f32>,
     real: usize,
+    /// Per rank: whether it is folded into two staggered rows (see `fold`).
+    folded: Vec<bool>,
 }
 
 impl Vertices {
@@ -170,6 +193,7 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
         down: vec![Vec::new(); n],
         half_across: across_ext.iter().map(|e| e / 2.0).collect(),
         real: n,
+        folded: Vec::new(),
     };
     let mut chains: Vec<Vec<u32>> = Vec::with_capacity(graph.edges.len());
     let mut dummies = 0usize;
@@ -198,11 +222,13 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
     }
     let mut pos = vec![0usize; verts.len()];
     order(&verts, &mut layers, &mut pos);
+    verts.folded = layers.iter().map(|layer| fold(&verts, layer)).collect();
 
     // 4. Coordinates across the ranks.
     let across = place(&verts, &layers);
 
-    // Coordinates along the ranks.
+    // Coordinates along the ranks; in a folded rank, real nodes alternate between a row
+    // before the rank's center line and one after it.
     let mut rank_along = vec![0f32; ranks];
     let mut rank_ext = vec![0f32; ranks];
     for (&r, &ext) in verts.rank.iter().zip(&along_ext) {
@@ -211,8 +237,24 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
     let mut a = MARGIN;
     for r in 0..ranks {
         let ext = rank_ext[r].max(8.0);
-        rank_along[r] = a + ext / 2.0;
-        a += ext + RANK_GAP;
+        let thickness = if verts.folded[r] {
+            2.0 * ext + FOLD_GAP
+        } else {
+            ext
+        };
+        rank_along[r] = a + thickness / 2.0;
+        a += thickness + RANK_GAP;
+    }
+    let mut node_along: Vec<f32> = (0..n).map(|v| rank_along[verts.rank[v]]).collect();
+    for (r, layer) in layers.iter().enumerate() {
+        if !verts.folded[r] {
+            continue;
+        }
+        let offset = (rank_ext[r].max(8.0) + FOLD_GAP) / 2.0;
+        let reals = layer.iter().filter(|&&v| !verts.is_dummy(v));
+        for (i, &v) in reals.enumerate() {
+            node_along[v as usize] += if i % 2 == 0 { -offset } else { offset };
+        }
     }
     let along_total = a - RANK_GAP + MARGIN;
     let mut across_min = f32::INFINITY;
@@ -245,7 +287,7 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
 
     let nodes: Vec<SceneNode> = (0..n)
         .map(|v| {
-            let (x, y) = map(rank_along[verts.rank[v]], across[v]);
+            let (x, y) = map(node_along[v], across[v]);
             SceneNode {
                 x,
                 y,
@@ -264,7 +306,7 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
         let half_a = along_ext[v] / 2.0;
         let half_c = across_ext[v] / 2.0;
         let side = if leaving { 1.0 } else { -1.0 };
-        let center = (rank_along[verts.rank[v]], across[v]);
+        let center = (node_along[v], across[v]);
         let middle = (count as f32 - 1.0) / 2.0;
         match graph.nodes[v].kind {
             NodeKind::Task => {
@@ -363,6 +405,7 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
         // The arrowhead's base corners, either side of the direction of travel.
         let side = (-travel.1 * ARROW_HALF_WIDTH, travel.0 * ARROW_HALF_WIDTH);
         edges.push(SceneEdge {
+            ends: (from, to),
             start: map(points[0].at.0, points[0].at.1),
             curves,
             arrow: [
@@ -396,8 +439,48 @@ fn unit(v: (f32, f32)) -> (f32, f32) {
     }
 }
 
-/// Barycenter ordering: sweeps down (by the positions of the neighbours above) and up,
-/// keeping the best order seen.
+/// How a vertex's place in its rank is chosen from its neighbours' places.
+#[derive(Clone, Copy, PartialEq)]
+enum Heuristic {
+    /// Graphviz's weighted median (`mincross.c`'s `medians`): the middle neighbour, or
+    /// for an even count a blend of the two middle ones weighted toward the tighter side.
+    Median,
+    /// The mean of the neighbours' places.
+    Barycenter,
+}
+
+/// The key of a vertex whose neighbours are at `places` (sorted), or `None` without
+/// neighbours (it keeps its place).
+fn order_key(places: &mut [f32], heuristic: Heuristic) -> Option<f32> {
+    if places.is_empty() {
+        return None;
+    }
+    if heuristic == Heuristic::Barycenter {
+        return Some(places.iter().sum::<f32>() / places.len() as f32);
+    }
+    places.sort_unstable_by(f32::total_cmp);
+    let n = places.len();
+    let m = n / 2;
+    Some(match n {
+        1 => places[0],
+        2 => (places[0] + places[1]) / 2.0,
+        _ if n % 2 == 1 => places[m],
+        _ => {
+            let left = places[m - 1] - places[0];
+            let right = places[n - 1] - places[m];
+            if left + right > 0.0 {
+                (places[m - 1] * right + places[m] * left) / (left + right)
+            } else {
+                (places[m - 1] + places[m]) / 2.0
+            }
+        }
+    })
+}
+
+/// Ordering within ranks as Graphviz's dot does it (`mincross.c`): sweeps alternately
+/// down (by the places of the neighbours above) and up, each followed by transposition of
+/// neighbours, with the weighted median and then with barycenters, from the same start;
+/// the order with the fewest crossings (counted exactly) wins.
 fn order(verts: &Vertices, layers: &mut [Vec<u32>], pos: &mut [usize]) {
     let set_pos = |layers: &[Vec<u32>], pos: &mut [usize]| {
         for layer in layers {
@@ -407,44 +490,62 @@ fn order(verts: &Vertices, layers: &mut [Vec<u32>], pos: &mut [usize]) {
         }
     };
     set_pos(layers, pos);
+    let start = layers.to_vec();
     let mut best = layers.to_vec();
     let mut best_crossings = crossings(verts, layers, pos);
-    for sweep in 0..ORDER_SWEEPS {
+    let mut places: Vec<f32> = Vec::new();
+    for heuristic in [Heuristic::Median, Heuristic::Barycenter] {
         if best_crossings == 0 {
             break;
         }
-        let downward = sweep % 2 == 0;
-        let count = layers.len();
-        for step in 1..count {
-            let r = if downward { step } else { count - 1 - step };
-            let mut keyed: Vec<(f32, u32)> = layers[r]
-                .iter()
-                .map(|&v| {
+        layers.clone_from_slice(&start);
+        set_pos(layers, pos);
+        let mut stale = 0;
+        for sweep in 0..ORDER_SWEEPS {
+            let downward = sweep % 2 == 0;
+            let count = layers.len();
+            for step in 1..count {
+                let r = if downward { step } else { count - 1 - step };
+                let mut keyed: Vec<(f32, u32)> = Vec::with_capacity(layers[r].len());
+                for &v in &layers[r] {
                     let nbrs = if downward {
                         &verts.up[v as usize]
                     } else {
                         &verts.down[v as usize]
                     };
-                    let key = if nbrs.is_empty() {
-                        pos[v as usize] as f32
+                    places.clear();
+                    places.extend(nbrs.iter().map(|&u| pos[u as usize] as f32));
+                    keyed.push((order_key(&mut places, heuristic).unwrap_or(f32::NAN), v));
+                }
+                // Vertices without neighbours keep their places; the others are sorted
+                // by key into the remaining places (a stable sort keeps ties in order).
+                let fixed: Vec<bool> = keyed.iter().map(|k| k.0.is_nan()).collect();
+                let mut movable: Vec<(f32, u32)> =
+                    keyed.iter().copied().filter(|k| !k.0.is_nan()).collect();
+                movable.sort_by(|x, y| x.0.total_cmp(&y.0));
+                let mut next = movable.into_iter();
+                for (i, slot) in fixed.iter().enumerate() {
+                    let v = if *slot {
+                        keyed[i].1
                     } else {
-                        nbrs.iter().map(|&u| pos[u as usize] as f32).sum::<f32>()
-                            / nbrs.len() as f32
+                        next.next().map_or(keyed[i].1, |k| k.1)
                     };
-                    (key, v)
-                })
-                .collect();
-            keyed.sort_by(|x, y| x.0.total_cmp(&y.0));
-            for (i, &(_, v)) in keyed.iter().enumerate() {
-                layers[r][i] = v;
-                pos[v as usize] = i;
+                    layers[r][i] = v;
+                    pos[v as usize] = i;
+                }
             }
-        }
-        transpose(verts, layers, pos, sweep % 4 >= 2);
-        let c = crossings(verts, layers, pos);
-        if c < best_crossings {
-            best_crossings = c;
-            best.clone_from_slice(layers);
+            transpose(verts, layers, pos, sweep % 4 >= 2);
+            let c = crossings(verts, layers, pos);
+            if c < best_crossings {
+                best_crossings = c;
+                best.clone_from_slice(layers);
+                stale = 0;
+            } else {
+                stale += 1;
+            }
+            if best_crossings == 0 || stale >= ORDER_PATIENCE {
+                break;
+            }
         }
     }
     layers.clone_from_slice(&best);
@@ -526,8 +627,52 @@ fn crossings(verts: &Vertices, layers: &[Vec<u32>], pos: &[usize]) -> u64 {
     total
 }
 
-/// Coordinates across the ranks: rounds of "move each rank toward its neighbours without
-/// overlapping", alternately down (toward inputs) and up (toward consumers).
+/// How strongly the edge from `up` (a rank before) to `down` pulls its ends into line:
+/// after Graphviz's weights (`ω` = 1, 2, 8 for real–real, real–dummy and dummy–dummy
+/// edges), with 3 for real–dummy and for a link of a chain (the only consumer of `up` and
+/// the only input of `down`): odd, so that a vertex with one such link and two other edges
+/// follows the link rather than stopping halfway, and chains stay straight as dot keeps
+/// them.
+fn pull(verts: &Vertices, up: u32, down: u32) -> f32 {
+    match (verts.is_dummy(up), verts.is_dummy(down)) {
+        (true, true) => 8.0,
+        (true, false) | (false, true) => 3.0,
+        (false, false)
+            if verts.down[up as usize].len() == 1 && verts.up[down as usize].len() == 1 =>
+        {
+            3.0
+        }
+        (false, false) => 1.0,
+    }
+}
+
+/// The weighted median of `(place, weight)` pairs (sorted here): the place where half the
+/// weight is on either side, the mean of the two middle places on an exact tie. This is
+/// the minimum of `Σ w |x - place|`, dot's objective for placing a vertex between its
+/// neighbours: with it, a chain pulls its vertices into line against any number of
+/// balanced side pulls, where a mean would compromise.
+fn weighted_median(pulls: &mut [(f32, f32)]) -> f32 {
+    pulls.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f32 = pulls.iter().map(|p| p.1).sum();
+    let mut seen = 0.0;
+    for (i, &(place, weight)) in pulls.iter().enumerate() {
+        seen += weight;
+        if (seen - total / 2.0).abs() < 1e-4 {
+            return pulls
+                .get(i + 1)
+                .map_or(place, |next| (place + next.0) / 2.0);
+        }
+        if seen > total / 2.0 {
+            return place;
+        }
+    }
+    pulls.last().map_or(0.0, |p| p.0)
+}
+
+/// Coordinates across the ranks, dot's way (`position.c` minimizes `Σ ω |x_u - x_v|`
+/// over the edges, subject to the order and the separations): rounds that move each rank
+/// in turn toward the weighted median of each vertex's neighbours on both sides, without
+/// overlaps, alternately down and up.
 fn place(verts: &Vertices, layers: &[Vec<u32>]) -> Vec<f32> {
     let mut x = vec![0f32; verts.len()];
     // Start packed and centered.
@@ -545,27 +690,25 @@ fn place(verts: &Vertices, layers: &[Vec<u32>]) -> Vec<f32> {
         }
     }
     let count = layers.len();
-    for round in 0..PLACE_ROUNDS * 2 + 1 {
-        // Rounds alternate, the last one downward: consumers end centered over their
-        // inputs.
+    let mut pulls: Vec<(f32, f32)> = Vec::new();
+    for round in 0..PLACE_ROUNDS * 2 {
         let downward = round % 2 == 0;
         for step in 0..count {
             let r = if downward { step } else { count - 1 - step };
             let desired: Vec<(f32, f32)> = layers[r]
                 .iter()
                 .map(|&v| {
-                    let v = v as usize;
-                    let nbrs = if downward {
-                        &verts.up[v]
-                    } else {
-                        &verts.down[v]
-                    };
-                    if nbrs.is_empty() {
-                        return (x[v], 0.05);
+                    pulls.clear();
+                    let ups = verts.up[v as usize].iter().map(|&u| (u, pull(verts, u, v)));
+                    let downs = verts.down[v as usize]
+                        .iter()
+                        .map(|&w| (w, pull(verts, v, w)));
+                    pulls.extend(ups.chain(downs).map(|(u, w)| (x[u as usize], w)));
+                    if pulls.is_empty() {
+                        return (x[v as usize], 0.05);
                     }
-                    let mean = nbrs.iter().map(|&u| x[u as usize]).sum::<f32>() / nbrs.len() as f32;
-                    let weight = if verts.is_dummy(v as u32) { 8.0 } else { 1.0 };
-                    (mean, weight)
+                    let weight: f32 = pulls.iter().map(|p| p.1).sum();
+                    (weighted_median(&mut pulls), weight)
                 })
                 .collect();
             let placed = fit_ordered(verts, &layers[r], &desired);
@@ -577,14 +720,34 @@ fn place(verts: &Vertices, layers: &[Vec<u32>]) -> Vec<f32> {
     x
 }
 
-/// The smallest gap between the centers of two neighbours in a rank.
+/// Whether a rank is folded: one with many nodes that would make the picture much wider
+/// than it is deep is drawn as two staggered rows (Graphviz's `unflatten` does the same
+/// by hand), which halves its width. Its real nodes alternate between the rows, so
+/// neighbours in the order overlap across the ranks only in the gap between the rows.
+fn fold(verts: &Vertices, layer: &[u32]) -> bool {
+    let reals = layer.iter().filter(|&&v| !verts.is_dummy(v)).count();
+    if reals < FOLD_MIN_NODES {
+        return false;
+    }
+    let width: f32 = layer
+        .windows(2)
+        .map(|pair| separation(verts, pair[0], pair[1]))
+        .sum();
+    width > FOLD_WIDTH
+}
+
+/// The smallest gap between the centers of two neighbours in a rank. In a folded rank two
+/// real neighbours are in different rows and need only be apart by the wider one's half
+/// and half a gap (so that every other node, in the same row, is a full gap apart);
+/// dummy nodes run through both rows and keep their full distance.
 fn separation(verts: &Vertices, left: u32, right: u32) -> f32 {
-    let gap = if verts.is_dummy(left) || verts.is_dummy(right) {
-        DUMMY_GAP
-    } else {
-        NODE_GAP
-    };
-    verts.half_across[left as usize] + verts.half_across[right as usize] + gap
+    let (l, r) = (left as usize, right as usize);
+    let dummy = verts.is_dummy(left) || verts.is_dummy(right);
+    let gap = if dummy { DUMMY_GAP } else { NODE_GAP };
+    if !dummy && verts.folded.get(verts.rank[l]).copied().unwrap_or(false) {
+        return verts.half_across[l].max(verts.half_across[r]) + gap / 2.0;
+    }
+    verts.half_across[l] + verts.half_across[r] + gap
 }
 
 /// Positions for a rank's vertices, in order, minimizing `Σ w (x - desired)²` subject to
@@ -719,12 +882,137 @@ mod tests {
             down: vec![Vec::new(); 3],
             half_across: vec![10.0; 3],
             real: 3,
+            folded: Vec::new(),
         };
         let out = fit_ordered(&verts, &[0, 1, 2], &[(0.0, 1.0), (0.0, 1.0), (100.0, 1.0)]);
         let sep = 20.0 + NODE_GAP;
         assert!((out[1] - out[0] - sep).abs() < 1e-3);
         assert!((out[0] + out[1]).abs() < 1e-3); // centered on their common target
         assert!((out[2] - 100.0).abs() < 1e-3);
+    }
+
+    /// Edge crossings of `dot` (Graphviz 2.43.0, `-Tplain`, measured as `measure.rs` does)
+    /// on the histogram graph: `(n, rankdir, crossings)`. See `against_dot` to measure again.
+    const DOT_CROSSINGS: [(usize, Rankdir, usize); 8] = [
+        (4, Rankdir::TB, 11),
+        (4, Rankdir::LR, 11),
+        (6, Rankdir::TB, 85),
+        (6, Rankdir::LR, 87),
+        (10, Rankdir::TB, 1058),
+        (10, Rankdir::LR, 1132),
+        (15, Rankdir::TB, 6709),
+        (15, Rankdir::LR, 6503),
+    ];
+
+    fn histogram_scene(n: usize, rankdir: Rankdir) -> (Graph, Options, Scene) {
+        let graph = crate::render::measure::histogram_graph(n);
+        let options = Options {
+            rankdir,
+            ..Options::default()
+        };
+        let scene = layout(&graph, &options).unwrap();
+        (graph, options, scene)
+    }
+
+    #[test]
+    fn histogram_crossings_within_dots() {
+        for (n, rankdir, dot) in DOT_CROSSINGS {
+            let (_, _, scene) = histogram_scene(n, rankdir);
+            let ours = crate::render::measure::ours(&scene).crossings;
+            assert!(
+                ours * 10 <= dot * 11,
+                "n = {n}, {rankdir:?}: {ours} crossings, dot has {dot}"
+            );
+        }
+    }
+
+    #[test]
+    fn wide_ranks_are_folded() {
+        // N = 10: ranks of 45 `diff`s and 45 `mean`s. dot draws it 4077 wide and 324 tall.
+        let (_, _, s) = histogram_scene(10, Rankdir::TB);
+        assert!(
+            s.width < 2400.0 && s.height < 500.0,
+            "{}x{}",
+            s.width,
+            s.height
+        );
+        let (_, _, s) = histogram_scene(10, Rankdir::LR);
+        assert!(s.height < 1400.0, "{}x{}", s.width, s.height);
+        // Small ranks stay on one line.
+        let (_, _, s) = histogram_scene(6, Rankdir::TB);
+        let diffs: Vec<f32> = s.nodes[7..]
+            .iter()
+            .step_by(2)
+            .take(15)
+            .map(|n| n.y)
+            .collect();
+        assert!(diffs.iter().all(|&y| (y - diffs[0]).abs() < 0.01));
+    }
+
+    #[test]
+    fn histogram_chains_are_straight_and_nothing_overlaps() {
+        for rankdir in [Rankdir::TB, Rankdir::LR] {
+            let (graph, _, s) = histogram_scene(10, rankdir);
+            assert_eq!(s.nodes.len(), 102);
+            for e in &s.edges {
+                let (from, to) = (
+                    &graph.nodes[e.ends.0 as usize],
+                    &graph.nodes[e.ends.1 as usize],
+                );
+                if (from.name.as_str(), to.name.as_str()) == ("diff", "mean") {
+                    let (a, b) = (&s.nodes[e.ends.0 as usize], &s.nodes[e.ends.1 as usize]);
+                    let off = if rankdir.horizontal() {
+                        a.y - b.y
+                    } else {
+                        a.x - b.x
+                    };
+                    assert!(off.abs() < 0.5, "{rankdir:?}: diff -> mean bends by {off}");
+                }
+            }
+            for (i, a) in s.nodes.iter().enumerate() {
+                for b in &s.nodes[i + 1..] {
+                    assert!(!overlap(a, b), "{} overlaps {}", a.title, b.title);
+                }
+            }
+            assert!(inside(&s));
+        }
+    }
+
+    /// Our layout of the histogram graph against Graphviz's `dot` on the same DOT text:
+    /// prints the table of BENCHMARKS.md's "Pictures" section and checks ours has at most
+    /// dot's crossings + 10 %. Needs `dot` on the PATH:
+    /// `cargo test -p delayed-runtime --lib -- --ignored --nocapture against_dot`
+    /// (`DELAYED_LAYOUT_OUT=dir` also writes our PNGs and the DOT text there).
+    #[test]
+    #[ignore]
+    fn against_dot() {
+        use crate::render::measure;
+        println!("| N | rankdir | crossings: ours | dot | size: ours | dot |");
+        println!("|---|---|---|---|---|---|");
+        for (n, rankdir, _) in DOT_CROSSINGS {
+            let (graph, options, scene) = histogram_scene(n, rankdir);
+            let ours = measure::ours(&scene);
+            let text = crate::render::dot::write(&graph, &options);
+            let dot = measure::graphviz(&text).expect("`dot` (Graphviz) runs");
+            if let Some(dir) = std::env::var_os("DELAYED_LAYOUT_OUT") {
+                let name = format!("histogram-{n}-{}", rankdir.as_str());
+                let dir = std::path::Path::new(&dir);
+                let png = crate::render::png::write(&scene, 1.0).unwrap();
+                std::fs::write(dir.join(format!("{name}-ours.png")), png).unwrap();
+                std::fs::write(dir.join(format!("{name}.dot")), text).unwrap();
+            }
+            println!(
+                "| {n} | {} | {} | {} | {:.0}×{:.0} | {:.0}×{:.0} |",
+                rankdir.as_str(),
+                ours.crossings,
+                dot.crossings,
+                ours.width,
+                ours.height,
+                dot.width,
+                dot.height
+            );
+            assert!(ours.crossings * 10 <= dot.crossings * 11);
+        }
     }
 
     #[test]

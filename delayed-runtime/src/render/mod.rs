@@ -7,8 +7,10 @@
 //!   in a stable order (inputs before consumers, roots in the order given).
 //! - `dot.rs`: that graph as Graphviz text, in dask's style.
 //! - `layout.rs`: a layered (Sugiyama) layout in pure Rust: longest-path ranks, dummy
-//!   nodes on long edges, barycenter ordering, overlap-free coordinates by isotonic
-//!   regression, spline edges with spread-out ports.
+//!   nodes on long edges, dot's ordering (weighted median and barycenter sweeps with
+//!   transposition), dot-like coordinates that keep chains straight (weighted medians,
+//!   overlap-free by isotonic regression), spline edges with spread-out ports.
+//! - `measure.rs` (tests): edge crossings and sizes of our pictures and of Graphviz's.
 //! - `font.rs`: text metrics and glyph outlines from a bundled font.
 //! - `svg.rs` and `png.rs`: the laid-out scene as SVG text, and rasterized with
 //!   `tiny-skia`.
@@ -27,6 +29,8 @@ mod dot;
 mod font;
 mod graph;
 mod layout;
+#[cfg(test)]
+mod measure;
 mod png;
 mod style;
 mod svg;
@@ -169,7 +173,7 @@ pub enum VisualizeError {
 /// and arrays of them.
 ///
 /// ```
-/// use delayed_runtime::{to_dot, value};
+/// use delayed::{to_dot, value};
 /// let a = value(2i64);
 /// let dot = to_dot((&a + 1, &a * 3));
 /// assert!(dot.starts_with("digraph delayed {"));
@@ -188,7 +192,7 @@ pub fn to_dot_with<C: Computable>(shape: C, options: &Options) -> String {
 /// file.
 ///
 /// ```
-/// use delayed_runtime::{value, visualize::{render, Format, Options}};
+/// use delayed::{value, visualize::{render, Format, Options}};
 /// let a = value(2i64) + 1;
 /// let svg = render(&a, Format::Svg, &Options::default()).unwrap();
 /// assert!(String::from_utf8(svg).unwrap().contains(">add</text>"));
@@ -247,7 +251,7 @@ impl<T> Delayed<T> {
     /// This value's graph as Graphviz text, in dask's style (see [`to_dot`]).
     ///
     /// ```
-    /// use delayed_runtime::value;
+    /// use delayed::value;
     /// let d = value(String::from("12345")).map(|s| s.len());
     /// let dot = d.to_dot();
     /// assert!(dot.contains("label=\"map\""));
@@ -264,10 +268,10 @@ impl<T> Delayed<T> {
     /// over [`Options::max_nodes`] nodes.
     ///
     /// ```no_run
-    /// use delayed_runtime::value;
+    /// use delayed::value;
     /// let d = value(3i64) * 2 + 1;
     /// d.visualize("graph.png")?;
-    /// # Ok::<(), delayed_runtime::visualize::VisualizeError>(())
+    /// # Ok::<(), delayed::visualize::VisualizeError>(())
     /// ```
     pub fn visualize(&self, path: impl AsRef<Path>) -> Result<(), VisualizeError> {
         write_roots(&[&self.node], path.as_ref(), &Options::default())

@@ -25,13 +25,21 @@ use run::Run;
 ///
 /// Whatever the scheduler, one compute runs each distinct key exactly once.
 ///
+/// # Panics
+///
+/// A panic in a task is caught: the compute returns
+/// [`Error::Panicked`](crate::Error::Panicked) with its message and location, and prints
+/// nothing (the first compute installs a panic hook that stays quiet for panics inside
+/// tasks and passes every other panic to the hook installed before it). To see each task
+/// panic on stderr as it happens, with a backtrace, run with `DELAYED_BACKTRACE=1`.
+///
 /// Any of them can be watched: [`progress`](Scheduler::progress) draws a progress bar,
 /// [`trace`](Scheduler::trace) writes the task stream for Perfetto, and
 /// [`compute_with_report`](crate::compute_with_report) returns a [`Report`]. None of
 /// them changes a result.
 ///
 /// ```
-/// use delayed_runtime::{value, Scheduler};
+/// use delayed::{value, Scheduler};
 /// let x = value(20i64) + 1;
 /// assert_eq!(x.compute_with(&Scheduler::sync()).unwrap(), 21);
 /// assert_eq!(x.compute_with(&Scheduler::threads(2)).unwrap(), 21);
@@ -89,12 +97,24 @@ impl Scheduler {
         Scheduler::default()
     }
 
+    /// At most this many threads in a [`Scheduler::threads`] pool: more would only cost
+    /// memory and switching (tasks are CPU work; waiting on I/O in hundreds of tasks at
+    /// once calls for fewer, bigger tasks).
+    pub const MAX_THREADS: usize = 256;
+
     /// Runs on a pool of `n` threads owned by this scheduler (and its clones), started at
-    /// its first compute. `n = 0` means one per core.
+    /// its first compute. `n = 0` means one per core; `n` above
+    /// [`MAX_THREADS`](Scheduler::MAX_THREADS) is capped to it.
+    ///
+    /// ```
+    /// use delayed::Scheduler;
+    /// assert_eq!(Scheduler::threads(3).workers(), 3);
+    /// assert_eq!(Scheduler::threads(1_000_000).workers(), Scheduler::MAX_THREADS);
+    /// ```
     pub fn threads(n: usize) -> Scheduler {
         Scheduler {
             mode: Mode::Pool {
-                threads: n,
+                threads: n.min(Scheduler::MAX_THREADS),
                 pool: Arc::new(OnceLock::new()),
             },
             ..Scheduler::default()
@@ -127,7 +147,7 @@ impl Scheduler {
     /// on screen when the compute ends. Data nodes are not counted as tasks.
     ///
     /// ```
-    /// use delayed_runtime::{value, Progress, Scheduler};
+    /// use delayed::{value, Progress, Scheduler};
     /// let sched = Scheduler::threads(2).progress(true);
     /// assert_eq!((value(1i64) + 1).compute_with(&sched).unwrap(), 2);
     /// let always = Scheduler::sync().progress(Progress::Always);
@@ -150,12 +170,12 @@ impl Scheduler {
     /// compute return [`Error::Trace`]; a task's failure is reported before it.
     ///
     /// ```
-    /// use delayed_runtime::{value, Scheduler};
+    /// use delayed::{value, Scheduler};
     /// let path = std::env::temp_dir().join("delayed-doc-trace.json");
     /// let sched = Scheduler::new().trace(&path);
     /// assert_eq!((value(20i64) + 1).compute_with(&sched)?, 21);
     /// assert!(std::fs::read_to_string(&path).unwrap().contains("\"ph\":\"X\""));
-    /// # Ok::<(), delayed_runtime::Error>(())
+    /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn trace(mut self, path: impl Into<PathBuf>) -> Scheduler {
         self.watch.trace = Some(path.into());
@@ -224,6 +244,7 @@ impl Scheduler {
         started: Instant,
         stop: Option<&AtomicBool>,
     ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
+        crate::panics::install();
         #[cfg(feature = "dask")]
         if let Mode::Dask(cluster) = &self.mode {
             let cache = self.cache.as_ref();

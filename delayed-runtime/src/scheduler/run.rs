@@ -1,6 +1,5 @@
 //! Executing a plan: each task once, inputs before consumers, on one thread or many.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 
@@ -77,12 +76,14 @@ impl<'p, 'g> Run<'p, 'g> {
                 // are released (maybe dropped) after it has unwound, not during, where a
                 // panicking `Drop` would abort the process.
                 let mut inputs = Inputs::new(&node.inputs, sources, &self.slots);
-                let outcome = catch_unwind(AssertUnwindSafe(|| body(&mut inputs)));
+                let outcome = crate::panics::catch(|| body(&mut inputs));
                 let drop_panic = drop_caught(inputs);
-                let panicked = |message| Error::Panicked {
+                let panicked = |message, location| Error::Panicked {
                     task: node.label(),
                     message,
+                    location,
                     dependents: Vec::new(),
+                    more_dependents: 0,
                 };
                 match outcome {
                     Ok(Ok(value)) => match drop_panic {
@@ -91,18 +92,19 @@ impl<'p, 'g> Run<'p, 'g> {
                             // Dropped like any user value here, so its `Drop` cannot
                             // panic out of the worker.
                             drop_caught(value);
-                            Err(panicked(message))
+                            Err(panicked(message, None))
                         }
                     },
                     Ok(Err(source)) => Err(Error::Failed {
                         task: node.label(),
                         source,
                         dependents: Vec::new(),
+                        more_dependents: 0,
                     }),
-                    Err(payload) => {
+                    Err((payload, location)) => {
                         let message = panic_message(&*payload);
                         drop_caught(payload);
-                        Err(panicked(message))
+                        Err(panicked(message, location))
                     }
                 }
             }
@@ -224,7 +226,8 @@ impl<'p, 'g> Run<'p, 'g> {
             .unwrap_or_else(|poison| poison.into_inner())
             .take()
         {
-            return Err(error.with_dependents(dependents(self.plan, t, Error::MAX_DEPENDENTS)));
+            let (names, more) = dependents(self.plan, t, Error::MAX_DEPENDENTS);
+            return Err(error.with_dependents(names, more));
         }
         if self.stopped() {
             return Err(Error::Cancelled {});
@@ -242,10 +245,10 @@ impl<'p, 'g> Run<'p, 'g> {
 }
 
 /// Labels of up to `limit` tasks that depend on task `failed`, nearest first (direct
-/// consumers, then theirs, …), each in plan order. One pass over the plan: tasks come
-/// after their inputs, so a task's distance is known once its inputs' are. Runs only on
-/// failure.
-pub(crate) fn dependents(plan: &Plan<'_>, failed: u32, limit: usize) -> Vec<String> {
+/// consumers, then theirs, …), each in plan order, and how many more depend on it. One
+/// pass over the plan: tasks come after their inputs, so a task's distance is known once
+/// its inputs' are. Runs only on failure.
+pub(crate) fn dependents(plan: &Plan<'_>, failed: u32, limit: usize) -> (Vec<String>, usize) {
     const FAR: u32 = u32::MAX;
     let n = plan.tasks.len();
     let mut distance = vec![FAR; n];
@@ -265,11 +268,13 @@ pub(crate) fn dependents(plan: &Plan<'_>, failed: u32, limit: usize) -> Vec<Stri
         }
     }
     found.sort_unstable();
-    // The crate's own `collect` nodes pass the distance on but are not named.
-    found
+    // The crate's own `collect` nodes pass the distance on but are not named or counted.
+    found.retain(|&(_, u)| !plan.tasks[u as usize].is_collect());
+    let more = found.len().saturating_sub(limit);
+    let names = found
         .into_iter()
-        .filter(|&(_, u)| !plan.tasks[u as usize].is_collect())
         .take(limit)
         .map(|(_, u)| plan.tasks[u as usize].label())
-        .collect()
+        .collect();
+    (names, more)
 }

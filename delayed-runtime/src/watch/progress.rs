@@ -44,8 +44,6 @@ const TICK: Duration = Duration::from_millis(100);
 pub(crate) struct Bar {
     bar: ProgressBar,
     done: Arc<AtomicU64>,
-    /// Ends the last line itself (not a terminal: nothing wraps the cursor there).
-    newline: bool,
     stop: Option<mpsc::Sender<()>>,
     ticker: Option<JoinHandle<()>>,
 }
@@ -89,13 +87,17 @@ impl Bar {
         Some(Bar {
             bar,
             done,
-            newline: mode == Progress::Always && !std::io::stderr().is_terminal(),
             stop: Some(stop),
             ticker,
         })
     }
 
-    /// The last position, left on screen (`ok`) or marked abandoned.
+    /// The last position, left on screen (`ok`) or marked abandoned, and the line ended:
+    /// `indicatif` leaves the cursor after the bar, padded to the width it believes the
+    /// terminal has, and relies on the terminal wrapping there; when the width is not the
+    /// real one (unknown, or resized) the next output was glued to the bar. A newline
+    /// after a full-width line moves to the next line on terminals that wrap lazily, as
+    /// they do, so it never leaves a blank line there.
     pub(crate) fn finish(mut self, ok: bool) {
         self.stop_ticker();
         self.bar.set_position(self.done.load(Ordering::Relaxed));
@@ -104,9 +106,7 @@ impl Bar {
         } else {
             self.bar.abandon();
         }
-        if self.newline {
-            let _ = std::io::stderr().write_all(b"\n");
-        }
+        let _ = std::io::stderr().write_all(b"\n");
     }
 
     fn stop_ticker(&mut self) {

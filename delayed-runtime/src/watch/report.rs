@@ -14,14 +14,14 @@ use crate::scheduler::plan::Plan;
 /// Its `Display` is a short summary with one line per function, longest total first.
 ///
 /// ```
-/// use delayed_runtime::{compute_with_report, value, Scheduler};
+/// use delayed::{compute_with_report, value, Scheduler};
 /// let a = value(2i64) + 1;
 /// let (x, report) = compute_with_report((&a * 10) + (&a * 10), &Scheduler::sync())?;
 /// assert_eq!(x, 60);
 /// // `a`, one `a * 10` (built twice, one key) and the sum.
 /// assert_eq!((report.tasks_run, report.deduplicated), (3, 1));
 /// println!("{report}");
-/// # Ok::<(), delayed_runtime::Error>(())
+/// # Ok::<(), delayed::Error>(())
 /// ```
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
@@ -65,13 +65,12 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{} tasks in {:.2?} on {} worker{} ({} duplicate calls saved, at most {} results held at once)",
-            self.tasks_run,
+            "{} in {:.2?} on {} ({} saved, at most {} held at once)",
+            Count(self.tasks_run, "task"),
             self.wall,
-            self.workers,
-            if self.workers == 1 { "" } else { "s" },
-            self.deduplicated,
-            self.peak_live_results
+            Count(self.workers, "worker"),
+            Count(self.deduplicated, "duplicate call"),
+            Count(self.peak_live_results, "result"),
         )?;
         let width = self
             .functions
@@ -80,13 +79,24 @@ impl fmt::Display for Report {
             .max()
             .unwrap_or(0);
         for s in &self.functions {
+            let calls = if s.calls == 1 { "call " } else { "calls" };
             writeln!(
                 f,
-                "  {:<width$}  {:>8} calls  {:>10.2?}",
+                "  {:<width$}  {:>8} {calls}  {:>10.2?}",
                 s.name, s.calls, s.total
             )?;
         }
         Ok(())
+    }
+}
+
+/// `1 task`, `2 tasks`: a count and its noun, plural unless the count is 1.
+struct Count(usize, &'static str);
+
+impl fmt::Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = if self.0 == 1 { "" } else { "s" };
+        write!(f, "{} {}{s}", self.0, self.1)
     }
 }
 
