@@ -2,6 +2,7 @@
 # delayed vs dask.delayed, side by side, on the workloads of shared/bench/dask_anchor.py.
 #
 #   scripts/compare-dask.sh               # the ladder; writes the table into BENCHMARKS.md
+#   TBB=0 scripts/compare-dask.sh         # without the oneTBB column (tree and chain only)
 #   QUICK=1 scripts/compare-dask.sh       # smallest N of each ladder only, BENCHMARKS.md untouched
 #   DASK_FRESH_MAX=100000 scripts/...     # run dask fresh up to this N (default 10000)
 #
@@ -11,6 +12,10 @@
 # so above DASK_FRESH_MAX its line is taken from the measured shared/bench/dask_results.jsonl
 # and marked "anchor file" in the table; everything up to DASK_FRESH_MAX is measured fresh,
 # in this run. Our ladder goes one step further (10^6), where dask has no figure at all.
+#
+# oneTBB's flow graph (shared/bench/tbb/run.sh: the same tree and chain, no hashing, no
+# dedup; it installs g++ and libtbb-dev with apt-get when missing) runs REPEAT times beside
+# ours on every tree/chain threads row, so one command prints ours, TBB and dask per row.
 #
 # Needs python3 (venv + pip reaching PyPI) and cargo. Environment knobs:
 #   SHARED=../shared  VENV=target/bench-venv  LIMIT_S=120  REPEAT=3  OUT=target/compare
@@ -30,6 +35,8 @@ QUICK="${QUICK:-0}"
 DASK_FRESH_MAX="${DASK_FRESH_MAX:-10000}"
 OUT="${OUT:-$ROOT/target/compare}"
 WRITE_MD="${WRITE_MD:-1}"
+TBB="${TBB:-1}"
+TBB_RUN="$SHARED/bench/tbb/run.sh"
 [ "$QUICK" = 1 ] && WRITE_MD=0
 
 [ -f "$ANCHOR" ] || { echo "missing $ANCHOR (set SHARED=...)" >&2; exit 1; }
@@ -55,8 +62,14 @@ for line in sys.stdin:
 mkdir -p "$OUT"
 DASK_OUT="$OUT/dask.jsonl"
 OURS_OUT="$OUT/ours.jsonl"
+TBB_OUT="$OUT/tbb.jsonl"
 : > "$DASK_OUT"
 : > "$OURS_OUT"
+: > "$TBB_OUT"
+if [ "$TBB" = 1 ]; then
+  [ -f "$TBB_RUN" ] || { echo "missing $TBB_RUN (set SHARED=..., or TBB=0)" >&2; exit 1; }
+  bash "$TBB_RUN" tree 1000 > /dev/null # builds it (and installs TBB) before timing
+fi
 
 run_dask() { # workload scheduler n
   local w="$1" s="$2" n="$3" line rc
@@ -88,6 +101,18 @@ EOF
   fi
 }
 
+run_tbb() { # workload scheduler n: the median of REPEAT runs, for tree/chain on threads
+  local w="$1" s="$2" n="$3"
+  [ "$TBB" = 1 ] && [ "$s" = threads ] || return 0
+  case "$w" in tree | chain) ;; *) return 0 ;; esac
+  RUNS="$REPEAT" bash "$TBB_RUN" "$w" "$n" | python3 -c 'import sys, json
+rs = sorted((json.loads(l) for l in sys.stdin if l.startswith("{")), key=lambda r: r["total_s"])
+m = rs[len(rs) // 2]
+m["runs"] = len(rs)
+m["total_s_all"] = [r["total_s"] for r in rs]
+print(json.dumps(m))' >> "$TBB_OUT"
+}
+
 run_ours() { # workload scheduler n
   local w="$1" s="$2" n="$3" i runs=()
   for i in $(seq "$REPEAT"); do
@@ -107,17 +132,19 @@ ladder() { # workload scheduler "dask Ns" "our extra Ns"
   for n in $ns; do
     echo "$w $s n=$n" >&2
     run_dask "$w" "$s" "$n"
+    run_tbb "$w" "$s" "$n"
     run_ours "$w" "$s" "$n"
   done
   for n in $extra; do
-    echo "$w $s n=$n (ours only)" >&2
+    echo "$w $s n=$n (ours and TBB only)" >&2
+    run_tbb "$w" "$s" "$n"
     run_ours "$w" "$s" "$n"
   done
 }
 
 CORES="$(nproc)"
 for w in tree chain fanout dedup; do
-  ladder "$w" threads "1000 10000 100000" "1000000"
+  ladder "$w" threads "1000 10000 100000" "500000 1000000"
 done
 ladder histogram threads "20 50 100"
 ladder sleep threads "$((2 * CORES))"
@@ -125,7 +152,7 @@ ladder tree sync "1000 10000 100000" "1000000"
 ladder histogram sync "20 50 100"
 
 MACHINE="$(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB"
-python3 "$ROOT/scripts/compare_table.py" "$DASK_OUT" "$OURS_OUT" "$MACHINE" "$REPEAT" "$DASK_FRESH_MAX" > "$OUT/table.md"
+python3 "$ROOT/scripts/compare_table.py" "$DASK_OUT" "$OURS_OUT" "$MACHINE" "$REPEAT" "$DASK_FRESH_MAX" "$TBB_OUT" > "$OUT/table.md"
 cat "$OUT/table.md"
 if [ "$WRITE_MD" = 1 ]; then
   python3 - "$ROOT/BENCHMARKS.md" "$OUT/table.md" <<'EOF'

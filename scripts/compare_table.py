@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The side-by-side table of scripts/compare-dask.sh, as Markdown on stdout.
 
-    compare_table.py DASK.jsonl OURS.jsonl "machine text" REPEAT DASK_FRESH_MAX
+    compare_table.py DASK.jsonl OURS.jsonl "machine text" REPEAT DASK_FRESH_MAX [TBB.jsonl]
 """
 import datetime
 import json
@@ -30,6 +30,8 @@ def fmt_ratio(r):
 
 def main():
     dask_path, ours_path, machine, repeat, fresh_max = sys.argv[1:6]
+    tbb_rows = load(sys.argv[6]) if len(sys.argv) > 6 else []
+    tbb = {(r["workload"], r["n"]): r for r in tbb_rows}
     dask = {(r["workload"], r["scheduler"], r["n"]): r for r in load(dask_path)}
     ours = load(ours_path)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -42,14 +44,16 @@ def main():
         "`shared/bench/dask_results.jsonl` (column *dask from*). µs/task = total_s / tasks "
         "(build + compute). ratio = dask µs/task ÷ ours; on rows where dask has no figure, "
         "the ratio is against dask's per-task cost at its largest finished N of the same "
-        "workload (in brackets)."
+        "workload (in brackets). TBB: oneTBB's flow graph on the same `tree`/`chain` "
+        "(`shared/bench/tbb/run.sh`, 2 threads, no hashing, no dedup), median of the same "
+        "number of runs; ours ÷ TBB below 1 means we are faster."
     )
     out.append("")
     out.append(
-        "| workload | sched | N | tasks dask / ours | dask µs/task | ours µs/task | ratio "
-        "| dask total_s | ours total_s | ours peak RSS MB | check equal | dask from |"
+        "| workload | sched | N | tasks dask / ours | dask µs/task | TBB µs/task | ours µs/task | ratio "
+        "| ours ÷ TBB | dask total_s | ours total_s | ours peak RSS MB | check equal | dask from |"
     )
-    out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+    out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
     lines = []
     best_dask = {}
     for o in ours:
@@ -81,19 +85,24 @@ def main():
             if d_ok:
                 extra += f"; dask {d['efficiency']:.4f}"
             extra += ")"
+        t = tbb.get((o["workload"], o["n"])) if o["scheduler"] == "threads" else None
+        vs_tbb = f"{o['us_per_task'] / t['us_per_task']:.2f}" if t else "—"
         out.append(
             f"| {o['workload']} | {o['scheduler']} | {o['n']} | "
             f"{d['tasks'] if d_ok else '—'} / {o['tasks']} | "
-            f"{fmt_us(d['us_per_task']) if d_ok else '—'} | {fmt_us(o['us_per_task'])} | "
-            f"{fmt_ratio(ratio)}{note}{extra} | "
+            f"{fmt_us(d['us_per_task']) if d_ok else '—'} | "
+            f"{fmt_us(t['us_per_task']) if t else '—'} | {fmt_us(o['us_per_task'])} | "
+            f"{fmt_ratio(ratio)}{note}{extra} | {vs_tbb} | "
             f"{d['total_s'] if d_ok else '—'} | {o['total_s']} | {o['peak_rss_mb']} | "
             f"{check} | {d_status} |"
         )
         if d is not None:
             lines.append(json.dumps(d))
+        if t is not None:
+            lines.append(json.dumps(t))
         lines.append(json.dumps(o))
     out.append("")
-    out.append("<details><summary>The JSON lines, dask then ours, per configuration</summary>")
+    out.append("<details><summary>The JSON lines, dask, TBB, then ours, per configuration</summary>")
     out.append("")
     out.append("```json")
     out.extend(lines)
