@@ -19,14 +19,23 @@
 //! assert_eq!((a, b), (6, 12));
 //! ```
 //!
-//! Where things live: [`Delayed`] and [`value`] in `delayed.rs`, the nodes in `node.rs`,
-//! keys in `key.rs` and `tokenize.rs` (how far a key holds: `Scope` in `node.rs`), files
-//! as inputs keyed by content in `file.rs`, building a task in `call.rs`, argument conversion in
-//! `arg.rs`, operators in `ops.rs`, `compute`/`persist` over shapes in `compute.rs`, futures (`submit`, `Job`,
-//! `as_completed`) in `job.rs`, the scheduler in `scheduler/` (a task's view of its inputs in `inputs.rs`), progress, trace
-//! and report in `watch/`, the on-disk result cache in `cache/` (feature `cache`; which
-//! key a result is stored under in `cache/disk_key.rs`), errors
-//! in `error.rs`, drawing the graph (`to_dot`, `visualize`) in `render/`.
+//! Where things live, following a value from a call to its result:
+//!
+//! - the graph: [`Delayed`] and [`value`] in `delayed.rs`, the nodes (and how far a key
+//!   holds, `Scope`) in `node.rs`, files as inputs keyed by content in `file.rs`;
+//! - building a task: `call.rs` (identity, arguments, body), its key in `keying.rs` (one
+//!   blake3 compression for most calls) over `key.rs` and `tokenize.rs`; argument
+//!   conversion in `arg.rs`, operators in `ops.rs`, tuples in `unpack.rs`;
+//! - computing: shapes, `compute` and `persist` in `compute.rs`, futures (`submit`, `Job`,
+//!   `as_completed`) in `job.rs`; then the pipeline plan → cache rewrite → execute →
+//!   watch: the planner in `scheduler/plan.rs`, the on-disk cache in `cache/` (feature
+//!   `cache`; the key a result is stored under in `cache/disk_key.rs`), the local executor
+//!   in `scheduler/run.rs` and `scheduler/slots.rs` (a task's view of its inputs in
+//!   `inputs.rs`), the dask.distributed executor in `dask/` with the functions workers
+//!   find by stable id in `remote.rs` and the worker's entry point in `worker.rs` (feature
+//!   `dask`), progress, trace and report in `watch/`;
+//! - errors in `error.rs` (task panics kept quiet in `panics.rs`), drawing the graph
+//!   (`to_dot`, `visualize`) in `render/`.
 
 #![warn(missing_docs)]
 

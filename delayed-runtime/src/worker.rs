@@ -1,4 +1,4 @@
-//! The worker side of [`Scheduler::dask`](crate::Scheduler::dask): dask's workers run the
+//! The worker side of `Scheduler::dask`: dask's workers run the
 //! program's own binary to execute a partition of the graph, and [`enter`] is where it
 //! takes over.
 
@@ -6,7 +6,7 @@
 /// once (one environment lookup).
 ///
 /// Call it as the first statement of `main` in every program that computes on a
-/// [`Cluster`](crate::dask::Cluster): `#[delayed::main]` does it for you. Programs that
+/// `delayed::dask::Cluster`: `#[delayed::main]` does it for you. Programs that
 /// cannot use the attribute (a `harness = false` test, another `main` macro) call it
 /// themselves. Anything `main` does before it also happens in every task process.
 pub fn enter() {
