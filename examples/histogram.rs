@@ -214,36 +214,60 @@ struct Args {
     cluster: Option<String>,
 }
 
-/// The most tasks a run may have: the graph and its results must fit in memory. At
-/// `--n 2000` (1,999,000 pairs) the graph has 4,000,002 tasks.
-pub const MAX_TASKS: u128 = 4_000_002;
 /// Memory per pair while the graph is built and computed: the `diff` and `mean` nodes,
 /// their keys, the plan's tables and the means. Measured as the growth of peak RSS from
 /// `--n 500` (92 MB) to `--n 1000` (291 MB), release build: 543 bytes per pair.
 pub const BYTES_PER_PAIR: u128 = 550;
 
-/// Refuses, before anything is allocated, an `n` whose graph would not fit: `n` blocks
-/// make `n (n - 1) / 2` pairs, and each pair two tasks.
+/// The memory a run may use when the machine does not say what it has available.
+const FALLBACK_AVAILABLE: u128 = 4 << 30;
+
+/// Refuses, before anything is allocated, an `n` whose graph would not fit in the memory
+/// this machine has available now (`MemAvailable` of `/proc/meminfo`; 4 GiB where that
+/// cannot be read).
 pub fn check_size(n: usize) -> Result<(), String> {
+    check_size_within(n, available_memory().unwrap_or(FALLBACK_AVAILABLE))
+}
+
+/// [`check_size`] against `available` bytes, of which a run may use 80 %: `n` blocks
+/// make `n (n - 1) / 2` pairs, and each pair two tasks.
+pub fn check_size_within(n: usize, available: u128) -> Result<(), String> {
     if n < 2 {
         return Err(format!("--n {n}: need at least 2 blocks to make a pair"));
     }
+    let budget = available / 5 * 4;
     let n = n as u128;
     let pairs = n * (n - 1) / 2;
     let tasks = 2 * pairs + n + 2;
-    if tasks > MAX_TASKS {
-        let gib = (pairs.saturating_mul(BYTES_PER_PAIR)) as f64 / f64::from(1u32 << 30);
-        let memory = if gib < 1e6 {
-            format!("about {gib:.1} GiB of memory")
+    if pairs.saturating_mul(BYTES_PER_PAIR) > budget {
+        let gib = |bytes: u128| bytes as f64 / f64::from(1u32 << 30);
+        let need = gib(pairs.saturating_mul(BYTES_PER_PAIR));
+        let memory = if need < 1e6 {
+            format!("about {need:.1} GiB of memory")
         } else {
             "more memory than any machine has".to_owned()
         };
+        // The largest n whose pairs fit the budget: n (n - 1) / 2 ≤ budget / BYTES_PER_PAIR.
+        let max_pairs = budget / BYTES_PER_PAIR;
+        let mut max_n = ((2.0 * max_pairs as f64).sqrt() as u128).max(2);
+        while max_n * (max_n - 1) / 2 > max_pairs && max_n > 2 {
+            max_n -= 1;
+        }
         return Err(format!(
-            "--n {n}: {pairs} pairs make {tasks} tasks, {memory}; at most --n 2000 \
-             ({MAX_TASKS} tasks, about 1 GiB)"
+            "--n {n}: {pairs} pairs make {tasks} tasks, {memory}, more than this machine \
+             can spare ({:.1} GiB available); at most --n {max_n} here",
+            gib(available)
         ));
     }
     Ok(())
+}
+
+/// `MemAvailable` of `/proc/meminfo`, in bytes (Linux).
+fn available_memory() -> Option<u128> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// The whole program, given the command-line arguments.

@@ -597,16 +597,26 @@ fn outputs_are_checked_before_the_work() {
 
 #[test]
 fn huge_n_is_refused_with_an_estimate() {
-    for n in ["18446744073709551615", "4294967296", "20000", "2001"] {
-        let stdout = fails_with("histogram", &["--n", n], "at most --n 2000");
+    for n in ["18446744073709551615", "4294967296", "100000"] {
+        let stdout = fails_with("histogram", &["--n", n], "at most --n ");
         assert_eq!(stdout, "");
     }
-    let e = error_of(histogram::run(args(&["--n", "20000"])));
+    let e = error_of(histogram::run(args(&["--n", "100000"])));
     assert!(
-        e.contains("199990000 pairs make 400000002 tasks, about 102.4 GiB of memory"),
+        e.contains("4999950000 pairs make 10000000002 tasks, about 2561.1 GiB of memory"),
         "{e}"
     );
-    assert!(histogram::check_size(2000).is_ok());
+    // The limit follows the memory available: 24 GiB take the 8.9 M tasks of --n 3000,
+    // 1 GiB not even --n 2000 (its limit is named).
+    let gib = 1u128 << 30;
+    assert!(histogram::check_size_within(3000, 24 * gib).is_ok());
+    let e = histogram::check_size_within(2000, gib).unwrap_err();
+    assert!(
+        e.contains("1999000 pairs") && e.contains("at most --n 1767 here"),
+        "{e}"
+    );
+    assert!(histogram::check_size_within(1767, gib).is_ok());
+    assert!(histogram::check_size_within(1768, gib).is_err());
 }
 
 #[test]
