@@ -122,3 +122,26 @@ impl<T: Clone + Send + Sync + 'static> IntoArg<Vec<T>> for &[Delayed<T>] {
         crate::collect(self).into_arg()
     }
 }
+
+/// What a value must be to live in the graph: shared between threads and kept until
+/// the graph is dropped. Generated code bounds parameter and result types with it, so a
+/// violation is reported at the function, in these words.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot live in a task graph: it must be `Send + Sync + 'static`",
+    label = "used as an argument or result of a delayed function",
+    note = "the graph may run a task on any thread, and keeps values until it is dropped: use owned, thread-safe data (`Arc` instead of `Rc`, no `RefCell`/`Cell`, no borrowed references)",
+    note = "a delayed function communicates only through its arguments and its return value: shared mutable state would be a side effect (\"Side effect should not be used!\"); return the new value instead"
+)]
+pub trait GraphValue: Send + Sync + 'static {}
+impl<T: Send + Sync + 'static + ?Sized> GraphValue for T {}
+
+/// A by-value parameter: also `Clone`, since a node's result may feed several consumers
+/// and constants stay in the graph for the next compute.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be taken by value by a delayed function: it is not `Clone + Send + Sync + 'static`",
+    label = "by-value parameter of a delayed function",
+    note = "a result may feed several tasks, so by-value arguments are cloned (the last consumer gets the original): derive `Clone`, or take the parameter by reference (`&T`) to borrow the computed value without cloning",
+    note = "values in the graph must also be `Send + Sync + 'static`, since tasks run later, on any thread: no `Rc`, `RefCell` or borrowed data; shared mutable state would be a side effect (\"Side effect should not be used!\"): take the value and return the new one"
+)]
+pub trait ByValue: Clone + Send + Sync + 'static {}
+impl<T: Clone + Send + Sync + 'static> ByValue for T {}

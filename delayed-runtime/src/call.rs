@@ -4,74 +4,18 @@
 //! `get`, `unpack`, `collect`) goes through [`Call`], so keys are made one way only.
 
 use std::borrow::Cow;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crate::arg::{Arg, ArgInner};
 use crate::cache::codec::{codec_of, Cacheable, Codec};
 use crate::delayed::Delayed;
-use crate::inputs::Inputs;
 use crate::key::{Key, KeyHasher};
+pub use crate::keying::FnId;
 use crate::keying::Keying;
-use crate::node::{AnyValue, Body, BoxError, Input, InputList, Node, Role, Scope};
+use crate::node::{Body, Input, InputList, Node, Role, Scope};
+use crate::scheduler::inputs::Inputs;
 use crate::tokenize::{write_typed, Tokenize};
-
-/// The identity of a delayed function, fixed at compile time: its path, its display name
-/// and a hash of its own tokens (so editing its body changes its keys).
-///
-/// Generated code keeps one in a `static`; its hash is computed once.
-#[derive(Debug)]
-pub struct FnId {
-    path: &'static str,
-    name: &'static str,
-    tokens: &'static str,
-    base: OnceLock<Key>,
-    /// Keys of the one-compression path (see `keying.rs`), per argument shape: for
-    /// 0, 1 and 2 arguments, which of them are plain values.
-    shapes: [OnceLock<Key>; SHAPES],
-}
-
-/// Argument shapes with a key of their own: 1 with no arguments, 2 with one, 4 with two.
-const SHAPES: usize = 7;
-
-impl FnId {
-    /// An identity from the function's path, display name and token hash.
-    pub const fn new(path: &'static str, name: &'static str, tokens: &'static str) -> FnId {
-        FnId {
-            path,
-            name,
-            tokens,
-            base: OnceLock::new(),
-            shapes: [const { OnceLock::new() }; SHAPES],
-        }
-    }
-
-    /// The display name.
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-
-    pub(crate) fn base(&self) -> Key {
-        *self.base.get_or_init(|| {
-            let mut h = KeyHasher::new("delayed.fn");
-            h.write_str(self.path);
-            h.write_str(self.tokens);
-            h.finish()
-        })
-    }
-
-    /// The blake3 key for calls of this function with `nargs` (at most 2) arguments,
-    /// of which those set in `consts` are plain values: derived once per shape.
-    pub(crate) fn shape_key(&self, nargs: u8, consts: u8) -> Key {
-        let slot = (1usize << nargs) - 1 + usize::from(consts);
-        *self.shapes[slot].get_or_init(|| {
-            let mut h = KeyHasher::new("delayed.call.shape");
-            h.write_key(&self.base());
-            h.write_u8(nargs);
-            h.write_u8(consts);
-            h.finish()
-        })
-    }
-}
+use crate::value::{AnyValue, BoxError};
 
 /// A task under construction. Arguments are added in parameter order; [`finish`]
 /// attaches the body and returns the handle.
@@ -94,7 +38,7 @@ impl Call {
     pub fn new(id: &'static FnId) -> Call {
         Call {
             keying: Keying::of(id),
-            name: Cow::Borrowed(id.name),
+            name: Cow::Borrowed(id.name()),
             inputs: InputList::Zero,
             codec: None,
             remote: None,
@@ -206,7 +150,7 @@ impl Call {
     }
 
     /// Adds the next argument.
-    pub fn arg<T: crate::private::GraphValue>(&mut self, arg: Arg<T>) {
+    pub fn arg<T: crate::arg::GraphValue>(&mut self, arg: Arg<T>) {
         match arg.inner {
             ArgInner::Node(node) => self.node_arg(node),
             ArgInner::Value { value, write } => {
@@ -226,7 +170,7 @@ impl Call {
     /// they were added, through [`Inputs`].
     pub fn finish<R, F>(self, body: F) -> Delayed<R>
     where
-        R: crate::private::GraphValue,
+        R: crate::arg::GraphValue,
         F: Fn(&mut Inputs<'_>) -> Result<R, BoxError> + Send + Sync + 'static,
     {
         let key = self.keying.finish(&self.name);

@@ -7,8 +7,9 @@ use crate::arg::IntoArg;
 use crate::call::{keyed_data, Call, FnId};
 use crate::delayed::Delayed;
 use crate::error::Error;
-use crate::node::{AnyValue, Node};
+use crate::node::Node;
 use crate::scheduler::Scheduler;
+use crate::value::AnyValue;
 use crate::watch::Report;
 
 /// The roots of a shape, collected in order, and the lengths of its slices (which the

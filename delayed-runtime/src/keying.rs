@@ -12,8 +12,67 @@
 //! modes, so keys of the two paths never meet; a call that leaves the fast path replays
 //! what it had gathered into the stream.
 
-use crate::call::FnId;
+use std::sync::OnceLock;
+
 use crate::key::{fresh_key, Key, KeyHasher};
+
+/// The identity of a delayed function, fixed at compile time: its path, its display name
+/// and a hash of its own tokens (so editing its body changes its keys).
+///
+/// Generated code keeps one in a `static`; its hash is computed once.
+#[derive(Debug)]
+pub struct FnId {
+    path: &'static str,
+    name: &'static str,
+    tokens: &'static str,
+    base: OnceLock<Key>,
+    /// Keys of the one-compression path (see [`Keying`]), per argument shape: for
+    /// 0, 1 and 2 arguments, which of them are plain values.
+    shapes: [OnceLock<Key>; SHAPES],
+}
+
+/// Argument shapes with a key of their own: 1 with no arguments, 2 with one, 4 with two.
+const SHAPES: usize = 7;
+
+impl FnId {
+    /// An identity from the function's path, display name and token hash.
+    pub const fn new(path: &'static str, name: &'static str, tokens: &'static str) -> FnId {
+        FnId {
+            path,
+            name,
+            tokens,
+            base: OnceLock::new(),
+            shapes: [const { OnceLock::new() }; SHAPES],
+        }
+    }
+
+    /// The display name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub(crate) fn base(&self) -> Key {
+        *self.base.get_or_init(|| {
+            let mut h = KeyHasher::new("delayed.fn");
+            h.write_str(self.path);
+            h.write_str(self.tokens);
+            h.finish()
+        })
+    }
+
+    /// The blake3 key for calls of this function with `nargs` (at most 2) arguments,
+    /// of which those set in `consts` are plain values: derived once per shape.
+    pub(crate) fn shape_key(&self, nargs: u8, consts: u8) -> Key {
+        let slot = (1usize << nargs) - 1 + usize::from(consts);
+        *self.shapes[slot].get_or_init(|| {
+            let mut h = KeyHasher::new("delayed.call.shape");
+            h.write_key(&self.base());
+            h.write_u8(nargs);
+            h.write_u8(consts);
+            h.finish()
+        })
+    }
+}
 
 /// Argument bytes of the one-compression path: two 32-byte input keys fill one block.
 const FAST_BYTES: usize = 64;

@@ -22,7 +22,8 @@
 //! Where things live, following a value from a call to its result:
 //!
 //! - the graph: [`Delayed`] and [`value`] in `delayed.rs`, the nodes (and how far a key
-//!   holds, `Scope`) in `node.rs`, files as inputs keyed by content in `file.rs`;
+//!   holds, `Scope`) in `node.rs`, files as inputs keyed by content in `file.rs`, the
+//!   type-erased value and error every module passes around in `value.rs`;
 //! - building a task: `call.rs` (identity, arguments, body), its key in `keying.rs` (one
 //!   blake3 compression for most calls) over `key.rs` and `tokenize.rs`; argument
 //!   conversion in `arg.rs`, operators in `ops.rs`, tuples in `unpack.rs`;
@@ -31,7 +32,7 @@
 //!   watch: the planner in `scheduler/plan.rs`, the on-disk cache in `cache/` (feature
 //!   `cache`; the key a result is stored under in `cache/disk_key.rs`), the local executor
 //!   in `scheduler/run.rs` and `scheduler/slots.rs` (a task's view of its inputs in
-//!   `inputs.rs`), the dask.distributed executor in `dask/` with the functions workers
+//!   `scheduler/inputs.rs`), the dask.distributed executor in `dask/` with the functions workers
 //!   find by stable id in `remote.rs` and the worker's entry point in `worker.rs` (feature
 //!   `dask`), progress, trace and report in `watch/`;
 //! - errors in `error.rs` (task panics kept quiet in `panics.rs`), drawing the graph
@@ -70,7 +71,6 @@ pub mod dask;
 mod delayed;
 mod error;
 mod file;
-mod inputs;
 mod job;
 mod key;
 mod keying;
@@ -83,6 +83,7 @@ mod render;
 mod scheduler;
 mod tokenize;
 mod unpack;
+mod value;
 mod watch;
 pub mod worker;
 

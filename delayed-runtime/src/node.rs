@@ -4,22 +4,15 @@
 //! graph). Its key is computed once, when it is built, from its function identity and the
 //! keys of its inputs, so nothing ever hashes the graph recursively.
 
-use std::any::Any;
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::key::Key;
-
-/// A computed value, type-erased (public only for generated code). Results are shared between the consumers of a node and
-/// moved out of the `Arc` by the last one.
-pub type AnyValue = Arc<dyn Any + Send + Sync>;
-
-/// The error type a task body may return.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+use crate::value::{AnyValue, BoxError};
 
 /// A task body: reads its inputs in order and returns its result.
 pub(crate) type TaskFn =
-    dyn Fn(&mut crate::inputs::Inputs<'_>) -> Result<AnyValue, BoxError> + Send + Sync;
+    dyn Fn(&mut crate::scheduler::inputs::Inputs<'_>) -> Result<AnyValue, BoxError> + Send + Sync;
 
 pub(crate) enum Input {
     /// The result of another node.

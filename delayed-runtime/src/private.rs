@@ -4,14 +4,14 @@
 //! name is the contract between the macros and the runtime (the facade pins both crates
 //! with `=`), and every path the macros emit goes through it.
 
-pub use crate::arg::{Arg, IntoArg};
+pub use crate::arg::{Arg, ByValue, GraphValue, IntoArg};
 pub use crate::cache::Cacheable;
 pub use crate::call::{Call, FnId};
 pub use crate::delayed::Delayed;
-pub use crate::inputs::Inputs;
 pub use crate::key::KeyHasher;
-pub use crate::node::BoxError;
+pub use crate::scheduler::inputs::Inputs;
 pub use crate::tokenize::Tokenize;
+pub use crate::value::BoxError;
 pub use std::any::type_name;
 
 /// The argument-conversion trait, named for generated code.
@@ -49,29 +49,6 @@ fn delayed_call<F: 'static>(name: &'static str, site: Option<&'static str>) -> C
         None => crate::call::identify::<F>(call),
     }
 }
-
-/// What a value must be to live in the graph: shared between threads and kept until
-/// the graph is dropped. Generated code bounds parameter and result types with it, so a
-/// violation is reported at the function, in these words.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot live in a task graph: it must be `Send + Sync + 'static`",
-    label = "used as an argument or result of a delayed function",
-    note = "the graph may run a task on any thread, and keeps values until it is dropped: use owned, thread-safe data (`Arc` instead of `Rc`, no `RefCell`/`Cell`, no borrowed references)",
-    note = "a delayed function communicates only through its arguments and its return value: shared mutable state would be a side effect (\"Side effect should not be used!\"); return the new value instead"
-)]
-pub trait GraphValue: Send + Sync + 'static {}
-impl<T: Send + Sync + 'static + ?Sized> GraphValue for T {}
-
-/// A by-value parameter: also `Clone`, since a node's result may feed several consumers
-/// and constants stay in the graph for the next compute.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be taken by value by a delayed function: it is not `Clone + Send + Sync + 'static`",
-    label = "by-value parameter of a delayed function",
-    note = "a result may feed several tasks, so by-value arguments are cloned (the last consumer gets the original): derive `Clone`, or take the parameter by reference (`&T`) to borrow the computed value without cloning",
-    note = "values in the graph must also be `Send + Sync + 'static`, since tasks run later, on any thread: no `Rc`, `RefCell` or borrowed data; shared mutable state would be a side effect (\"Side effect should not be used!\"): take the value and return the new one"
-)]
-pub trait ByValue: Clone + Send + Sync + 'static {}
-impl<T: Clone + Send + Sync + 'static> ByValue for T {}
 
 /// Generated code checks a by-value parameter of a concrete type with this call (in the
 /// function body, spanned at the type), so the error says [`ByValue`]'s sentence at the
@@ -128,10 +105,10 @@ delay_fns! {
 // What `#[delayed]` emits so that another process can run a function (feature `dask`):
 // see `remote.rs`.
 pub use crate::cache::codec::Codec;
-pub use crate::node::AnyValue;
 #[cfg(feature = "dask")]
 pub use crate::remote::Registered;
 pub use crate::remote::{Known, KnownCodec, NoCodec, Probe, RemoteOp, SerdeCodec};
+pub use crate::value::AnyValue;
 #[cfg(feature = "dask")]
 pub use inventory;
 

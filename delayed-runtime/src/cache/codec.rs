@@ -5,7 +5,7 @@
 //! [`Call::cached`](crate::private::Call::cached). Other nodes carry none, so the serde
 //! bounds apply only to functions that opted in.
 
-use crate::node::AnyValue;
+use crate::value::AnyValue;
 
 /// Encodes and decodes one result type (postcard, a compact and well-kept serde format).
 pub struct Codec {

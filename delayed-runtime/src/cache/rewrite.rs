@@ -19,10 +19,11 @@ use std::sync::{Arc, Mutex};
 
 use crate::cache::disk_key::disk_key;
 use crate::cache::Cache;
-use crate::inputs::Inputs;
-use crate::node::{AnyValue, Body, BoxError, Input, InputList, Node, Scope, TaskFn};
+use crate::node::{Body, Input, InputList, Node, Scope, TaskFn};
+use crate::scheduler::inputs::Inputs;
 use crate::scheduler::plan::Plan;
-use crate::scheduler::slots::CONST;
+use crate::scheduler::plan::CONST;
+use crate::value::{AnyValue, BoxError};
 
 /// The roots of the rewritten graph, or `None` when the cache changes nothing (it is
 /// off, or no task in the graph is cacheable): then the original graph runs.

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use crate::cache::codec::Codec;
 use crate::cache::entry::{self, VERSION};
 use crate::key::Key;
-use crate::node::AnyValue;
+use crate::value::AnyValue;
 
 /// What a [`Cache`] does with its directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

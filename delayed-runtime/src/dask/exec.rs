@@ -31,11 +31,12 @@ use super::Inner;
 use crate::cache::Cache;
 use crate::error::Error;
 use crate::key::KeyHasher;
-use crate::node::{AnyValue, Body, Input, InputList, Node, Role};
+use crate::node::{Body, Input, InputList, Node, Role};
 use crate::remote::RemoteOp;
 use crate::scheduler::plan::Plan;
+use crate::scheduler::plan::CONST;
 use crate::scheduler::run::{dependents, Run};
-use crate::scheduler::slots::CONST;
+use crate::value::AnyValue;
 use crate::watch::Recorder;
 
 const NONE: u32 = u32::MAX;

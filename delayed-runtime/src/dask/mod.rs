@@ -44,7 +44,7 @@ pub(crate) fn compute(
     report: bool,
     started: std::time::Instant,
     stop: Option<&std::sync::atomic::AtomicBool>,
-) -> Result<(Vec<crate::node::AnyValue>, Option<crate::watch::Report>), Error> {
+) -> Result<(Vec<crate::value::AnyValue>, Option<crate::watch::Report>), Error> {
     let session = watch.start(&plan, started, report, cluster.threads(), true);
     let recorder = session.as_ref().map(|s| s.recorder());
     let result = exec::run(cluster, &plan, cache, recorder, stop);

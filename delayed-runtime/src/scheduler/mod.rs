@@ -1,5 +1,6 @@
 //! The scheduler: turns roots into a plan and runs it.
 
+pub(crate) mod inputs;
 pub(crate) mod plan;
 pub(crate) mod run;
 pub(crate) mod slots;
@@ -10,7 +11,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crate::error::Error;
-use crate::node::{AnyValue, Node};
+use crate::node::Node;
+use crate::value::AnyValue;
 use crate::watch::{Progress, Report, Watch};
 use plan::Plan;
 use run::Run;

@@ -17,7 +17,9 @@ use std::collections::hash_map::{Entry, HashMap};
 use std::sync::Arc;
 
 use crate::node::{ByAddress, Input, Node, NodeKind};
-use crate::scheduler::slots::CONST;
+
+/// The source index that means "a constant held by the node itself".
+pub(crate) const CONST: u32 = u32::MAX;
 
 pub(crate) struct Plan<'g> {
     /// Distinct tasks; every task comes after all of its inputs.

@@ -4,10 +4,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use crate::error::{drop_caught, panic_message, Error};
-use crate::inputs::Inputs;
-use crate::node::{AnyValue, Body};
+use crate::node::Body;
+use crate::scheduler::inputs::Inputs;
+use crate::scheduler::plan::CONST;
 use crate::scheduler::plan::{Dependents, Plan};
-use crate::scheduler::slots::{Slots, CONST};
+use crate::scheduler::slots::Slots;
+use crate::value::AnyValue;
 use crate::watch::Recorder;
 
 /// The parallel run's view of the edges: who to notify, and how many inputs each task

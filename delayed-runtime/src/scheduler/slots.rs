@@ -8,10 +8,7 @@
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::node::AnyValue;
-
-/// The source index that means "a constant held by the node itself".
-pub(crate) const CONST: u32 = u32::MAX;
+use crate::value::AnyValue;
 
 /// One value and one read counter per task, without a lock.
 ///

@@ -20,9 +20,10 @@ pub use progress::Progress;
 pub use report::{FunctionStats, Report};
 
 use crate::error::Error;
-use crate::node::{AnyValue, Body, Node};
+use crate::node::{Body, Node};
 use crate::scheduler::plan::Plan;
-use crate::scheduler::slots::CONST;
+use crate::scheduler::plan::CONST;
+use crate::value::AnyValue;
 
 /// What a scheduler watches: its builder settings.
 #[derive(Clone, Debug, Default)]

@@ -3,8 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::node::{AnyValue, BoxError, Input};
-use crate::scheduler::slots::{Slots, CONST};
+use crate::node::Input;
+
+use crate::scheduler::plan::CONST;
+use crate::scheduler::slots::Slots;
+use crate::value::{AnyValue, BoxError};
 
 /// The inputs of one running task. Generated code reads them in parameter order with
 /// [`take`](Inputs::take) or [`share`](Inputs::share); inputs left unread (because the
