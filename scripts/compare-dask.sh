@@ -50,14 +50,9 @@ if [ ! -x "$PY" ]; then
   "$PY" -m pip install -q dask distributed numpy pillow
 fi
 
-echo "building the bench program" >&2
-BENCH="$(cargo bench --bench workloads --no-run --message-format=json 2>/dev/null |
-  python3 -c 'import sys, json
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "workloads" and m.get("executable"):
-        print(m["executable"])')"
-[ -x "$BENCH" ] || { echo "could not build benches/workloads.rs" >&2; exit 1; }
+# shellcheck source=scripts/bench-common.sh
+. "$ROOT/scripts/bench-common.sh"
+BENCH="$(bench_program)"
 
 mkdir -p "$OUT"
 DASK_OUT="$OUT/dask.jsonl"
@@ -105,12 +100,7 @@ run_tbb() { # workload scheduler n: the median of REPEAT runs, for tree/chain on
   local w="$1" s="$2" n="$3"
   [ "$TBB" = 1 ] && [ "$s" = threads ] || return 0
   case "$w" in tree | chain) ;; *) return 0 ;; esac
-  RUNS="$REPEAT" bash "$TBB_RUN" "$w" "$n" | python3 -c 'import sys, json
-rs = sorted((json.loads(l) for l in sys.stdin if l.startswith("{")), key=lambda r: r["total_s"])
-m = rs[len(rs) // 2]
-m["runs"] = len(rs)
-m["total_s_all"] = [r["total_s"] for r in rs]
-print(json.dumps(m))' >> "$TBB_OUT"
+  RUNS="$REPEAT" bash "$TBB_RUN" "$w" "$n" | median_line >> "$TBB_OUT"
 }
 
 run_ours() { # workload scheduler n
@@ -118,12 +108,7 @@ run_ours() { # workload scheduler n
   for i in $(seq "$REPEAT"); do
     runs+=("$("$BENCH" "$w" --n "$n" --scheduler "$s" --images "$IMAGES")")
   done
-  printf '%s\n' "${runs[@]}" | python3 -c 'import sys, json
-rs = sorted((json.loads(l) for l in sys.stdin if l.strip()), key=lambda r: r["total_s"])
-m = rs[len(rs) // 2]
-m["runs"] = len(rs)
-m["total_s_all"] = [r["total_s"] for r in rs]
-print(json.dumps(m))' >> "$OURS_OUT"
+  printf '%s\n' "${runs[@]}" | median_line >> "$OURS_OUT"
 }
 
 ladder() { # workload scheduler "dask Ns" "our extra Ns"

@@ -24,14 +24,9 @@ WRITE_MD="${WRITE_MD:-1}"
 BASE_BENCH="${BASE_BENCH:-}"
 [ -f "$TBB" ] || { echo "missing $TBB (set SHARED=...)" >&2; exit 1; }
 
-echo "building the bench program" >&2
-BENCH="$(cargo bench --bench workloads --no-run --message-format=json 2>/dev/null |
-  python3 -c 'import sys, json
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "workloads" and m.get("executable"):
-        print(m["executable"])')"
-[ -x "$BENCH" ] || { echo "could not build benches/workloads.rs" >&2; exit 1; }
+# shellcheck source=scripts/bench-common.sh
+. "$ROOT/scripts/bench-common.sh"
+BENCH="$(bench_program)"
 bash "$TBB" tree 1000 > /dev/null # builds the TBB binary (and installs TBB) before timing
 
 mkdir -p "$OUT"

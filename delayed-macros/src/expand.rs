@@ -207,29 +207,12 @@ fn expand(func: &ItemFn, args: &Args, stub: bool) -> TokenStream {
             .push(parse_quote!(Self: #rt::ByValue + ::delayed::__private_0_1::Tokenize));
     }
 
-    let mut identity = Vec::new();
-    if !args.pure {
-        identity.push(quote!(.impure()));
-    }
-    if args.cache {
-        identity.push(quote!(.cached::<#output>()));
-    }
-    if uses_self {
-        identity.push(quote!(.with_type::<Self>()));
-    }
-    for generic in &sig.generics.params {
-        match generic {
-            GenericParam::Type(t) => {
-                let ident = &t.ident;
-                identity.push(quote!(.with_type::<#ident>()));
-            }
-            GenericParam::Const(c) => {
-                let ident = &c.ident;
-                identity.push(quote!(.with_value(&#ident)));
-            }
-            GenericParam::Lifetime(_) => {}
-        }
-    }
+    let mut identity = identity(
+        args,
+        &output,
+        uses_self.then(|| quote!(Self)),
+        &sig.generics,
+    );
 
     let lazy_inputs = params.iter().map(|p| {
         let (ident, owned) = (&p.ident, &p.owned);
@@ -251,22 +234,7 @@ fn expand(func: &ItemFn, args: &Args, stub: bool) -> TokenStream {
             call_args.push(quote!(__delayed_self));
         }
     }
-    for (i, p) in params.iter().enumerate() {
-        let ident = &p.ident;
-        let owned = &p.owned;
-        let local = format_ident!("__delayed_a{}", i);
-        add_args.push(quote!(#rt::IntoArg::into_arg(#ident)));
-        match p.pass {
-            Pass::Value => {
-                reads.push(quote!(let #local = __delayed_inputs.take::<#owned>()?;));
-                call_args.push(quote!(#local));
-            }
-            Pass::Borrow => {
-                reads.push(quote!(let #local = __delayed_inputs.share::<#owned>()?;));
-                call_args.push(quote!(&*#local));
-            }
-        }
-    }
+    read_params(&params, &rt, &mut add_args, &mut reads, &mut call_args);
 
     // Methods call their eager twin through `Self`; free and associated functions run
     // their body as a closure, which works wherever the function is (module, impl block,
@@ -427,6 +395,67 @@ fn eager_twin(func: &ItemFn, eager: &Ident) -> TokenStream {
         #[doc = #doc]
         #[allow(dead_code)]
         #eager_fn
+    }
+}
+
+/// The `Call` builder steps that make a function's identity: purity, the cache codec,
+/// the implementing type (`self_ty`, when it is part of the key) and each generic
+/// parameter. Shared by free functions and `impl` blocks (`methods.rs`).
+pub(crate) fn identity(
+    args: &Args,
+    output: &Type,
+    self_ty: Option<TokenStream>,
+    generics: &syn::Generics,
+) -> Vec<TokenStream> {
+    let mut identity = Vec::new();
+    if !args.pure {
+        identity.push(quote!(.impure()));
+    }
+    if args.cache {
+        identity.push(quote!(.cached::<#output>()));
+    }
+    if let Some(self_ty) = self_ty {
+        identity.push(quote!(.with_type::<#self_ty>()));
+    }
+    for generic in &generics.params {
+        match generic {
+            GenericParam::Type(t) => {
+                let ident = &t.ident;
+                identity.push(quote!(.with_type::<#ident>()));
+            }
+            GenericParam::Const(c) => {
+                let ident = &c.ident;
+                identity.push(quote!(.with_value(&#ident)));
+            }
+            GenericParam::Lifetime(_) => {}
+        }
+    }
+    identity
+}
+
+/// For each parameter: the argument added to the call, the read in the task body (moved
+/// or shared), and the expression handed to the original function.
+pub(crate) fn read_params(
+    params: &[Param],
+    rt: &TokenStream,
+    add_args: &mut Vec<TokenStream>,
+    reads: &mut Vec<TokenStream>,
+    call_args: &mut Vec<TokenStream>,
+) {
+    for (i, p) in params.iter().enumerate() {
+        let (ident, owned) = (&p.ident, &p.owned);
+        let local = format_ident!("__delayed_a{}", i);
+        add_args.push(quote!(#rt::IntoArg::into_arg(#ident)));
+        match p.pass {
+            Pass::Value => {
+                reads.push(quote!(let #local = __delayed_inputs.take::<#owned>()?;));
+                call_args.push(quote!(#local));
+            }
+            Pass::Borrow => {
+                reads.push(quote!(let #local = __delayed_inputs.share::<#owned>()?;));
+                call_args.push(quote!(&*#local));
+            }
+        }
     }
 }
 

@@ -16,7 +16,9 @@ use syn::{parse_quote, FnArg, GenericParam, Ident, ImplItem, ImplItemFn, ItemFn,
 
 use crate::attr::{self, Args};
 use crate::check;
-use crate::expand::{mentions_generic, output_type, param, parse_quote_spanned_bound, Pass};
+use crate::expand::{
+    identity, mentions_generic, output_type, param, parse_quote_spanned_bound, read_params, Pass,
+};
 use crate::tokens::hash_tokens;
 
 pub(crate) fn delayed_impl(args: TokenStream, mut block: ItemImpl) -> TokenStream {
@@ -252,27 +254,7 @@ fn lazy_method(
         name
     );
 
-    let mut identity = Vec::new();
-    if !args.pure {
-        identity.push(quote!(.impure()));
-    }
-    if args.cache {
-        identity.push(quote!(.cached::<#output>()));
-    }
-    identity.push(quote!(.with_type::<#self_ty>()));
-    for generic in &sig.generics.params {
-        match generic {
-            GenericParam::Type(t) => {
-                let ident = &t.ident;
-                identity.push(quote!(.with_type::<#ident>()));
-            }
-            GenericParam::Const(c) => {
-                let ident = &c.ident;
-                identity.push(quote!(.with_value(&#ident)));
-            }
-            GenericParam::Lifetime(_) => {}
-        }
-    }
+    let identity = identity(args, &output, Some(quote!(#self_ty)), &sig.generics);
 
     let mut add_args = vec![quote!(#rt::IntoArg::<#self_ty>::into_arg(self))];
     let mut reads = vec![if by_value_self {
@@ -285,21 +267,7 @@ fn lazy_method(
     } else {
         quote!(&*__delayed_self)
     }];
-    for (i, p) in params.iter().enumerate() {
-        let (ident, owned) = (&p.ident, &p.owned);
-        let local = format_ident!("__delayed_a{}", i);
-        add_args.push(quote!(#rt::IntoArg::into_arg(#ident)));
-        match p.pass {
-            Pass::Value => {
-                reads.push(quote!(let #local = __delayed_inputs.take::<#owned>()?;));
-                call_args.push(quote!(#local));
-            }
-            Pass::Borrow => {
-                reads.push(quote!(let #local = __delayed_inputs.share::<#owned>()?;));
-                call_args.push(quote!(&*#local));
-            }
-        }
-    }
+    read_params(&params, &rt, &mut add_args, &mut reads, &mut call_args);
     let turbofish = method_generics_turbofish(sig);
     let wrap = if fallible {
         quote!(#rt::fallible(__delayed_result))

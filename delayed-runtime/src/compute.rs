@@ -113,6 +113,35 @@ pub(crate) fn internal(what: &str) -> Error {
     }
 }
 
+/// A map's roots: its keys (recorded once, in iteration order), then each value's roots
+/// in the same order.
+fn push_map_roots<'a, K, C>(entries: impl Iterator<Item = (&'a K, &'a C)>, roots: &mut Roots<'a>)
+where
+    K: Clone + Send + 'static,
+    C: Computable + 'a,
+{
+    let (keys, items): (Vec<K>, Vec<&'a C>) = entries.map(|(k, c)| (k.clone(), c)).unzip();
+    roots.push_keys(keys);
+    for item in items {
+        item.push_roots(roots);
+    }
+}
+
+/// A map rebuilt from its recorded keys and, for each in order, its computed value.
+fn rebuild_map<K, V, M>(
+    keys: Vec<K>,
+    mut next: impl FnMut() -> Result<V, Error>,
+) -> Result<M, Error>
+where
+    M: Default + Extend<(K, V)>,
+{
+    let mut map = M::default();
+    for key in keys {
+        map.extend([(key, next()?)]);
+    }
+    Ok(map)
+}
+
 /// The keys of the next map, recorded by `push_keys`.
 fn next_keys<K: 'static>(keys: &mut std::vec::IntoIter<MapKeys>) -> Result<Vec<K>, Error> {
     let keys = keys.next().ok_or_else(|| internal("missing map keys"))?;
@@ -328,18 +357,11 @@ where
 {
     type Output = std::collections::HashMap<K, C::Output, S>;
     fn push_roots<'a>(&'a self, roots: &mut Roots<'a>) {
-        roots.push_keys(self.keys().cloned().collect::<Vec<K>>());
-        for item in self.values() {
-            item.push_roots(roots);
-        }
+        push_map_roots(self.iter(), roots);
     }
     fn take_values(values: &mut Values) -> Result<Self::Output, Error> {
         let keys = next_keys::<K>(&mut values.keys)?;
-        let mut map = std::collections::HashMap::with_capacity_and_hasher(keys.len(), S::default());
-        for key in keys {
-            map.insert(key, C::take_values(values)?);
-        }
-        Ok(map)
+        rebuild_map(keys, || C::take_values(values))
     }
 }
 
@@ -351,18 +373,11 @@ where
 {
     type Output = std::collections::BTreeMap<K, C::Output>;
     fn push_roots<'a>(&'a self, roots: &mut Roots<'a>) {
-        roots.push_keys(self.keys().cloned().collect::<Vec<K>>());
-        for item in self.values() {
-            item.push_roots(roots);
-        }
+        push_map_roots(self.iter(), roots);
     }
     fn take_values(values: &mut Values) -> Result<Self::Output, Error> {
         let keys = next_keys::<K>(&mut values.keys)?;
-        let mut map = std::collections::BTreeMap::new();
-        for key in keys {
-            map.insert(key, C::take_values(values)?);
-        }
-        Ok(map)
+        rebuild_map(keys, || C::take_values(values))
     }
 }
 
@@ -573,11 +588,7 @@ where
     type Persisted = std::collections::HashMap<K, C::Persisted, S>;
     fn take_persisted(values: &mut Persisted) -> Result<Self::Persisted, Error> {
         let keys = next_keys::<K>(&mut values.keys)?;
-        let mut map = std::collections::HashMap::with_capacity_and_hasher(keys.len(), S::default());
-        for key in keys {
-            map.insert(key, C::take_persisted(values)?);
-        }
-        Ok(map)
+        rebuild_map(keys, || C::take_persisted(values))
     }
 }
 
@@ -589,11 +600,7 @@ where
     type Persisted = std::collections::BTreeMap<K, C::Persisted>;
     fn take_persisted(values: &mut Persisted) -> Result<Self::Persisted, Error> {
         let keys = next_keys::<K>(&mut values.keys)?;
-        let mut map = std::collections::BTreeMap::new();
-        for key in keys {
-            map.insert(key, C::take_persisted(values)?);
-        }
-        Ok(map)
+        rebuild_map(keys, || C::take_persisted(values))
     }
 }
 

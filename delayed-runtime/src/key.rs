@@ -132,6 +132,10 @@ pub struct KeyHasher {
     len: usize,
     buf: [u8; INLINE],
     spill: Option<Box<blake3::Hasher>>,
+    /// Only gathers bytes (see [`gather`](Self::gather)): what does not fit inline is
+    /// dropped instead of hashed, and `overflowed` says so.
+    gather_only: bool,
+    overflowed: bool,
 }
 
 /// Bytes of a key stream kept inline before spilling into a streaming hasher.
@@ -145,6 +149,8 @@ impl KeyHasher {
             len: 0,
             buf: [0; INLINE],
             spill: None,
+            gather_only: false,
+            overflowed: false,
         };
         hasher.write_str(domain);
         hasher
@@ -163,6 +169,10 @@ impl KeyHasher {
 
     #[cold]
     fn update_spilled(&mut self, bytes: &[u8]) {
+        if self.gather_only {
+            self.overflowed = true;
+            return;
+        }
         let spill = self
             .spill
             .get_or_insert_with(|| Box::new(blake3::Hasher::new()));
@@ -213,18 +223,22 @@ impl KeyHasher {
         self.update(&key.0);
     }
 
-    /// A hasher with no domain tag, for gathering a value's bytes.
-    pub(crate) fn raw() -> KeyHasher {
+    /// A sink that gathers a small value's bytes (no domain tag) and gives up, without
+    /// hashing anything, once they outgrow the inline buffer: a large value is then
+    /// written once more, straight into the stream that hashes it.
+    pub(crate) fn gather() -> KeyHasher {
         KeyHasher {
             len: 0,
             buf: [0; INLINE],
             spill: None,
+            gather_only: true,
+            overflowed: false,
         }
     }
 
     /// The bytes written since `mark`, while they are all still in the inline buffer.
     pub(crate) fn since(&self, mark: usize) -> Option<&[u8]> {
-        if self.spill.is_some() || mark > self.len {
+        if self.spill.is_some() || self.overflowed || mark > self.len {
             return None;
         }
         Some(&self.buf[mark..self.len])
@@ -325,6 +339,18 @@ mod tests {
                 "{chunk}"
             );
         }
+    }
+
+    #[test]
+    fn gathering_gives_up_on_large_values_without_hashing() {
+        let mut small = KeyHasher::gather();
+        small.write_str("abc");
+        assert_eq!(small.since(0).map(<[u8]>::len), Some(11));
+        let mut large = KeyHasher::gather();
+        large.write_bytes(&[7u8; 1000]);
+        large.write_u8(1);
+        assert_eq!(large.since(0), None);
+        assert!(large.spill.is_none(), "nothing was hashed");
     }
 
     #[test]

@@ -144,7 +144,7 @@ impl Keying {
     /// The next argument is a plain value, written by `write` after its type name.
     pub(crate) fn value<T>(&mut self, value: &T, write: fn(&T, &mut KeyHasher)) {
         if let Keying::Fast(fast) = self {
-            let mut tmp = KeyHasher::raw();
+            let mut tmp = KeyHasher::gather();
             tmp.write_str(std::any::type_name::<T>());
             write(value, &mut tmp);
             if tmp.since(0).is_some_and(|bytes| fast.push(bytes, true)) {
