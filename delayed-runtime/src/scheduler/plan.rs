@@ -198,7 +198,7 @@ impl<'g> Plan<'g> {
         let mut sources: Vec<u32> = Vec::new();
         // A task and a data node with one key (a persisted result beside the graph that
         // made it): the data stands for both, and what fed only the task is pruned below.
-        let mut twins: Vec<u32> = Vec::new();
+        let mut twins = false;
         for (i, &v) in post.iter().enumerate() {
             if let Some(&ahead) = post.get(i + AHEAD) {
                 seen.prefetch(bits_of[ahead as usize]);
@@ -213,7 +213,7 @@ impl<'g> Plan<'g> {
                         if node.kind() == NodeKind::Data {
                             tasks[t as usize] = node;
                         }
-                        twins.push(t);
+                        twins = true;
                     }
                 }
                 None => {
@@ -243,8 +243,8 @@ impl<'g> Plan<'g> {
             reads: Vec::new(),
             roots,
         };
-        if !twins.is_empty() {
-            plan = plan.pruned(&twins);
+        if twins {
+            plan = plan.pruned();
         }
         let mut reads = vec![0u32; plan.tasks.len()];
         for &s in &plan.sources {
@@ -259,10 +259,10 @@ impl<'g> Plan<'g> {
         plan
     }
 
-    /// The plan without the tasks no root needs, once the `twins` (tasks whose key a data
+    /// The plan without the tasks no root needs, once twins (tasks whose key a data
     /// node also has) stand for data: a data node has no inputs, so what fed only its
     /// task twin is not run. Task numbers stay in dependency order.
-    fn pruned(self, twins: &[u32]) -> Plan<'g> {
+    fn pruned(self) -> Plan<'g> {
         let n = self.tasks.len();
         let mut needed = vec![false; n];
         for &r in &self.roots {
@@ -278,7 +278,6 @@ impl<'g> Plan<'g> {
                 }
             }
         }
-        debug_assert!(twins.iter().all(|&t| (t as usize) < n));
         let mut renumbered = vec![PENDING; n];
         let mut tasks = Vec::with_capacity(n);
         let mut input_start = vec![0u32];
