@@ -117,7 +117,7 @@ impl<T> Delayed<T> {
     /// assert_eq!((&a + &a).graph_len(), 2);
     /// ```
     pub fn graph_len(&self) -> usize {
-        crate::scheduler::plan::Plan::new(&[&self.node]).tasks.len()
+        crate::scheduler::plan::Plan::new(&[&self.node]).len()
     }
 
     /// Whether this is a task (a function call) or data (a value the graph holds).

@@ -35,18 +35,18 @@ pub(crate) fn rewrite(
     if !cache.is_on() {
         return None;
     }
-    if !plan.tasks.iter().any(|node| is_cacheable(node)) {
+    if !plan.tasks().iter().any(|node| is_cacheable(node)) {
         return None;
     }
-    let n = plan.tasks.len();
+    let n = plan.len();
     let sources = |t: usize| plan.sources_of(t as u32).iter().map(|&s| s as usize);
 
     // The shared handle of every planned node (the plan holds plain references).
     let mut arcs: Vec<Option<Arc<Node>>> = vec![None; n];
-    for (root, &t) in roots.iter().zip(&plan.roots) {
+    for (root, &t) in roots.iter().zip(plan.roots()) {
         arcs[t as usize].get_or_insert_with(|| Arc::clone(root));
     }
-    for (t, node) in plan.tasks.iter().enumerate() {
+    for (t, node) in plan.tasks().iter().enumerate() {
         for (input, s) in node.inputs.iter().zip(sources(t)) {
             if let Input::Node(child) = input {
                 arcs[s].get_or_insert_with(|| Arc::clone(child));
@@ -56,7 +56,7 @@ pub(crate) fn rewrite(
 
     // Backwards from the roots: what is needed, and what is on disk.
     let mut needed = vec![false; n];
-    for &r in &plan.roots {
+    for &r in plan.roots() {
         needed[r as usize] = true;
     }
     let mut loaded: Vec<Option<AnyValue>> = vec![None; n];
@@ -64,7 +64,7 @@ pub(crate) fn rewrite(
         if !needed[t] {
             continue;
         }
-        let node = plan.tasks[t];
+        let node = plan.tasks()[t];
         if let (Some(codec), Body::Task(_), Some(key)) = (node.codec, &node.body, disk_key(node)) {
             if let Some(value) = cache.load(&key, &node.name, codec) {
                 loaded[t] = Some(value);
@@ -87,7 +87,7 @@ pub(crate) fn rewrite(
             skipped += 1;
             continue;
         }
-        let node = plan.tasks[t];
+        let node = plan.tasks()[t];
         if let Some(value) = loaded[t].take() {
             rebuilt[t] = Some(task(node, InputList::Zero, hand_over(value), None, None));
             changed[t] = true;
@@ -118,7 +118,7 @@ pub(crate) fn rewrite(
         changed[t] = true;
     }
     cache.count_skipped(skipped);
-    plan.roots
+    plan.roots()
         .iter()
         .map(|&r| rebuilt[r as usize].clone())
         .collect()

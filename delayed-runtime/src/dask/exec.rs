@@ -83,8 +83,8 @@ pub(crate) fn run(
     recorder: Option<&Recorder>,
     stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<Vec<AnyValue>, Error> {
-    let n = plan.tasks.len();
-    let ops: Vec<Option<&'static RemoteOp>> = plan.tasks.iter().map(|t| capable(t)).collect();
+    let n = plan.len();
+    let ops: Vec<Option<&'static RemoteOp>> = plan.tasks().iter().map(|t| capable(t)).collect();
     let mut phase = vec![0u32; n];
     for t in 0..n {
         let latest = plan
@@ -128,7 +128,7 @@ pub(crate) fn run(
                 let mut reads = plan.sources_of(t).iter().filter(|&&s| s != CONST);
                 let chained = reads.next() == Some(&prev)
                     && reads.next().is_none()
-                    && plan.reads[prev as usize] == 1;
+                    && plan.reads()[prev as usize] == 1;
                 if !chained {
                     bounds.push(i);
                 }
@@ -143,9 +143,9 @@ pub(crate) fn run(
             let mut h = KeyHasher::new("delayed.dask.partition");
             for &t in chunk {
                 part[t as usize] = p;
-                h.write_key(&plan.tasks[t as usize].key);
+                h.write_key(&plan.task(t).key);
             }
-            let last = plan.tasks[chunk[chunk.len() - 1] as usize];
+            let last = plan.task(chunk[chunk.len() - 1]);
             let name: String = last
                 .name
                 .chars()
@@ -169,13 +169,13 @@ pub(crate) fn run(
     // What leaves its partition (or driver phase), and what comes back to the driver.
     let mut exported = vec![false; n];
     let mut to_driver = vec![false; n];
-    for &r in &plan.roots {
+    for &r in plan.roots() {
         exported[r as usize] = true;
         to_driver[r as usize] = true;
     }
     // A cacheable cluster task's result comes back to be stored by the driver.
     let stored: Vec<bool> = (0..n)
-        .map(|t| cache.is_some() && part[t] != NONE && plan.tasks[t].codec.is_some())
+        .map(|t| cache.is_some() && part[t] != NONE && plan.tasks()[t].codec.is_some())
         .collect();
     for t in 0..n {
         if stored[t] {
@@ -274,7 +274,7 @@ pub(crate) fn run(
         }
     }
     outcome?;
-    plan.roots
+    plan.roots()
         .iter()
         .map(|&r| {
             values[r as usize]
@@ -307,7 +307,7 @@ fn run_here(
     let data: Vec<Arc<Node>> = outside
         .iter()
         .map(|&s| {
-            let like = plan.tasks[s as usize];
+            let like = plan.task(s);
             let value = values[s as usize]
                 .clone()
                 .ok_or_else(|| internal("an input from an earlier phase is missing"))?;
@@ -328,7 +328,7 @@ fn run_here(
     let mut sources = Vec::new();
     for &t in tasks {
         sub_of[t as usize] = sub_tasks.len() as u32;
-        sub_tasks.push(plan.tasks[t as usize]);
+        sub_tasks.push(plan.task(t));
         sources.extend(plan.sources_of(t).iter().map(|&s| {
             if s == CONST {
                 CONST
@@ -343,22 +343,11 @@ fn run_here(
         .filter(|&&t| exported[t as usize])
         .map(|&t| sub_of[t as usize])
         .collect();
-    let mut reads = vec![0u32; sub_tasks.len()];
-    for &s in sources.iter().chain(&roots) {
-        if s != CONST {
-            reads[s as usize] += 1;
-        }
-    }
     for &s in outside.iter().chain(tasks) {
         sub_of[s as usize] = NONE;
     }
-    let sub = Plan {
-        tasks: sub_tasks,
-        input_start,
-        sources,
-        reads: Vec::new(),
-        roots,
-    };
+    let mut sub = Plan::from_parts(sub_tasks, input_start, sources, roots);
+    let reads = sub.take_reads();
     let run = Run::new(&sub, reads);
     run.run_parallel();
     let computed = run.finish()?;
@@ -444,16 +433,14 @@ impl Remote<'_, '_, '_> {
                 let value = (codec.decode)(bytes).map_err(|e| Error::Scheduler {
                     message: format!(
                         "the result of `{}` ({}) does not decode: {e}",
-                        self.plan.tasks[t as usize].label(),
+                        self.plan.task(t).label(),
                         (codec.type_name)()
                     ),
                 })?;
-                if let (true, Some(cache), Some(codec)) = (
-                    self.stored[t as usize],
-                    self.cache,
-                    self.plan.tasks[t as usize].codec,
-                ) {
-                    let node = self.plan.tasks[t as usize];
+                if let (true, Some(cache), Some(codec)) =
+                    (self.stored[t as usize], self.cache, self.plan.task(t).codec)
+                {
+                    let node = self.plan.task(t);
                     if let Some(key) = crate::cache::disk_key(node) {
                         cache.store(&key, &node.name, codec, &value);
                     }
@@ -481,7 +468,7 @@ impl Remote<'_, '_, '_> {
             local_of[t as usize] = i as u32;
         }
         for &t in &part.tasks {
-            let node = self.plan.tasks[t as usize];
+            let node = self.plan.task(t);
             let op = self.ops[t as usize].ok_or_else(|| internal("not a cluster task"))?;
             nodes.raw(node.key.as_bytes());
             nodes.str(&node.name);
@@ -573,7 +560,7 @@ impl Remote<'_, '_, '_> {
             Ok(failure) => {
                 let t = self
                     .plan
-                    .tasks
+                    .tasks()
                     .iter()
                     .position(|node| node.key == failure.key);
                 let needed = t.map_or_else(

@@ -258,7 +258,7 @@ impl Scheduler {
         let session = self
             .watch
             .start(&plan, started, report, self.workers(), pooled);
-        let reads = std::mem::take(&mut plan.reads);
+        let reads = plan.take_reads();
         let run = Run::new(&plan, reads)
             .watched(session.as_ref().map(|s| s.recorder()))
             .stoppable(stop);

@@ -23,15 +23,15 @@ pub(crate) const CONST: u32 = u32::MAX;
 
 pub(crate) struct Plan<'g> {
     /// Distinct tasks; every task comes after all of its inputs.
-    pub(crate) tasks: Vec<&'g Node>,
+    tasks: Vec<&'g Node>,
     /// `sources[input_start[t]..input_start[t + 1]]`: for each input of task `t`, the task
     /// that produces it, or `CONST`.
-    pub(crate) input_start: Vec<u32>,
-    pub(crate) sources: Vec<u32>,
+    input_start: Vec<u32>,
+    sources: Vec<u32>,
     /// How many times each task's result is read (by tasks and by the caller).
-    pub(crate) reads: Vec<u32>,
+    reads: Vec<u32>,
     /// The task of each root, in the order the roots were given.
-    pub(crate) roots: Vec<u32>,
+    roots: Vec<u32>,
 }
 
 /// Who reads each task's result: what the parallel run needs on top of a [`Plan`].
@@ -236,27 +236,66 @@ impl<'g> Plan<'g> {
         drop(pending);
 
         let roots: Vec<u32> = root_visits.iter().map(|&v| task_of[v as usize]).collect();
-        let mut plan = Plan {
-            tasks,
-            input_start,
-            sources,
-            reads: Vec::new(),
-            roots,
-        };
+        let plan = Plan::from_parts(tasks, input_start, sources, roots);
         if twins {
-            plan = plan.pruned();
+            plan.pruned()
+        } else {
+            plan
         }
-        let mut reads = vec![0u32; plan.tasks.len()];
-        for &s in &plan.sources {
+    }
+
+    /// A plan of `tasks` (each after its inputs) with their `sources` (see the fields), read
+    /// once per source and once per root.
+    pub(crate) fn from_parts(
+        tasks: Vec<&'g Node>,
+        input_start: Vec<u32>,
+        sources: Vec<u32>,
+        roots: Vec<u32>,
+    ) -> Plan<'g> {
+        debug_assert_eq!(input_start.len(), tasks.len() + 1);
+        let mut reads = vec![0u32; tasks.len()];
+        for &s in sources.iter().chain(&roots) {
             if s != CONST {
                 reads[s as usize] += 1;
             }
         }
-        for &r in &plan.roots {
-            reads[r as usize] += 1;
+        Plan {
+            tasks,
+            input_start,
+            sources,
+            reads,
+            roots,
         }
-        plan.reads = reads;
-        plan
+    }
+
+    /// How many distinct tasks (and data nodes) the plan has.
+    pub(crate) fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// The node of task `t`.
+    pub(crate) fn task(&self, t: u32) -> &'g Node {
+        self.tasks[t as usize]
+    }
+
+    /// Every task's node, in plan order.
+    pub(crate) fn tasks(&self) -> &[&'g Node] {
+        &self.tasks
+    }
+
+    /// The task of each root, in the order the roots were given.
+    pub(crate) fn roots(&self) -> &[u32] {
+        &self.roots
+    }
+
+    /// How many times each task's result is read (by tasks and by the caller).
+    pub(crate) fn reads(&self) -> &[u32] {
+        &self.reads
+    }
+
+    /// The read counts, moved out for a run to count down (`reads()` is empty after).
+    pub(crate) fn take_reads(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.reads)
     }
 
     /// The plan without the tasks no root needs, once twins (tasks whose key a data
@@ -301,13 +340,7 @@ impl<'g> Plan<'g> {
             tasks.push(node);
         }
         let roots = self.roots.iter().map(|&r| renumbered[r as usize]).collect();
-        Plan {
-            tasks,
-            input_start,
-            sources,
-            reads: Vec::new(),
-            roots,
-        }
+        Plan::from_parts(tasks, input_start, sources, roots)
     }
 
     pub(crate) fn sources_of(&self, t: u32) -> &[u32] {

@@ -65,7 +65,7 @@ impl<'p, 'g> Run<'p, 'g> {
     /// Runs task `t`, storing its result; returns `false` if it failed.
     fn execute(&self, t: u32) -> bool {
         let started = self.watch.and_then(Recorder::clock);
-        let node = self.plan.tasks[t as usize];
+        let node = self.plan.task(t);
         let outcome = match &node.body {
             Body::Data(value) => Ok(value.clone()),
             Body::Task(body) => {
@@ -143,7 +143,7 @@ impl<'p, 'g> Run<'p, 'g> {
     /// One thread, in plan order: inputs always come first, and the order is the same
     /// every time.
     pub(crate) fn run_sync(&self) {
-        for t in 0..self.plan.tasks.len() as u32 {
+        for t in 0..self.plan.len() as u32 {
             if self.stopped() || !self.execute(t) {
                 return;
             }
@@ -191,7 +191,7 @@ impl<'p, 'g> Run<'p, 'g> {
     fn ready(&self) -> (Vec<u32>, Graph) {
         let mut deps = self.plan.dependents();
         let waiting_on = std::mem::take(&mut deps.waiting_on);
-        let ready: Vec<u32> = (0..self.plan.tasks.len() as u32)
+        let ready: Vec<u32> = (0..self.plan.len() as u32)
             .filter(|&t| waiting_on[t as usize] == 0)
             .collect();
         let graph = Graph {
@@ -235,7 +235,7 @@ impl<'p, 'g> Run<'p, 'g> {
             return Err(Error::Cancelled {});
         }
         self.plan
-            .roots
+            .roots()
             .iter()
             .map(|&r| {
                 self.slots.fetch(r).ok_or_else(|| Error::Scheduler {
@@ -252,7 +252,7 @@ impl<'p, 'g> Run<'p, 'g> {
 /// its inputs' are. Runs only on failure.
 pub(crate) fn dependents(plan: &Plan<'_>, failed: u32, limit: usize) -> (Vec<String>, usize) {
     const FAR: u32 = u32::MAX;
-    let n = plan.tasks.len();
+    let n = plan.len();
     let mut distance = vec![FAR; n];
     distance[failed as usize] = 0;
     let mut found: Vec<(u32, u32)> = Vec::new();
@@ -271,12 +271,12 @@ pub(crate) fn dependents(plan: &Plan<'_>, failed: u32, limit: usize) -> (Vec<Str
     }
     found.sort_unstable();
     // The crate's own `collect` nodes pass the distance on but are not named or counted.
-    found.retain(|&(_, u)| !plan.tasks[u as usize].is_collect());
+    found.retain(|&(_, u)| !plan.task(u).is_collect());
     let more = found.len().saturating_sub(limit);
     let names = found
         .into_iter()
         .take(limit)
-        .map(|(_, u)| plan.tasks[u as usize].label())
+        .map(|(_, u)| plan.task(u).label())
         .collect();
     (names, more)
 }

@@ -77,7 +77,7 @@ impl Recorder {
 
     /// Task `t` has run (`ok`: successfully, its result stored), started at `started`.
     pub(crate) fn executed(&self, plan: &Plan<'_>, t: u32, started: Option<Instant>, ok: bool) {
-        let node = plan.tasks[t as usize];
+        let node = plan.task(t);
         if !matches!(node.body, Body::Task(_)) {
             return;
         }
@@ -186,9 +186,9 @@ impl Watch {
         let bar = progress::Bar::start(self.progress, count_tasks(plan) as u64, done.clone());
         let live = report.then(|| Live {
             remaining: plan
-                .tasks
+                .tasks()
                 .iter()
-                .zip(&plan.reads)
+                .zip(plan.reads())
                 .map(|(node, &reads)| match node.body {
                     Body::Task(_) => AtomicU32::new(reads),
                     Body::Data(_) => AtomicU32::new(CONST),
@@ -217,7 +217,7 @@ impl Watch {
 /// The plan's tasks (function calls): data nodes and the crate's own `collect` nodes
 /// left out.
 fn count_tasks(plan: &Plan<'_>) -> usize {
-    plan.tasks
+    plan.tasks()
         .iter()
         .filter(|n| matches!(n.body, Body::Task(_)) && !n.is_collect())
         .count()

@@ -58,7 +58,7 @@ fn write_json(
     // One line per task, built in one reused buffer (traces of a million tasks are
     // common): {"name":"inc","ph":"X","pid":1,"tid":1,"ts":1.5,"dur":0.2,"args":{"key":"…"}}
     for (i, e) in events.iter().enumerate() {
-        let node = plan.tasks[e.task as usize];
+        let node = plan.task(e.task);
         line.clear();
         line.push_str("{\"name\":");
         push_json_str(&mut line, &node.name);
