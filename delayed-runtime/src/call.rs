@@ -24,7 +24,7 @@ use crate::value::{AnyValue, BoxError};
 pub struct Call {
     /// How the key is being built (see `keying.rs`).
     keying: Keying,
-    name: Cow<'static, str>,
+    name: &'static str,
     inputs: InputList,
     codec: Option<&'static Codec>,
     remote: Option<&'static crate::remote::RemoteOp>,
@@ -38,7 +38,7 @@ impl Call {
     pub fn new(id: &'static FnId) -> Call {
         Call {
             keying: Keying::of(id),
-            name: Cow::Borrowed(id.name()),
+            name: id.name(),
             inputs: InputList::Zero,
             codec: None,
             remote: None,
@@ -54,7 +54,7 @@ impl Call {
     pub(crate) fn dynamic(identity: &str, name: impl Into<Cow<'static, str>>) -> Call {
         Call {
             keying: Keying::dynamic(identity),
-            name: name.into(),
+            name: crate::node::intern(name.into()),
             inputs: InputList::Zero,
             codec: None,
             remote: None,
@@ -121,7 +121,7 @@ impl Call {
 
     /// Sets the display name.
     pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Call {
-        self.name = name.into();
+        self.name = crate::node::intern(name.into());
         self
     }
 
@@ -173,7 +173,7 @@ impl Call {
         R: crate::arg::GraphValue,
         F: Fn(&mut Inputs<'_>) -> Result<R, BoxError> + Send + Sync + 'static,
     {
-        let key = self.keying.finish(&self.name);
+        let key = self.keying.finish(self.name);
         let codec = match self.keying {
             Keying::Fresh => None,
             _ => self.codec,
@@ -218,7 +218,7 @@ pub(crate) fn data_node<T: Tokenize + Send + Sync + 'static>(value: T) -> Delaye
     let key = h.finish();
     Delayed::from_node(Arc::new(Node {
         key,
-        name: Cow::Owned(short_type_name(std::any::type_name::<T>())),
+        name: crate::node::type_display_name::<T>(),
         inputs: InputList::Zero,
         body: Body::Data(Arc::new(value)),
         codec: None,
@@ -232,7 +232,7 @@ pub(crate) fn data_node<T: Tokenize + Send + Sync + 'static>(value: T) -> Delaye
 pub(crate) fn keyed_data<T: Send + Sync + 'static>(
     key: Key,
     scope: Scope,
-    name: Cow<'static, str>,
+    name: &'static str,
     value: AnyValue,
 ) -> Delayed<T> {
     Delayed::from_node(Arc::new(Node {
@@ -245,23 +245,6 @@ pub(crate) fn keyed_data<T: Send + Sync + 'static>(
         scope,
         role: Role::Plain,
     }))
-}
-
-/// `alloc::vec::Vec<alloc::string::String>` → `Vec<String>`: the type's name without paths.
-pub(crate) fn short_type_name(full: &str) -> String {
-    let mut out = String::with_capacity(full.len());
-    let mut word = String::new();
-    for c in full.chars() {
-        if c.is_alphanumeric() || c == '_' || c == ':' {
-            word.push(c);
-        } else {
-            out.push_str(word.rsplit("::").next().unwrap_or(&word));
-            word.clear();
-            out.push(c);
-        }
-    }
-    out.push_str(word.rsplit("::").next().unwrap_or(&word));
-    out
 }
 
 #[cfg(test)]
@@ -302,15 +285,5 @@ mod tests {
         generic.arg(Arg::value(1i64));
         assert!(matches!(generic.keying, Keying::Stream(_)));
         assert_ne!(generic.finish(|_| Ok(0i64)).key(), keys[5]);
-    }
-
-    #[test]
-    fn short_names() {
-        assert_eq!(short_type_name("alloc::string::String"), "String");
-        assert_eq!(
-            short_type_name("alloc::vec::Vec<alloc::string::String>"),
-            "Vec<String>"
-        );
-        assert_eq!(short_type_name("(i32, f64)"), "(i32, f64)");
     }
 }

@@ -522,7 +522,7 @@ impl Persisted {
         if !value.is::<T>() {
             return Err(internal("a result has the wrong type"));
         }
-        Ok(keyed_data(node.key, node.scope, node.name.clone(), value))
+        Ok(keyed_data(node.key, node.scope, node.name, value))
     }
 }
 

@@ -100,7 +100,7 @@ impl<T> Delayed<T> {
 
     /// The display name: the function's name, or the type name for data.
     pub fn name(&self) -> &str {
-        &self.node.name
+        self.node.name
     }
 
     /// The dask-style label, `name-<first 8 hex digits of the key>`.

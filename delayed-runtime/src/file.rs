@@ -1,6 +1,5 @@
 //! Files as inputs, the way build tools treat them: a node keyed by the file's contents.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -57,7 +56,7 @@ pub fn file(path: impl AsRef<Path>) -> Delayed<PathBuf> {
                 key: h.finish(),
                 scope: Scope::Portable,
                 role: Role::Plain,
-                name: Cow::Borrowed("file"),
+                name: "file",
                 inputs: InputList::Zero,
                 body: Body::Data(Arc::new(path)),
                 codec: None,
@@ -75,7 +74,7 @@ fn unreadable(path: PathBuf, error: io::Error) -> Delayed<PathBuf> {
         key: fresh_key("file"),
         scope: Scope::Process,
         role: Role::Plain,
-        name: Cow::Borrowed("file"),
+        name: "file",
         inputs: InputList::Zero,
         body: Body::Task(Box::new(move |_| {
             Err(io::Error::new(io::ErrorKind::NotFound, message.clone()).into())

@@ -5,7 +5,8 @@
 //! keys of its inputs, so nothing ever hashes the graph recursively.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use crate::key::Key;
 use crate::value::{AnyValue, BoxError};
@@ -152,7 +153,9 @@ pub(crate) struct Node {
     pub(crate) scope: Scope,
     #[cfg_attr(not(feature = "visualize"), allow(dead_code))] // read by `render/`
     pub(crate) role: Role,
-    pub(crate) name: Cow<'static, str>,
+    /// The display name (static, or interned: see [`intern`]), so a node carries 16
+    /// bytes for it and building one allocates nothing for its name.
+    pub(crate) name: &'static str,
     pub(crate) inputs: InputList,
     pub(crate) body: Body,
     /// How to write and read this task's result in an on-disk cache: set only for pure
@@ -163,6 +166,60 @@ pub(crate) struct Node {
     /// functions and built-ins whose body is registered by a stable id (`remote.rs`).
     #[cfg_attr(not(feature = "dask"), allow(dead_code))]
     pub(crate) remote: Option<&'static crate::remote::RemoteOp>,
+}
+
+/// A display name that lives as long as the program: static names as they are, others
+/// (names made at run time: a type's short name, a name read from a cluster) kept once
+/// each, for good. Names come from code (functions, types), so there are only so many.
+pub(crate) fn intern(name: Cow<'static, str>) -> &'static str {
+    match name {
+        Cow::Borrowed(name) => name,
+        Cow::Owned(name) => {
+            static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+            let mut names = NAMES
+                .get_or_init(Mutex::default)
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match names.get(name.as_str()) {
+                Some(&kept) => kept,
+                None => {
+                    let kept: &'static str = Box::leak(name.into_boxed_str());
+                    names.insert(kept);
+                    kept
+                }
+            }
+        }
+    }
+}
+
+/// The display name of data of type `T` (`Vec<String>` for `alloc::vec::Vec<…String>`),
+/// made once per type.
+pub(crate) fn type_display_name<T: 'static>() -> &'static str {
+    static BY_TYPE: OnceLock<Mutex<HashMap<std::any::TypeId, &'static str>>> = OnceLock::new();
+    let mut names = BY_TYPE
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    names
+        .entry(std::any::TypeId::of::<T>())
+        .or_insert_with(|| intern(Cow::Owned(short_type_name(std::any::type_name::<T>()))))
+}
+
+/// `alloc::vec::Vec<alloc::string::String>` → `Vec<String>`: the type's name without paths.
+pub(crate) fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut word = String::new();
+    for c in full.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            word.push(c);
+        } else {
+            out.push_str(word.rsplit("::").next().unwrap_or(&word));
+            word.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(word.rsplit("::").next().unwrap_or(&word));
+    out
 }
 
 /// Hashes a node's address, for sets and maps keyed by `*const Node` (graph walks that
@@ -250,7 +307,7 @@ mod tests {
     fn data(n: u64) -> Arc<Node> {
         Arc::new(Node {
             key: Key::from_bytes([n as u8; 32]),
-            name: Cow::Borrowed("data"),
+            name: "data",
             inputs: InputList::Zero,
             body: Body::Data(Arc::new(n)),
             codec: None,
@@ -261,12 +318,34 @@ mod tests {
     }
 
     #[test]
+    fn short_names() {
+        assert_eq!(short_type_name("alloc::string::String"), "String");
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<alloc::string::String>"),
+            "Vec<String>"
+        );
+        assert_eq!(short_type_name("(i32, f64)"), "(i32, f64)");
+    }
+
+    #[test]
+    fn names_made_at_run_time_are_kept_once() {
+        let a = intern(Cow::Owned(format!("made-{}", 7)));
+        let b = intern(Cow::Owned(String::from("made-7")));
+        assert_eq!(a, "made-7");
+        assert!(std::ptr::eq(a, b));
+        let s = type_display_name::<Vec<String>>();
+        assert_eq!(s, "Vec<String>");
+        assert!(std::ptr::eq(s, type_display_name::<Vec<String>>()));
+        assert_eq!(type_display_name::<(i32, f64)>(), "(i32, f64)");
+    }
+
+    #[test]
     fn deep_chain_drops_without_overflow() {
         let mut head = data(0);
         for _ in 0..1_000_000 {
             head = Arc::new(Node {
                 key: Key::from_bytes([1; 32]),
-                name: Cow::Borrowed("link"),
+                name: "link",
                 inputs: InputList::One([Input::Node(head)]),
                 body: Body::Data(Arc::new(())),
                 codec: None,
@@ -303,7 +382,7 @@ mod tests {
         let child = data(7);
         let parent = Arc::new(Node {
             key: Key::from_bytes([2; 32]),
-            name: Cow::Borrowed("p"),
+            name: "p",
             inputs: InputList::One([Input::Node(child.clone())]),
             body: Body::Data(Arc::new(())),
             codec: None,

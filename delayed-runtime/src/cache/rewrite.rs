@@ -66,7 +66,7 @@ pub(crate) fn rewrite(
         }
         let node = plan.tasks()[t];
         if let (Some(codec), Body::Task(_), Some(key)) = (node.codec, &node.body, disk_key(node)) {
-            if let Some(value) = cache.load(&key, &node.name, codec) {
+            if let Some(value) = cache.load(&key, node.name, codec) {
                 loaded[t] = Some(value);
                 continue;
             }
@@ -137,7 +137,7 @@ fn task(
 ) -> Arc<Node> {
     Arc::new(Node {
         key: like.key,
-        name: like.name.clone(),
+        name: like.name,
         inputs,
         body: Body::Task(body),
         codec,
@@ -171,7 +171,7 @@ fn run_original(original: Arc<Node>, store: Option<Cache>) -> Box<TaskFn> {
             if let (Some(cache), Some(codec), Some(key)) =
                 (&store, original.codec, disk_key(&original))
             {
-                cache.store(&key, &original.name, codec, &value);
+                cache.store(&key, original.name, codec, &value);
             }
             Ok(value)
         },

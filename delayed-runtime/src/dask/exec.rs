@@ -313,7 +313,7 @@ fn run_here(
                 .ok_or_else(|| internal("an input from an earlier phase is missing"))?;
             Ok(Arc::new(Node {
                 key: like.key,
-                name: like.name.clone(),
+                name: like.name,
                 inputs: InputList::Zero,
                 body: Body::Data(value),
                 codec: None,
@@ -442,7 +442,7 @@ impl Remote<'_, '_, '_> {
                 {
                     let node = self.plan.task(t);
                     if let Some(key) = crate::cache::disk_key(node) {
-                        cache.store(&key, &node.name, codec, &value);
+                        cache.store(&key, node.name, codec, &value);
                     }
                 }
                 values[t as usize] = Some(value);
@@ -471,7 +471,7 @@ impl Remote<'_, '_, '_> {
             let node = self.plan.task(t);
             let op = self.ops[t as usize].ok_or_else(|| internal("not a cluster task"))?;
             nodes.raw(node.key.as_bytes());
-            nodes.str(&node.name);
+            nodes.str(node.name);
             nodes.raw(op.id().as_bytes());
             nodes.u32(node.inputs.len() as u32);
             for (i, (&s, input)) in self

@@ -229,7 +229,7 @@ fn build(parts: &[&[u8]]) -> Result<(Vec<Arc<Node>>, Vec<usize>), String> {
                 h.write_u64(u64::from(b));
                 Ok(Arc::new(Node {
                     key: h.finish(),
-                    name: Cow::Borrowed("input"),
+                    name: "input",
                     inputs: InputList::Zero,
                     body: Body::Data(value),
                     codec: None,
@@ -279,7 +279,7 @@ fn build(parts: &[&[u8]]) -> Result<(Vec<Arc<Node>>, Vec<usize>), String> {
         let run = op.run;
         nodes.push(Arc::new(Node {
             key,
-            name: Cow::Owned(name),
+            name: crate::node::intern(Cow::Owned(name)),
             inputs,
             body: Body::Task(Box::new(run)),
             codec: None,

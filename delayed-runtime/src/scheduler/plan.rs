@@ -393,7 +393,6 @@ mod tests {
     use super::*;
     use crate::key::Key;
     use crate::node::{Body, InputList};
-    use std::borrow::Cow;
 
     fn node(key: [u8; 32], inputs: Vec<Arc<Node>>) -> Arc<Node> {
         let mut list = InputList::Zero;
@@ -402,7 +401,7 @@ mod tests {
         }
         Arc::new(Node {
             key: Key::from_bytes(key),
-            name: Cow::Borrowed("n"),
+            name: "n",
             inputs: list,
             body: Body::Data(Arc::new(())),
             codec: None,
@@ -464,7 +463,7 @@ mod tests {
         }
         let top = Arc::new(Node {
             key: Key::from_bytes([0xee; 32]),
-            name: Cow::Borrowed("top"),
+            name: "top",
             inputs: list,
             body: Body::Data(Arc::new(())),
             codec: None,

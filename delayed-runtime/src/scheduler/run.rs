@@ -70,9 +70,8 @@ impl<'p, 'g> Run<'p, 'g> {
             Body::Data(value) => Ok(value.clone()),
             Body::Task(body) => {
                 #[cfg(feature = "tracing")]
-                let _span =
-                    tracing::debug_span!("task", name = &*node.name, key = %node.key.short())
-                        .entered();
+                let _span = tracing::debug_span!("task", name = node.name, key = %node.key.short())
+                    .entered();
                 let sources = self.plan.sources_of(t);
                 // `inputs` lives outside the `catch_unwind`: inputs the body left unread
                 // are released (maybe dropped) after it has unwound, not during, where a

@@ -110,7 +110,7 @@ pub(super) fn make(
 ) -> Report {
     let mut by_name: HashMap<&str, (usize, u64)> = HashMap::new();
     for e in events {
-        let entry = by_name.entry(&plan.task(e.task).name).or_default();
+        let entry = by_name.entry(plan.task(e.task).name).or_default();
         entry.0 += 1;
         entry.1 = entry.1.saturating_add(e.dur_ns);
     }

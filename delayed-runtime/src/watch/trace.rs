@@ -61,7 +61,7 @@ fn write_json(
         let node = plan.task(e.task);
         line.clear();
         line.push_str("{\"name\":");
-        push_json_str(&mut line, &node.name);
+        push_json_str(&mut line, node.name);
         let _ = write!(line, ",\"ph\":\"X\",\"pid\":1,\"tid\":{},\"ts\":", e.tid);
         push_micros(&mut line, e.start_ns);
         line.push_str(",\"dur\":");
