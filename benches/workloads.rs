@@ -16,7 +16,13 @@
 //! `build_s` is building the graph, `compute_s` is `compute` until the value is back;
 //! `tasks` is the number of distinct nodes of the graph. Dropping the graph afterwards is
 //! not in `total_s` (dask does not count its garbage collection either) but is reported
-//! as `drop_s`.
+//! as `drop_s`. `build_us_per_task` is `build_s / tasks` in µs.
+//!
+//! `histogram` also runs an eager baseline after the graph is dropped (`--no-eager` skips
+//! it): the same work from the same starting point (finding the image, drawing the
+//! corners, loading it), with the functions' `_eager` originals called one pair after
+//! another on this thread. `eager_s` is its time and `vs_eager = eager_s / total_s` the
+//! lazy run's speedup over it; the run fails unless both histograms are equal.
 
 #[path = "support/numpy_rng.rs"]
 mod numpy_rng;
@@ -111,7 +117,7 @@ fn mean(d: &[i16]) -> f64 {
 }
 
 /// `np.histogram(means, bins=10, range=(0, 255))`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 struct Histogram {
     counts: Vec<u64>,
     edges: Vec<f64>,
@@ -214,6 +220,35 @@ struct Built {
     extra: Vec<(String, String)>,
 }
 
+/// The histogram's blocks: the first image of `images`, its path and `n` block corners.
+fn histogram_inputs(images: &Path, n: usize) -> Result<(PathBuf, Vec<(u32, u32)>), String> {
+    let path = first_image(images)?;
+    let (width, height) = image::image_dimensions(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let corners = block_corners(height, width, n)?;
+    Ok((path, corners))
+}
+
+/// `histogram` eagerly: the `_eager` originals of the same functions, from the same
+/// starting point as building (`histogram_inputs`), every pair one after another on the
+/// calling thread. Pairs of equal crops are computed again each time (eager code has no
+/// dedup); the means, and so the histogram, are the same.
+fn eager_histogram(images: &Path, n: usize) -> Result<Histogram, String> {
+    let (path, corners) = histogram_inputs(images, n)?;
+    let img = load_image_eager(&path).map_err(|e| e.to_string())?;
+    let blocks: Vec<Vec<u8>> = corners
+        .iter()
+        .map(|&(y, x)| crop_eager(&img, y, x))
+        .collect();
+    let mut means = Vec::with_capacity(n * n.saturating_sub(1) / 2);
+    for (i, a) in blocks.iter().enumerate() {
+        for b in &blocks[i + 1..] {
+            means.push(mean_eager(&absdiff_eager(a, b)));
+        }
+    }
+    Ok(histogram_eager(&means))
+}
+
 fn build(workload: &str, n: usize, images: &Path, sleep_ms: u64) -> Result<Built, String> {
     let n_i = n as i64;
     let int = |d: Delayed<i64>| Built {
@@ -238,10 +273,7 @@ fn build(workload: &str, n: usize, images: &Path, sleep_ms: u64) -> Result<Built
             .collect::<Vec<_>>())),
         "sleep" => int(sum((0..n_i).map(|i| nap(i, sleep_ms)).collect::<Vec<_>>())),
         "histogram" => {
-            let path = first_image(images)?;
-            let (width, height) = image::image_dimensions(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let corners = block_corners(height, width, n)?;
+            let (path, corners) = histogram_inputs(images, n)?;
             let img = load_image(path.as_path());
             let blocks: Vec<Delayed<Vec<u8>>> =
                 corners.iter().map(|&(y, x)| crop(&img, y, x)).collect();
@@ -315,11 +347,15 @@ struct Args {
     workers: Option<usize>,
     images: PathBuf,
     sleep_ms: u64,
+    /// The eager baseline (`--eager`/`--no-eager`); `None`: on for `histogram`.
+    eager: Option<bool>,
 }
 
 const USAGE: &str = "usage: workloads {tree|chain|fanout|dedup|histogram|sleep} \
                      [--n N] [--scheduler sync|threads|dask] [--workers W] [--images DIR] \
-                     [--sleep-ms MS]
+                     [--sleep-ms MS] [--eager|--no-eager]
+  --eager: histogram only (default on): the same work eagerly after the lazy run, timed
+  (eager_s, vs_eager) and checked equal; --no-eager skips it
   --scheduler dask: a dask LocalCluster of W worker processes (default: cores), started
   before timing like the anchor's Client (`--scheduler distributed --processes`)";
 
@@ -338,6 +374,7 @@ fn parse_args() -> Result<Args, String> {
         workers: None,
         images: default_images(),
         sleep_ms: SLEEP_MS,
+        eager: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -364,6 +401,8 @@ fn parse_args() -> Result<Args, String> {
                     .parse()
                     .map_err(|_| format!("--sleep-ms: not a number: {v:?}"))?;
             }
+            "--eager" => args.eager = Some(true),
+            "--no-eager" => args.eager = Some(false),
             "-h" | "--help" => return Err(USAGE.into()),
             w if !w.starts_with('-') && args.workload.is_empty() => args.workload = w.into(),
             other => return Err(format!("unexpected argument {other:?}\n{USAGE}")),
@@ -371,6 +410,12 @@ fn parse_args() -> Result<Args, String> {
     }
     if args.workload.is_empty() {
         return Err(USAGE.into());
+    }
+    if args.eager == Some(true) && args.workload != "histogram" {
+        return Err(format!(
+            "--eager: only histogram has an eager baseline, not {:?}",
+            args.workload
+        ));
     }
     Ok(args)
 }
@@ -410,15 +455,15 @@ fn run(args: Args) -> Result<String, String> {
     let t0 = Instant::now();
     let built = build(&args.workload, n, &args.images, args.sleep_ms)?;
     let t1 = Instant::now();
+    let mut lazy_hist = None;
     let check = match &built.root {
         Check::Int(d) => d
             .compute_with(&scheduler)
             .map(|v| v.to_string())
             .map_err(|e| e.to_string())?,
-        Check::Hist(d) => d
-            .compute_with(&scheduler)
-            .map(|h| hist_json(&h))
-            .map_err(|e| e.to_string())?,
+        Check::Hist(d) => {
+            hist_json(lazy_hist.insert(d.compute_with(&scheduler).map_err(|e| e.to_string())?))
+        }
     };
     let t2 = Instant::now();
     let peak = peak_rss_mb();
@@ -429,6 +474,24 @@ fn run(args: Args) -> Result<String, String> {
     let td = Instant::now();
     drop(built.root);
     let drop_s = td.elapsed().as_secs_f64();
+
+    // The eager baseline, after the graph is gone (its memory is not in peak_rss_mb).
+    let eager_s = match lazy_hist {
+        Some(lazy) if args.eager != Some(false) => {
+            let te = Instant::now();
+            let eager = eager_histogram(&args.images, n)?;
+            let eager_s = te.elapsed().as_secs_f64();
+            if eager != lazy {
+                return Err(format!(
+                    "histogram: the eager baseline differs from the lazy result: {} vs {}",
+                    hist_json(&eager),
+                    hist_json(&lazy)
+                ));
+            }
+            Some(eager_s)
+        }
+        _ => None,
+    };
 
     let build_s = (t1 - t0).as_secs_f64();
     let compute_s = (t2 - t1).as_secs_f64();
@@ -450,7 +513,15 @@ fn run(args: Args) -> Result<String, String> {
         ("base_rss_mb".into(), json_f64(base_rss, 1)),
         ("warmup_s".into(), json_f64(warmup_s, 4)),
         ("drop_s".into(), json_f64(drop_s, 6)),
+        (
+            "build_us_per_task".into(),
+            json_f64(build_s / tasks as f64 * 1e6, 3),
+        ),
     ];
+    if let Some(eager_s) = eager_s {
+        fields.push(("eager_s".into(), json_f64(eager_s, 6)));
+        fields.push(("vs_eager".into(), json_f64(eager_s / total_s, 3)));
+    }
     if args.workload == "sleep" {
         let sleep = args.sleep_ms as f64 / 1000.0;
         let ideal = n.div_ceil(workers) as f64 * sleep;

@@ -46,14 +46,21 @@ def main():
         "the ratio is against dask's per-task cost at its largest finished N of the same "
         "workload (in brackets). TBB: oneTBB's flow graph on the same `tree`/`chain` "
         "(`shared/bench/tbb/run.sh`, 2 threads, no hashing, no dedup), median of the same "
-        "number of runs; ours ÷ TBB below 1 means we are faster."
+        "number of runs; ours ÷ TBB below 1 means we are faster. eager s (histogram): the "
+        "same functions called eagerly one pair after another on one thread, in the same "
+        "process right after the lazy run (checked equal); vs eager = eager s ÷ ours "
+        "total_s, the lazy run's speedup over it. build µs/task = build_s / tasks."
     )
     out.append("")
     out.append(
         "| workload | sched | N | tasks dask / ours | dask µs/task | TBB µs/task | ours µs/task | ratio "
-        "| ours ÷ TBB | dask total_s | ours total_s | ours peak RSS MB | check equal | dask from |"
+        "| ours ÷ TBB | dask total_s | ours total_s | ours build µs/task | ours eager s | vs eager "
+        "| ours peak RSS MB | check equal | dask from |"
     )
-    out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+    out.append(
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: | ---: | --- | --- |"
+    )
     lines = []
     best_dask = {}
     for o in ours:
@@ -87,13 +94,17 @@ def main():
             extra += ")"
         t = tbb.get((o["workload"], o["n"])) if o["scheduler"] == "threads" else None
         vs_tbb = f"{o['us_per_task'] / t['us_per_task']:.2f}" if t else "—"
+        build_us = fmt_us(o.get("build_us_per_task"))
+        eager_s = o.get("eager_s", "—")
+        vs_eager = f"{o['vs_eager']:.2f}×" if "vs_eager" in o else "—"
         out.append(
             f"| {o['workload']} | {o['scheduler']} | {o['n']} | "
             f"{d['tasks'] if d_ok else '—'} / {o['tasks']} | "
             f"{fmt_us(d['us_per_task']) if d_ok else '—'} | "
             f"{fmt_us(t['us_per_task']) if t else '—'} | {fmt_us(o['us_per_task'])} | "
             f"{fmt_ratio(ratio)}{note}{extra} | {vs_tbb} | "
-            f"{d['total_s'] if d_ok else '—'} | {o['total_s']} | {o['peak_rss_mb']} | "
+            f"{d['total_s'] if d_ok else '—'} | {o['total_s']} | {build_us} | {eager_s} | "
+            f"{vs_eager} | {o['peak_rss_mb']} | "
             f"{check} | {d_status} |"
         )
         if d is not None:
