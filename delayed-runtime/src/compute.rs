@@ -1,5 +1,12 @@
 //! Computing many values at once (`delayed::compute`) and gathering many into one
 //! (`delayed::collect`).
+//!
+//! A shape (a `Delayed`, or tuples, `Vec`s, slices, arrays and maps of shapes) is walked
+//! twice: once to collect its roots (`push_roots`), once to rebuild it from the roots'
+//! results, in the same order. The rebuild is the same for `Computable` (values in place
+//! of `Delayed`s) and `Persistable` (data `Delayed`s holding them) but for the leaves:
+//! each shape's structure is read back by one helper of `Values` (`slice`, `array`,
+//! `map`), which both traits call with their own rebuild of an item.
 
 use std::sync::Arc;
 
@@ -12,11 +19,19 @@ use crate::scheduler::Scheduler;
 use crate::value::AnyValue;
 use crate::watch::Report;
 
-/// The roots of a shape, collected in order, and the lengths of its slices (which the
-/// type alone does not tell). Used by [`Computable`]; not meant to be named.
+/// The roots of a shape, collected in order, and what the type alone does not tell of
+/// it. Used by [`Computable`]; not meant to be named.
 #[doc(hidden)]
 pub struct Roots<'a> {
     nodes: Vec<&'a Arc<Node>>,
+    layout: Layout,
+}
+
+/// What the roots of a shape record beside its nodes, in the order they are pushed, for
+/// the rebuild to read back in the same order.
+#[derive(Default)]
+struct Layout {
+    /// The lengths of its slices and `Vec`s.
     lengths: Vec<usize>,
     /// The keys of maps, one `Vec<K>` per map, in the order its values were pushed.
     keys: Vec<MapKeys>,
@@ -27,11 +42,14 @@ pub struct Roots<'a> {
 /// The keys of one map of a shape, type-erased (`Vec<K>`).
 type MapKeys = Box<dyn std::any::Any + Send>;
 
-/// The computed values of the roots, handed back in the order they were pushed. Not
-/// meant to be named.
+/// The computed values of the roots, handed back in the order they were pushed, with
+/// the `Layout` of their shape (and, to persist, the roots' nodes). Not meant to be
+/// named.
 #[doc(hidden)]
 pub struct Values {
     values: std::vec::IntoIter<AnyValue>,
+    /// The roots' nodes, beside their values: only to persist (empty to compute).
+    nodes: std::vec::IntoIter<Arc<Node>>,
     lengths: std::vec::IntoIter<usize>,
     keys: std::vec::IntoIter<MapKeys>,
     owned: std::vec::IntoIter<Arc<Node>>,
@@ -41,9 +59,7 @@ impl<'a> Roots<'a> {
     fn of<C: Computable + ?Sized>(shape: &'a C) -> Roots<'a> {
         let mut roots = Roots {
             nodes: Vec::new(),
-            lengths: Vec::new(),
-            keys: Vec::new(),
-            owned: Vec::new(),
+            layout: Layout::default(),
         };
         shape.push_roots(&mut roots);
         roots
@@ -51,17 +67,29 @@ impl<'a> Roots<'a> {
 
     /// The computed `values` of these roots, to hand back in shape.
     fn values(self, values: Vec<AnyValue>) -> Values {
-        Values {
-            values: values.into_iter(),
-            lengths: self.lengths.into_iter(),
-            keys: self.keys.into_iter(),
-            owned: self.owned.into_iter(),
-        }
+        Values::new(values, Vec::new(), self.layout)
+    }
+
+    /// The computed `values` of these roots beside their nodes, to persist in shape.
+    fn persisted(self, values: Vec<AnyValue>) -> Values {
+        let nodes = self.nodes.into_iter().cloned().collect();
+        Values::new(values, nodes, self.layout)
+    }
+
+    /// Records the length of a slice whose items are pushed next.
+    fn push_len(&mut self, len: usize) {
+        self.layout.lengths.push(len);
+    }
+
+    /// Pushes the root of an [`Owned`], and records its node to name in an error.
+    fn push_owned(&mut self, node: &'a Arc<Node>) {
+        self.nodes.push(node);
+        self.layout.owned.push(node.clone());
     }
 
     /// Records the keys of a map whose values are pushed next, in that order.
     fn push_keys<K: Send + 'static>(&mut self, keys: Vec<K>) {
-        self.keys.push(Box::new(keys));
+        self.layout.keys.push(Box::new(keys));
     }
 }
 
@@ -69,9 +97,7 @@ impl<'a> Roots<'a> {
 /// after the shape itself is gone.
 pub(crate) struct OwnedRoots {
     nodes: Vec<Arc<Node>>,
-    lengths: Vec<usize>,
-    keys: Vec<MapKeys>,
-    owned: Vec<Arc<Node>>,
+    layout: Layout,
 }
 
 impl OwnedRoots {
@@ -79,9 +105,7 @@ impl OwnedRoots {
         let roots = Roots::of(shape);
         OwnedRoots {
             nodes: roots.nodes.into_iter().cloned().collect(),
-            lengths: roots.lengths,
-            keys: roots.keys,
-            owned: roots.owned,
+            layout: roots.layout,
         }
     }
 
@@ -95,15 +119,7 @@ impl OwnedRoots {
     ) -> Result<(Values, Option<Report>), Error> {
         let refs: Vec<&Arc<Node>> = self.nodes.iter().collect();
         let (values, report) = scheduler.run_stoppable(&refs, report, stop)?;
-        Ok((
-            Values {
-                values: values.into_iter(),
-                lengths: self.lengths.into_iter(),
-                keys: self.keys.into_iter(),
-                owned: self.owned.into_iter(),
-            },
-            report,
-        ))
+        Ok((Values::new(values, Vec::new(), self.layout), report))
     }
 }
 
@@ -127,61 +143,103 @@ where
     }
 }
 
-/// A map rebuilt from its recorded keys and, for each in order, its computed value.
-fn rebuild_map<K, V, M>(
-    keys: Vec<K>,
-    mut next: impl FnMut() -> Result<V, Error>,
-) -> Result<M, Error>
-where
-    M: Default + Extend<(K, V)>,
-{
-    let mut map = M::default();
-    for key in keys {
-        map.extend([(key, next()?)]);
-    }
-    Ok(map)
-}
-
-/// The keys of the next map, recorded by `push_keys`.
-fn next_keys<K: 'static>(keys: &mut std::vec::IntoIter<MapKeys>) -> Result<Vec<K>, Error> {
-    let keys = keys.next().ok_or_else(|| internal("missing map keys"))?;
-    keys.downcast::<Vec<K>>()
-        .map(|keys| *keys)
-        .map_err(|_| internal("map keys of the wrong type"))
-}
-
+/// Reading the results back in shape. The leaves: `next` (a value, cloned if shared),
+/// `next_owned` (a value, moved out), `next_persisted` (a data `Delayed` holding it). The
+/// shapes around them: `slice`, `array` and `map`, each given how to rebuild one item, so
+/// that computing and persisting read a shape's structure with the same code.
 impl Values {
-    fn next_len(&mut self) -> Result<usize, Error> {
-        self.lengths
+    fn new(values: Vec<AnyValue>, nodes: Vec<Arc<Node>>, layout: Layout) -> Values {
+        Values {
+            values: values.into_iter(),
+            nodes: nodes.into_iter(),
+            lengths: layout.lengths.into_iter(),
+            keys: layout.keys.into_iter(),
+            owned: layout.owned.into_iter(),
+        }
+    }
+
+    fn next_any(&mut self) -> Result<AnyValue, Error> {
+        self.values
             .next()
-            .ok_or_else(|| internal("missing slice length"))
+            .ok_or_else(|| internal("too few results"))
+    }
+
+    fn next_shared<T: Send + Sync + 'static>(&mut self) -> Result<Arc<T>, Error> {
+        self.next_any()?
+            .downcast::<T>()
+            .map_err(|_| internal("a result has the wrong type"))
     }
 
     fn next<T: Clone + Send + Sync + 'static>(&mut self) -> Result<T, Error> {
-        let any = self
-            .values
-            .next()
-            .ok_or_else(|| internal("too few results"))?;
-        let shared = any
-            .downcast::<T>()
-            .map_err(|_| internal("a result has the wrong type"))?;
+        let shared = self.next_shared::<T>()?;
         Ok(Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone()))
     }
 
-    /// The next value, moved out; [`Error::Shared`] naming `node` when something else
-    /// still holds it (another root, or the graph itself for data).
-    fn next_owned<T: Send + Sync + 'static>(&mut self, node: &Node) -> Result<T, Error> {
-        let any = self
-            .values
+    /// The next value, moved out; [`Error::Shared`] naming its [`Owned`] root's node when
+    /// something else still holds it (another root, or the graph itself for data).
+    fn next_owned<T: Send + Sync + 'static>(&mut self) -> Result<T, Error> {
+        let node = self
+            .owned
             .next()
-            .ok_or_else(|| internal("too few results"))?;
-        let shared = any
-            .downcast::<T>()
-            .map_err(|_| internal("a result has the wrong type"))?;
-        Arc::try_unwrap(shared).map_err(|_| Error::Shared {
+            .ok_or_else(|| internal("missing owned root"))?;
+        Arc::try_unwrap(self.next_shared::<T>()?).map_err(|_| Error::Shared {
             task: node.label(),
             type_name: std::any::type_name::<T>().to_owned(),
         })
+    }
+
+    /// The next value as data under its root's key: a persisted `Delayed`.
+    fn next_persisted<T: Send + Sync + 'static>(&mut self) -> Result<Delayed<T>, Error> {
+        let value = self.next_any()?;
+        let node = self
+            .nodes
+            .next()
+            .ok_or_else(|| internal("too few results"))?;
+        if !value.is::<T>() {
+            return Err(internal("a result has the wrong type"));
+        }
+        Ok(keyed_data(node.key, node.scope, node.name, value))
+    }
+
+    /// A slice (or `Vec`) of as many items as its roots recorded, each rebuilt by `item`.
+    fn slice<O>(
+        &mut self,
+        mut item: impl FnMut(&mut Values) -> Result<O, Error>,
+    ) -> Result<Vec<O>, Error> {
+        let len = self
+            .lengths
+            .next()
+            .ok_or_else(|| internal("missing slice length"))?;
+        (0..len).map(|_| item(self)).collect()
+    }
+
+    /// An array of `N` items, each rebuilt by `item`.
+    fn array<O, const N: usize>(
+        &mut self,
+        mut item: impl FnMut(&mut Values) -> Result<O, Error>,
+    ) -> Result<[O; N], Error> {
+        let items: Vec<O> = (0..N).map(|_| item(self)).collect::<Result<_, _>>()?;
+        items.try_into().map_err(|_| internal("array length"))
+    }
+
+    /// A map under the keys its roots recorded, in that order, each value rebuilt by
+    /// `item`.
+    fn map<K: 'static, O, M: Default + Extend<(K, O)>>(
+        &mut self,
+        mut item: impl FnMut(&mut Values) -> Result<O, Error>,
+    ) -> Result<M, Error> {
+        let keys = self
+            .keys
+            .next()
+            .ok_or_else(|| internal("missing map keys"))?;
+        let keys = keys
+            .downcast::<Vec<K>>()
+            .map_err(|_| internal("map keys of the wrong type"))?;
+        let mut map = M::default();
+        for key in *keys {
+            map.extend([(key, item(self)?)]);
+        }
+        Ok(map)
     }
 }
 
@@ -218,6 +276,17 @@ pub trait Computable {
     fn take_values(values: &mut Values) -> Result<Self::Output, Error>;
 }
 
+/// Anything [`persist`] accepts: the shapes [`Computable`] accepts. The result has the
+/// same shape with persisted `Delayed`s (holding their values) in place of `Delayed`s
+/// and of references to them.
+pub trait Persistable: Computable {
+    /// The same shape, with persisted `Delayed`s.
+    type Persisted;
+
+    #[doc(hidden)]
+    fn take_persisted(values: &mut Values) -> Result<Self::Persisted, Error>;
+}
+
 impl<T: Clone + Send + Sync + 'static> Computable for Delayed<T> {
     type Output = T;
     fn push_roots<'a>(&'a self, roots: &mut Roots<'a>) {
@@ -225,6 +294,13 @@ impl<T: Clone + Send + Sync + 'static> Computable for Delayed<T> {
     }
     fn take_values(values: &mut Values) -> Result<T, Error> {
         values.next()
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Persistable for Delayed<T> {
+    type Persisted = Delayed<T>;
+    fn take_persisted(values: &mut Values) -> Result<Delayed<T>, Error> {
+        values.next_persisted()
     }
 }
 
@@ -283,15 +359,10 @@ impl<T> std::fmt::Debug for Owned<T> {
 impl<T: Send + Sync + 'static> Computable for Owned<T> {
     type Output = T;
     fn push_roots<'a>(&'a self, roots: &mut Roots<'a>) {
-        roots.nodes.push(&self.delayed.node);
-        roots.owned.push(self.delayed.node.clone());
+        roots.push_owned(&self.delayed.node);
     }
     fn take_values(values: &mut Values) -> Result<T, Error> {
-        let node = values
-            .owned
-            .next()
-            .ok_or_else(|| internal("missing owned root"))?;
-        values.next_owned(&node)
+        values.next_owned()
     }
 }
 
@@ -302,6 +373,13 @@ impl<C: Computable + ?Sized> Computable for &C {
     }
     fn take_values(values: &mut Values) -> Result<C::Output, Error> {
         C::take_values(values)
+    }
+}
+
+impl<C: Persistable + ?Sized> Persistable for &C {
+    type Persisted = C::Persisted;
+    fn take_persisted(values: &mut Values) -> Result<C::Persisted, Error> {
+        C::take_persisted(values)
     }
 }
 
@@ -317,17 +395,30 @@ impl<C: Computable> Computable for Vec<C> {
     }
 }
 
+impl<C: Persistable> Persistable for Vec<C> {
+    type Persisted = Vec<C::Persisted>;
+    fn take_persisted(values: &mut Values) -> Result<Self::Persisted, Error> {
+        <[C]>::take_persisted(values)
+    }
+}
+
 impl<C: Computable> Computable for [C] {
     type Output = Vec<C::Output>;
     fn push_roots<'a>(&'a self, roots: &mut Roots<'a>) {
-        roots.lengths.push(self.len());
+        roots.push_len(self.len());
         for item in self {
             item.push_roots(roots);
         }
     }
     fn take_values(values: &mut Values) -> Result<Self::Output, Error> {
-        let len = values.next_len()?;
-        (0..len).map(|_| C::take_values(values)).collect()
+        values.slice(C::take_values)
+    }
+}
+
+impl<C: Persistable> Persistable for [C] {
+    type Persisted = Vec<C::Persisted>;
+    fn take_persisted(values: &mut Values) -> Result<Self::Persisted, Error> {
+        values.slice(C::take_persisted)
     }
 }
 
@@ -339,10 +430,14 @@ impl<C: Computable, const N: usize> Computable for [C; N] {
         }
     }
     fn take_values(values: &mut Values) -> Result<Self::Output, Error> {
-        let items: Vec<C::Output> = (0..N)
-            .map(|_| C::take_values(values))
-            .collect::<Result<_, _>>()?;
-        items.try_into().map_err(|_| internal("array length"))
+        values.array(C::take_values)
+    }
+}
+
+impl<C: Persistable, const N: usize> Persistable for [C; N] {
+    type Persisted = [C::Persisted; N];
+    fn take_persisted(values: &mut Values) -> Result<Self::Persisted, Error> {
+        values.array(C::take_persisted)
     }
 }
 
@@ -360,8 +455,19 @@ where
         push_map_roots(self.iter(), roots);
     }
     fn take_values(values: &mut Values) -> Result<Self::Output, Error> {
-        let keys = next_keys::<K>(&mut values.keys)?;
-        rebuild_map(keys, || C::take_values(values))
+        values.map(C::take_values)
+    }
+}
+
+impl<K, C, S> Persistable for std::collections::HashMap<K, C, S>
+where
+    K: Eq + std::hash::Hash + Clone + Send + 'static,
+    C: Persistable,
+    S: std::hash::BuildHasher + Default,
+{
+    type Persisted = std::collections::HashMap<K, C::Persisted, S>;
+    fn take_persisted(values: &mut Values) -> Result<Self::Persisted, Error> {
+        values.map(C::take_persisted)
     }
 }
 
@@ -376,8 +482,18 @@ where
         push_map_roots(self.iter(), roots);
     }
     fn take_values(values: &mut Values) -> Result<Self::Output, Error> {
-        let keys = next_keys::<K>(&mut values.keys)?;
-        rebuild_map(keys, || C::take_values(values))
+        values.map(C::take_values)
+    }
+}
+
+impl<K, C> Persistable for std::collections::BTreeMap<K, C>
+where
+    K: Ord + Clone + Send + 'static,
+    C: Persistable,
+{
+    type Persisted = std::collections::BTreeMap<K, C::Persisted>;
+    fn take_persisted(values: &mut Values) -> Result<Self::Persisted, Error> {
+        values.map(C::take_persisted)
     }
 }
 
@@ -395,7 +511,7 @@ macro_rules! tuple_computable {
 
         impl<$($c: Persistable),+> Persistable for ($($c,)+) {
             type Persisted = ($($c::Persisted,)+);
-            fn take_persisted(values: &mut Persisted) -> Result<Self::Persisted, Error> {
+            fn take_persisted(values: &mut Values) -> Result<Self::Persisted, Error> {
                 Ok(($($c::take_persisted(values)?,)+))
             }
         }
@@ -480,128 +596,14 @@ pub fn persist_with<C: Persistable>(
 ) -> Result<C::Persisted, Error> {
     let roots = Roots::of(&shape);
     let values = scheduler.run(&roots.nodes)?;
-    let nodes: Vec<Arc<Node>> = roots.nodes.iter().map(|&n| n.clone()).collect();
-    C::take_persisted(&mut Persisted {
-        values: values.into_iter(),
-        nodes: nodes.into_iter(),
-        lengths: roots.lengths.into_iter(),
-        keys: roots.keys.into_iter(),
-    })
+    C::take_persisted(&mut roots.persisted(values))
 }
 
 /// [`Delayed::persist`]: one value, on the default scheduler. Unlike [`persist`] it does
 /// not need `T: Clone`, since the value is never taken out of its `Arc`.
 pub(crate) fn persist_one<T: Send + Sync + 'static>(d: &Delayed<T>) -> Result<Delayed<T>, Error> {
     let values = Scheduler::default().run(&[&d.node])?;
-    Persisted {
-        values: values.into_iter(),
-        nodes: vec![d.node.clone()].into_iter(),
-        lengths: Vec::new().into_iter(),
-        keys: Vec::new().into_iter(),
-    }
-    .next()
-}
-
-/// Computed values beside the nodes they came from, handed back in order. Not meant to
-/// be named.
-#[doc(hidden)]
-pub struct Persisted {
-    values: std::vec::IntoIter<AnyValue>,
-    nodes: std::vec::IntoIter<Arc<Node>>,
-    lengths: std::vec::IntoIter<usize>,
-    keys: std::vec::IntoIter<MapKeys>,
-}
-
-impl Persisted {
-    fn next<T: Send + Sync + 'static>(&mut self) -> Result<Delayed<T>, Error> {
-        let (value, node) = self
-            .values
-            .next()
-            .zip(self.nodes.next())
-            .ok_or_else(|| internal("too few results"))?;
-        if !value.is::<T>() {
-            return Err(internal("a result has the wrong type"));
-        }
-        Ok(keyed_data(node.key, node.scope, node.name, value))
-    }
-}
-
-/// Anything [`persist`] accepts: the shapes [`Computable`] accepts. The result has the
-/// same shape with persisted `Delayed`s (holding their values) in place of `Delayed`s
-/// and of references to them.
-pub trait Persistable: Computable {
-    /// The same shape, with persisted `Delayed`s.
-    type Persisted;
-
-    #[doc(hidden)]
-    fn take_persisted(values: &mut Persisted) -> Result<Self::Persisted, Error>;
-}
-
-impl<T: Clone + Send + Sync + 'static> Persistable for Delayed<T> {
-    type Persisted = Delayed<T>;
-    fn take_persisted(values: &mut Persisted) -> Result<Delayed<T>, Error> {
-        values.next()
-    }
-}
-
-impl<C: Persistable + ?Sized> Persistable for &C {
-    type Persisted = C::Persisted;
-    fn take_persisted(values: &mut Persisted) -> Result<C::Persisted, Error> {
-        C::take_persisted(values)
-    }
-}
-
-impl<C: Persistable> Persistable for Vec<C> {
-    type Persisted = Vec<C::Persisted>;
-    fn take_persisted(values: &mut Persisted) -> Result<Self::Persisted, Error> {
-        <[C]>::take_persisted(values)
-    }
-}
-
-impl<C: Persistable> Persistable for [C] {
-    type Persisted = Vec<C::Persisted>;
-    fn take_persisted(values: &mut Persisted) -> Result<Self::Persisted, Error> {
-        let len = values
-            .lengths
-            .next()
-            .ok_or_else(|| internal("missing slice length"))?;
-        (0..len).map(|_| C::take_persisted(values)).collect()
-    }
-}
-
-impl<C: Persistable, const N: usize> Persistable for [C; N] {
-    type Persisted = [C::Persisted; N];
-    fn take_persisted(values: &mut Persisted) -> Result<Self::Persisted, Error> {
-        let items: Vec<C::Persisted> = (0..N)
-            .map(|_| C::take_persisted(values))
-            .collect::<Result<_, _>>()?;
-        items.try_into().map_err(|_| internal("array length"))
-    }
-}
-
-impl<K, C, S> Persistable for std::collections::HashMap<K, C, S>
-where
-    K: Eq + std::hash::Hash + Clone + Send + 'static,
-    C: Persistable,
-    S: std::hash::BuildHasher + Default,
-{
-    type Persisted = std::collections::HashMap<K, C::Persisted, S>;
-    fn take_persisted(values: &mut Persisted) -> Result<Self::Persisted, Error> {
-        let keys = next_keys::<K>(&mut values.keys)?;
-        rebuild_map(keys, || C::take_persisted(values))
-    }
-}
-
-impl<K, C> Persistable for std::collections::BTreeMap<K, C>
-where
-    K: Ord + Clone + Send + 'static,
-    C: Persistable,
-{
-    type Persisted = std::collections::BTreeMap<K, C::Persisted>;
-    fn take_persisted(values: &mut Persisted) -> Result<Self::Persisted, Error> {
-        let keys = next_keys::<K>(&mut values.keys)?;
-        rebuild_map(keys, || C::take_persisted(values))
-    }
+    Values::new(values, vec![d.node.clone()], Layout::default()).next_persisted()
 }
 
 /// Gathers delayed items into one `Delayed<Vec<T>>` (for functions that take a list).

@@ -22,8 +22,9 @@
 //! Where things live, following a value from a call to its result:
 //!
 //! - the graph: [`Delayed`] and [`value`] in `delayed.rs`, the nodes (and how far a key
-//!   holds, `Scope`) in `node.rs`, files as inputs keyed by content in `file.rs`, the
-//!   type-erased value and error every module passes around in `value.rs`;
+//!   holds, `Scope`) in `node.rs`, the walk over them that drawing and reports share in
+//!   `walk.rs`, files as inputs keyed by content in `file.rs`, the type-erased value and
+//!   error every module passes around in `value.rs`;
 //! - building a task: `call.rs` (identity, arguments, body), its key in `keying.rs` (one
 //!   blake3 compression for most calls) over `key.rs` and `tokenize.rs`; argument
 //!   conversion in `arg.rs`, operators in `ops.rs`, tuples in `unpack.rs`;
@@ -84,6 +85,7 @@ mod scheduler;
 mod tokenize;
 mod unpack;
 mod value;
+mod walk;
 mod watch;
 pub mod worker;
 

@@ -1,15 +1,17 @@
 //! The drawable graph: one node per distinct key, edges from inputs to consumers.
 //!
-//! Walked with an explicit stack, deduplicated by key, as the scheduler's plan is. Plain
-//! arguments are not drawn (dask inlines literals too). `collect` nodes, which `delayed`
-//! builds when a `Vec<Delayed<T>>` is passed for a `Vec<T>` parameter, are drawn
-//! transparently: their items get edges straight into the consumer, as dask draws a list
-//! of delayed arguments. A `collect` that is itself a root is drawn as a task.
+//! Walked by `walk.rs` (an explicit stack), deduplicated by key, as the scheduler's plan
+//! is. Plain arguments are not drawn (dask inlines literals too). `collect` nodes, which
+//! `delayed` builds when a `Vec<Delayed<T>>` is passed for a `Vec<T>` parameter, are
+//! drawn transparently: their items get edges straight into the consumer, as dask draws
+//! a list of delayed arguments. A `collect` that is itself a root is drawn as a task.
 
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use crate::key::KeyMap;
 use crate::node::{Node, NodeKind};
+use crate::walk::{walk, Visit};
 
 /// A node as drawn.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +31,7 @@ pub(crate) struct Graph {
     pub(crate) edges: Vec<(u32, u32)>,
 }
 
+/// The slot of a key entered but not yet left.
 const IN_PROGRESS: u32 = u32::MAX;
 
 /// What a walked node became: a drawn node, or (a transparent `collect`) the drawn
@@ -38,63 +41,78 @@ enum Slot {
     Through(Vec<u32>),
 }
 
-impl Graph {
-    pub(crate) fn from_roots(roots: &[&Arc<Node>]) -> Graph {
-        let mut index: KeyMap<u32> = KeyMap::default();
-        let mut root_keys: KeyMap<()> = KeyMap::default();
-        for root in roots {
-            root_keys.insert(root.key, ());
-        }
-        let mut slots: Vec<Slot> = Vec::new();
-        let mut nodes: Vec<GNode> = Vec::new();
-        let mut edges: Vec<(u32, u32)> = Vec::new();
-        let mut stack: Vec<(&Node, bool)> = Vec::new();
-        let mut inputs: Vec<u32> = Vec::new();
+/// The graph as it is drawn, during the walk: one slot per distinct key.
+struct Drawing {
+    /// Each key entered, and its slot once left.
+    index: KeyMap<u32>,
+    root_keys: KeyMap<()>,
+    slots: Vec<Slot>,
+    nodes: Vec<GNode>,
+    edges: Vec<(u32, u32)>,
+    /// Scratch: the drawn inputs of the node being left.
+    inputs: Vec<u32>,
+}
 
-        for root in roots {
-            stack.push((root, false));
-            while let Some((node, expanded)) = stack.pop() {
-                if !expanded {
-                    if index.contains_key(&node.key) {
-                        continue;
-                    }
-                    index.insert(node.key, IN_PROGRESS);
-                    stack.push((node, true));
-                    for child in node.node_inputs().rev() {
-                        if !index.contains_key(&child.key) {
-                            stack.push((child, false));
-                        }
-                    }
-                    continue;
-                }
-                // All inputs are done: resolve them to drawn nodes.
-                inputs.clear();
-                for child in node.node_inputs() {
-                    match index.get(&child.key).and_then(|&s| slots.get(s as usize)) {
-                        Some(Slot::Drawn(id)) => inputs.push(*id),
-                        Some(Slot::Through(ids)) => inputs.extend_from_slice(ids),
-                        None => {}
-                    }
-                }
-                inputs.sort_unstable();
-                inputs.dedup();
-                let slot = slots.len() as u32;
-                if node.is_collect() && !root_keys.contains_key(&node.key) {
-                    slots.push(Slot::Through(inputs.clone()));
-                } else {
-                    let id = nodes.len() as u32;
-                    nodes.push(GNode {
-                        name: node.name.to_string(),
-                        label: node.label(),
-                        kind: node.kind(),
-                    });
-                    edges.extend(inputs.iter().map(|&i| (i, id)));
-                    slots.push(Slot::Drawn(id));
-                }
-                index.insert(node.key, slot);
+impl<'g> Visit<'g> for Drawing {
+    fn enter(&mut self, node: &'g Node) -> bool {
+        match self.index.entry(node.key) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(slot) => {
+                slot.insert(IN_PROGRESS);
+                true
             }
         }
-        Graph { nodes, edges }
+    }
+
+    /// All inputs are done: resolve them to drawn nodes.
+    fn leave(&mut self, node: &'g Node) {
+        let inputs = &mut self.inputs;
+        inputs.clear();
+        for child in node.node_inputs() {
+            match self
+                .index
+                .get(&child.key)
+                .and_then(|&s| self.slots.get(s as usize))
+            {
+                Some(Slot::Drawn(id)) => inputs.push(*id),
+                Some(Slot::Through(ids)) => inputs.extend_from_slice(ids),
+                None => {}
+            }
+        }
+        inputs.sort_unstable();
+        inputs.dedup();
+        let slot = self.slots.len() as u32;
+        if node.is_collect() && !self.root_keys.contains_key(&node.key) {
+            self.slots.push(Slot::Through(inputs.clone()));
+        } else {
+            let id = self.nodes.len() as u32;
+            self.nodes.push(GNode {
+                name: node.name.to_string(),
+                label: node.label(),
+                kind: node.kind(),
+            });
+            self.edges.extend(inputs.iter().map(|&i| (i, id)));
+            self.slots.push(Slot::Drawn(id));
+        }
+        self.index.insert(node.key, slot);
+    }
+}
+
+impl Graph {
+    pub(crate) fn from_roots(roots: &[&Arc<Node>]) -> Graph {
+        let mut drawing = Drawing {
+            index: KeyMap::default(),
+            root_keys: roots.iter().map(|root| (root.key, ())).collect(),
+            slots: Vec::new(),
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            inputs: Vec::new(),
+        };
+        walk(roots, &mut drawing);
+        Graph {
+            nodes: drawing.nodes,
+            edges: drawing.edges,
+        }
     }
 }
 

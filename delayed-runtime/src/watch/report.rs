@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::Event;
 use crate::node::{Body, ByAddress, Node};
 use crate::scheduler::plan::Plan;
+use crate::walk::{walk, Visit};
 
 /// What one compute did: returned by [`compute_with_report`](crate::compute_with_report).
 ///
@@ -133,26 +134,28 @@ pub(super) fn make(
     }
 }
 
-/// Task nodes reachable from `roots`, each object once (an explicit stack: graphs may be
-/// a million nodes deep).
+/// Task nodes reachable from `roots`, each object once.
 fn reachable_tasks(roots: &[&Arc<Node>]) -> usize {
-    let mut seen: HashSet<*const Node, ByAddress> = HashSet::default();
-    let mut stack: Vec<&Node> = Vec::new();
-    for root in roots {
-        if seen.insert(Arc::as_ptr(root)) {
-            stack.push(root);
-        }
+    /// The allocations entered, and how many of them are tasks.
+    struct Tasks {
+        seen: HashSet<*const Node, ByAddress>,
+        tasks: usize,
     }
-    let mut tasks = 0;
-    while let Some(node) = stack.pop() {
-        if matches!(node.body, Body::Task(_)) && !node.is_collect() {
-            tasks += 1;
-        }
-        for child in node.node_inputs() {
-            if seen.insert(Arc::as_ptr(child)) {
-                stack.push(child);
+    impl<'g> Visit<'g> for Tasks {
+        fn enter(&mut self, node: &'g Node) -> bool {
+            if !self.seen.insert(node) {
+                return false;
             }
+            if matches!(node.body, Body::Task(_)) && !node.is_collect() {
+                self.tasks += 1;
+            }
+            true
         }
     }
-    tasks
+    let mut count = Tasks {
+        seen: HashSet::default(),
+        tasks: 0,
+    };
+    walk(roots, &mut count);
+    count.tasks
 }
