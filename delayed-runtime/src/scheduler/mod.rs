@@ -2,6 +2,7 @@
 
 pub(crate) mod inputs;
 pub(crate) mod plan;
+pub(crate) mod prefetch;
 pub(crate) mod run;
 pub(crate) mod slots;
 

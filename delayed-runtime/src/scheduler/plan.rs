@@ -84,15 +84,7 @@ impl Seen {
     #[inline]
     fn prefetch(&self, bits: u32) {
         let i = bits as usize & (self.entries.len() - 1);
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            // SAFETY: `sse` is part of every x86_64 target, and a prefetch is a hint that
-            // never faults; the address is in bounds of `entries` anyway.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(self.entries[i..].as_ptr().cast()) };
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = i;
+        crate::scheduler::prefetch::prefetch(&self.entries[i]);
     }
 
     /// The task number of `node`'s key (`bits` are 32 of its bits), or `None` after

@@ -4,10 +4,11 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use crate::error::{drop_caught, panic_message, Error};
-use crate::node::Body;
+use crate::node::{Body, Node};
 use crate::scheduler::inputs::Inputs;
 use crate::scheduler::plan::CONST;
 use crate::scheduler::plan::{Dependents, Plan};
+use crate::scheduler::prefetch::prefetch;
 use crate::scheduler::slots::Slots;
 use crate::value::AnyValue;
 use crate::watch::Recorder;
@@ -204,6 +205,16 @@ impl<'p, 'g> Run<'p, 'g> {
     fn run_from<'s>(&'s self, first: u32, graph: &'s Graph, scope: &rayon::Scope<'s>) {
         let mut next = Some(first);
         while let Some(t) = next.take() {
+            // What this task's end touches (its dependents' counts and, for those it makes
+            // ready, their nodes; its own slot), loaded while its body runs: on a graph
+            // far larger than the caches, each would be a miss.
+            self.slots.prefetch(t);
+            for &d in graph.deps.of(t) {
+                prefetch(&graph.waiting_on[d as usize]);
+                let node: *const Node = self.plan.task(d);
+                prefetch(node);
+                prefetch(node.cast::<u8>().wrapping_add(64));
+            }
             if self.cancelled() || !self.execute(t) {
                 return;
             }

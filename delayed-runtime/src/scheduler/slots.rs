@@ -53,6 +53,13 @@ impl Slots {
         unsafe { *self.values[i].get() = Some(value) };
     }
 
+    /// Starts loading slot `i` (its count and value), which is about to be written or read.
+    #[inline]
+    pub(crate) fn prefetch(&self, i: u32) {
+        crate::scheduler::prefetch::prefetch(&self.remaining[i as usize]);
+        crate::scheduler::prefetch::prefetch(self.values[i as usize].get());
+    }
+
     /// One read: a clone of the `Arc`, or the `Arc` itself for the last reader.
     pub(crate) fn fetch(&self, i: u32) -> Option<AnyValue> {
         self.read(i, true)
