@@ -131,7 +131,7 @@ CORES="$(nproc)"
 for w in tree chain fanout dedup; do
   ladder "$w" threads "1000 10000 100000" "500000 1000000"
 done
-ladder histogram threads "20 50 100"
+ladder histogram threads "20 50 100" "1000 3000"
 ladder sleep threads "$((2 * CORES))"
 ladder tree sync "1000 10000 100000" "1000000"
 ladder histogram sync "20 50 100"

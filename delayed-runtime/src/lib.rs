@@ -33,7 +33,7 @@
 //!   watch: the planner in `scheduler/plan.rs`, the on-disk cache in `cache/` (feature
 //!   `cache`; the key a result is stored under in `cache/disk_key.rs`), the local executor
 //!   in `scheduler/run.rs` and `scheduler/slots.rs` (a task's view of its inputs in
-//!   `scheduler/inputs.rs`), the dask.distributed executor in `dask/` with the functions workers
+//!   `scheduler/inputs.rs`, memory hints for large graphs in `scheduler/prefetch.rs`), the dask.distributed executor in `dask/` with the functions workers
 //!   find by stable id in `remote.rs` and the worker's entry point in `worker.rs` (feature
 //!   `dask`), progress, trace and report in `watch/`;
 //! - errors in `error.rs` (task panics kept quiet in `panics.rs`), drawing the graph
