@@ -219,7 +219,14 @@ impl<'p, 'g> Run<'p, 'g> {
                 return;
             }
             for &d in graph.deps.of(t) {
-                if graph.waiting_on[d as usize].fetch_sub(1, Ordering::AcqRel) == 1 {
+                // The count is of the inputs still to finish: at 1, this edge is the last
+                // one and nobody else touches it, so a load does (the acquire pairs with the
+                // other producers' decrements); only a join still waiting on others pays
+                // for the read-modify-write.
+                let waiting = &graph.waiting_on[d as usize];
+                if waiting.load(Ordering::Acquire) == 1
+                    || waiting.fetch_sub(1, Ordering::AcqRel) == 1
+                {
                     if next.is_none() {
                         next = Some(d);
                     } else {
