@@ -25,3 +25,30 @@ m["runs"] = len(rs)
 m["total_s_all"] = [r["total_s"] for r in rs]
 print(json.dumps(m))'
 }
+
+# One line on the machine, for the tables' headers.
+machine_line() {
+  echo "$(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB"
+}
+
+# write_table FILE.md TABLE.md NAME: replaces what stands between <!-- NAME:begin --> and
+# <!-- NAME:end --> in FILE.md by TABLE.md (markers appended when missing; the file
+# created when it does not exist).
+write_table() {
+  python3 - "$1" "$2" "$3" <<'EOF_PY'
+import sys
+md_path, table_path, name = sys.argv[1:4]
+begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+table = open(table_path).read()
+try:
+    md = open(md_path).read()
+except FileNotFoundError:
+    md = "# Benchmarks\n"
+if begin not in md or end not in md:
+    md = md.rstrip("\n") + "\n\n" + begin + "\n" + end + "\n"
+head, rest = md.split(begin, 1)
+_, tail = rest.split(end, 1)
+open(md_path, "w").write(head + begin + "\n" + table + end + tail)
+EOF_PY
+  echo "wrote the table into $(basename "$1")" >&2
+}

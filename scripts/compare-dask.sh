@@ -136,24 +136,9 @@ ladder sleep threads "$((2 * CORES))"
 ladder tree sync "1000 10000 100000" "1000000"
 ladder histogram sync "20 50 100"
 
-MACHINE="$(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB"
+MACHINE="$(machine_line)"
 python3 "$ROOT/scripts/compare_table.py" "$DASK_OUT" "$OURS_OUT" "$MACHINE" "$REPEAT" "$DASK_FRESH_MAX" "$TBB_OUT" > "$OUT/table.md"
 cat "$OUT/table.md"
 if [ "$WRITE_MD" = 1 ]; then
-  python3 - "$ROOT/BENCHMARKS.md" "$OUT/table.md" <<'EOF'
-import sys
-md_path, table_path = sys.argv[1], sys.argv[2]
-begin, end = "<!-- compare-dask:begin -->", "<!-- compare-dask:end -->"
-table = open(table_path).read()
-try:
-    md = open(md_path).read()
-except FileNotFoundError:
-    md = "# Benchmarks\n\n" + begin + "\n" + end + "\n"
-if begin not in md or end not in md:
-    md = md.rstrip("\n") + "\n\n" + begin + "\n" + end + "\n"
-head, rest = md.split(begin, 1)
-_, tail = rest.split(end, 1)
-open(md_path, "w").write(head + begin + "\n" + table + end + tail)
-EOF
-  echo "wrote the table into BENCHMARKS.md" >&2
+  write_table "$ROOT/BENCHMARKS.md" "$OUT/table.md" compare-dask
 fi

@@ -53,7 +53,7 @@ for w in tree chain; do
   done
 done
 
-MACHINE="$(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB"
+MACHINE="$(machine_line)"
 python3 - "$LINES" "$MACHINE" "$REPEAT" > "$OUT/tbb-table.md" <<'EOF'
 import json, sys, datetime, statistics
 path, machine, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -88,17 +88,5 @@ print("```\n</details>")
 EOF
 cat "$OUT/tbb-table.md"
 if [ "$WRITE_MD" = 1 ]; then
-  python3 - "$ROOT/BENCHMARKS.md" "$OUT/tbb-table.md" <<'EOF'
-import sys
-md_path, table_path = sys.argv[1], sys.argv[2]
-begin, end = "<!-- compare-tbb:begin -->", "<!-- compare-tbb:end -->"
-table = open(table_path).read()
-md = open(md_path).read()
-if begin not in md or end not in md:
-    md = md.rstrip("\n") + "\n\n" + begin + "\n" + end + "\n"
-head, rest = md.split(begin, 1)
-_, tail = rest.split(end, 1)
-open(md_path, "w").write(head + begin + "\n" + table + end + tail)
-EOF
-  echo "wrote the table into BENCHMARKS.md" >&2
+  write_table "$ROOT/BENCHMARKS.md" "$OUT/tbb-table.md" compare-tbb
 fi
