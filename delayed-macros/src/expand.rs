@@ -180,27 +180,14 @@ fn expand(func: &ItemFn, args: &Args, stub: bool) -> TokenStream {
         .where_clause
         .clone()
         .unwrap_or_else(|| parse_quote!(where));
-    let mut asserts = Vec::new();
-    let bounds = params
-        .iter()
-        .map(|p| match p.pass {
-            Pass::Value => (&p.owned, quote!(ByValue), quote!(assert_by_value)),
-            Pass::Borrow => (&p.owned, quote!(GraphValue), quote!(assert_graph_value)),
-        })
-        .chain([(&output, quote!(GraphValue), quote!(assert_graph_value))])
-        .chain(
-            args.cache
-                .then(|| (&output, quote!(Cacheable), quote!(assert_cacheable))),
-        );
-    for (ty, bound, assert) in bounds {
-        if uses_self || mentions_generic(ty, &sig.generics) {
-            where_clause
-                .predicates
-                .push(parse_quote_spanned_bound(ty, quote!(#rt::#bound)));
-        } else {
-            asserts.push(quote_spanned!(ty.span()=> #rt::#assert::<#ty>();));
-        }
-    }
+    let asserts = type_bounds(
+        &params,
+        None,
+        &output,
+        args.cache,
+        |ty| uses_self || mentions_generic(ty, &sig.generics),
+        &mut where_clause,
+    );
     if !matches!(receiver, Receiver::None) {
         where_clause
             .predicates
@@ -533,6 +520,44 @@ pub(crate) fn output_type(output: &ReturnType) -> (Type, bool) {
         }
     }
     ((**ty).clone(), false)
+}
+
+/// The bounds a delayed function's types must meet, where misuse then fails with the
+/// runtime's messages: a by-value parameter `ByValue`, a borrowed one and the output
+/// `GraphValue`, a cached output `Cacheable`, and `extra` (a method's `self`) after the
+/// parameters. A type that `generic` says depends on a generic parameter gets a
+/// where-clause bound; a concrete one is checked by the returned calls, for the body,
+/// spanned at the type (rustc reports a false where clause on a concrete type with its own
+/// generic message, not the runtime's).
+pub(crate) fn type_bounds(
+    params: &[Param],
+    extra: Option<(&Type, TokenStream, TokenStream)>,
+    output: &Type,
+    cache: bool,
+    generic: impl Fn(&Type) -> bool,
+    where_clause: &mut syn::WhereClause,
+) -> Vec<TokenStream> {
+    let rt = quote!(::delayed::__private_0_1);
+    let bounds = params
+        .iter()
+        .map(|p| match p.pass {
+            Pass::Value => (&p.owned, quote!(ByValue), quote!(assert_by_value)),
+            Pass::Borrow => (&p.owned, quote!(GraphValue), quote!(assert_graph_value)),
+        })
+        .chain(extra)
+        .chain([(output, quote!(GraphValue), quote!(assert_graph_value))])
+        .chain(cache.then(|| (output, quote!(Cacheable), quote!(assert_cacheable))));
+    let mut asserts = Vec::new();
+    for (ty, bound, assert) in bounds {
+        if generic(ty) {
+            where_clause
+                .predicates
+                .push(parse_quote_spanned_bound(ty, quote!(#rt::#bound)));
+        } else {
+            asserts.push(quote_spanned!(ty.span()=> #rt::#assert::<#ty>();));
+        }
+    }
+    asserts
 }
 
 pub(crate) fn parse_quote_spanned_bound(ty: &Type, bound: TokenStream) -> syn::WherePredicate {

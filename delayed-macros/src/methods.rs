@@ -16,9 +16,7 @@ use syn::{parse_quote, FnArg, GenericParam, Ident, ImplItem, ImplItemFn, ItemFn,
 
 use crate::attr::{self, Args};
 use crate::check;
-use crate::expand::{
-    identity, mentions_generic, output_type, param, parse_quote_spanned_bound, read_params, Pass,
-};
+use crate::expand::{identity, mentions_generic, output_type, param, read_params, type_bounds};
 use crate::tokens::hash_tokens;
 
 pub(crate) fn delayed_impl(args: TokenStream, mut block: ItemImpl) -> TokenStream {
@@ -167,34 +165,19 @@ fn lazy_method(
         .where_clause
         .clone()
         .unwrap_or_else(|| parse_quote!(where));
-    let mut asserts = Vec::new();
     let self_bound = if by_value_self {
         (self_ty, quote!(ByValue), quote!(assert_by_value))
     } else {
         (self_ty, quote!(GraphValue), quote!(assert_graph_value))
     };
-    let bounds = params
-        .iter()
-        .map(|p| match p.pass {
-            Pass::Value => (&p.owned, quote!(ByValue), quote!(assert_by_value)),
-            Pass::Borrow => (&p.owned, quote!(GraphValue), quote!(assert_graph_value)),
-        })
-        .chain([self_bound])
-        .chain([(&output, quote!(GraphValue), quote!(assert_graph_value))])
-        .chain(
-            args.cache
-                .then(|| (&output, quote!(Cacheable), quote!(assert_cacheable))),
-        )
-        .collect::<Vec<_>>();
-    for (ty, bound, assert) in bounds {
-        if mentions_generic(ty, &generics) {
-            where_clause
-                .predicates
-                .push(parse_quote_spanned_bound(ty, quote!(#rt::#bound)));
-        } else {
-            asserts.push(quote_spanned!(ty.span()=> #rt::#assert::<#ty>();));
-        }
-    }
+    let asserts = type_bounds(
+        &params,
+        Some(self_bound),
+        &output,
+        args.cache,
+        |ty| mentions_generic(ty, &generics),
+        &mut where_clause,
+    );
 
     let method_generics = &sig.generics.params;
     let method_generics = if method_generics.is_empty() {
