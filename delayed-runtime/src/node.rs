@@ -193,16 +193,18 @@ pub(crate) fn intern(name: Cow<'static, str>) -> &'static str {
 }
 
 /// The display name of data of type `T` (`Vec<String>` for `alloc::vec::Vec<…String>`),
-/// made once per type.
+/// made once per type and thread: `value(x)` on many threads takes no lock after each
+/// thread's first of a type.
 pub(crate) fn type_display_name<T: 'static>() -> &'static str {
-    static BY_TYPE: OnceLock<Mutex<HashMap<std::any::TypeId, &'static str>>> = OnceLock::new();
-    let mut names = BY_TYPE
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    names
-        .entry(std::any::TypeId::of::<T>())
-        .or_insert_with(|| intern(Cow::Owned(short_type_name(std::any::type_name::<T>()))))
+    thread_local! {
+        static BY_TYPE: std::cell::RefCell<HashMap<std::any::TypeId, &'static str>> =
+            std::cell::RefCell::default();
+    }
+    BY_TYPE.with_borrow_mut(|names| {
+        *names
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| intern(Cow::Owned(short_type_name(std::any::type_name::<T>()))))
+    })
 }
 
 /// `alloc::vec::Vec<alloc::string::String>` → `Vec<String>`: the type's name without paths.

@@ -205,9 +205,10 @@ impl<'p, 'g> Run<'p, 'g> {
     fn run_from<'s>(&'s self, first: u32, graph: &'s Graph, scope: &rayon::Scope<'s>) {
         let mut next = Some(first);
         while let Some(t) = next.take() {
-            // What this task's end touches (its dependents' counts and, for those it makes
-            // ready, their nodes; its own slot), loaded while its body runs: on a graph
-            // far larger than the caches, each would be a miss.
+            // What this task's end touches (its own slot, its dependents' counts) and the
+            // nodes of those it may make ready (one of them runs next on this thread),
+            // loaded while its body runs: on a graph far larger than the caches, each
+            // would be a miss.
             self.slots.prefetch(t);
             for &d in graph.deps.of(t) {
                 prefetch(&graph.waiting_on[d as usize]);
