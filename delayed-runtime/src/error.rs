@@ -207,38 +207,6 @@ impl std::fmt::Display for NeededBy<'_> {
     }
 }
 
-/// The text of a panic payload: `&str` and `String` payloads as they are.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(the panic payload is not a string)".to_owned()
-    }
-}
-
-/// Drops `value` (a task's result, its unread inputs, a panic payload), catching a panic
-/// from its `Drop`: returns that panic's message. Never panics: the payload of that panic
-/// is dropped the same way, and after a few payloads that each panic again when dropped,
-/// the last one is leaked.
-///
-/// The scheduler drops user values here instead of where they fall out of scope: a panic
-/// that escaped a worker would take the whole compute down, and one raised while a task is
-/// already unwinding would abort the process.
-pub(crate) fn drop_caught<T>(value: T) -> Option<String> {
-    let (mut payload, _) = crate::panics::catch(move || drop(value)).err()?;
-    let message = panic_message(&*payload);
-    for _ in 0..8 {
-        match crate::panics::catch(move || drop(payload)) {
-            Ok(()) => return Some(message),
-            Err((nested, _)) => payload = nested,
-        }
-    }
-    std::mem::forget(payload);
-    Some(message)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,35 +256,5 @@ mod tests {
         let s = s.with_dependents(vec!["y".into()], 3);
         assert!(s.dependents().is_empty());
         assert_eq!(s.more_dependents(), 0);
-    }
-
-    #[test]
-    fn drop_caught_catches_panicking_drops() {
-        struct Loud(&'static str);
-        impl Drop for Loud {
-            fn drop(&mut self) {
-                panic!("{}", self.0);
-            }
-        }
-        assert_eq!(drop_caught(String::from("quiet")), None);
-        assert_eq!(drop_caught(Loud("loud")).as_deref(), Some("loud"));
-        // A panic whose payload panics again when dropped.
-        struct Nested;
-        impl Drop for Nested {
-            fn drop(&mut self) {
-                std::panic::panic_any(Loud("again"));
-            }
-        }
-        assert_eq!(
-            drop_caught(Nested).as_deref(),
-            Some("(the panic payload is not a string)")
-        );
-    }
-
-    #[test]
-    fn panic_payloads() {
-        assert_eq!(panic_message(&"a"), "a");
-        assert_eq!(panic_message(&String::from("b")), "b");
-        assert_eq!(panic_message(&3u8), "(the panic payload is not a string)");
     }
 }

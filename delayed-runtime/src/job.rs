@@ -18,9 +18,11 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::compute::{internal, Computable, OwnedRoots, Values};
-use crate::error::{drop_caught, panic_message, Error};
+use crate::error::Error;
+use crate::panics::{drop_caught, panic_message};
+use crate::pipeline::{self, Options};
 use crate::scheduler::Scheduler;
+use crate::shape::{internal, Computable, OwnedRoots, Values};
 use crate::watch::Report;
 
 /// A compute running in the background: what [`submit`] returns (dask's `Future`, from
@@ -220,8 +222,12 @@ where
         // The pipeline catches the tasks' panics; this catches the rest, so a job always
         // ends with a result.
         let result = catch_unwind(AssertUnwindSafe(|| {
-            let (values, report) = roots.run(&scheduler, report, Some(&shared.stop))?;
-            take(values, report)
+            let options = Options {
+                report,
+                stop: Some(&shared.stop),
+            };
+            let (values, report) = pipeline::run(&scheduler, &roots.nodes(), options)?;
+            take(roots.into_values(values), report)
         }))
         .unwrap_or_else(|payload| {
             let message = panic_message(&*payload);

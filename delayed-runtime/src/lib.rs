@@ -19,25 +19,23 @@
 //! assert_eq!((a, b), (6, 12));
 //! ```
 //!
-//! Where things live, following a value from a call to its result:
+//! Where things live, following a value from a `#[delayed] fn` call to its result (each
+//! layer uses only the ones listed before it):
 //!
-//! - the graph: [`Delayed`] and [`value`] in `delayed.rs`, the nodes (and how far a key
-//!   holds, `Scope`) in `node.rs`, the walk over them that drawing and reports share in
-//!   `walk.rs`, files as inputs keyed by content in `file.rs`, the type-erased value and
-//!   error every module passes around in `value.rs`;
-//! - building a task: `call.rs` (identity, arguments, body), its key in `keying.rs` (one
-//!   blake3 compression for most calls) over `key.rs` and `tokenize.rs`; argument
-//!   conversion in `arg.rs`, operators in `ops.rs`, tuples in `unpack.rs`;
-//! - computing: shapes, `compute` and `persist` in `compute.rs`, futures (`submit`, `Job`,
-//!   `as_completed`) in `job.rs`; then the pipeline plan → cache rewrite → execute →
-//!   watch: the planner in `scheduler/plan.rs`, the on-disk cache in `cache/` (feature
-//!   `cache`; the key a result is stored under in `cache/disk_key.rs`), the local executor
-//!   in `scheduler/run.rs` and `scheduler/slots.rs` (a task's view of its inputs in
-//!   `scheduler/inputs.rs`, memory hints for large graphs in `scheduler/prefetch.rs`), the dask.distributed executor in `dask/` with the functions workers
-//!   find by stable id in `remote.rs` and the worker's entry point in `worker.rs` (feature
-//!   `dask`), progress, trace and report in `watch/`;
-//! - errors in `error.rs` (task panics kept quiet in `panics.rs`), drawing the graph
-//!   (`to_dot`, `visualize`) in `render/`.
+//! 1. the ground: type-erased values and errors (`erased.rs`, `error.rs`), caught panics
+//!    (`panics.rs`), keys and hashing (`key/`: [`Key`], [`Tokenize`], function identities
+//!    and the one-compression keying of calls), the value codec shared by the cache and
+//!    the cluster (`codec.rs`), result slots (`slots.rs`);
+//! 2. the graph (`graph/`): a call builds a [`Node`](graph::node) through `call.rs` (or
+//!    `value`, an operator, `map`, `collect`, `unpack`, `file`) behind a [`Delayed`];
+//! 3. the shapes `compute` takes and gives back (`shape.rs`);
+//! 4. the pipeline of one compute (`pipeline.rs`): the plan (`plan.rs`, one task per
+//!    distinct key), the cache rewrite (`cache/`), the executor behind one interface
+//!    (`executor/`: the local ones; `dask/`: a dask.distributed cluster), the watch
+//!    (`watch/`: progress, trace, report);
+//! 5. the user's entry points: [`Scheduler`] (the builder: executor + cache + watch) in
+//!    `scheduler.rs`, `compute`/`persist` in `compute.rs`, futures (`submit`, [`Job`],
+//!    `as_completed`) in `job.rs`; drawing the graph (`to_dot`, `visualize`) in `render/`.
 
 #![warn(missing_docs)]
 
@@ -62,51 +60,51 @@ macro_rules! for_each_tuple {
     };
 }
 
-mod arg;
 mod atomic_file;
+#[cfg(feature = "cache")]
 mod cache;
-mod call;
+mod codec;
 mod compute;
 #[cfg(feature = "dask")]
 pub mod dask;
-mod delayed;
+mod erased;
 mod error;
-mod file;
+mod executor;
+mod graph;
 mod job;
 mod key;
-mod keying;
-mod node;
-mod ops;
 mod panics;
-mod remote;
+mod pipeline;
+mod plan;
+mod prefetch;
 #[cfg(feature = "visualize")]
 mod render;
 mod scheduler;
-mod tokenize;
-mod unpack;
-mod value;
-mod walk;
+mod shape;
+mod slots;
 mod watch;
 pub mod worker;
 
 #[doc(hidden)]
 pub mod private;
 
-pub use arg::IntoArg;
 #[cfg(feature = "cache")]
-pub use cache::{Cache, CacheCounters, CacheMode, CacheStats, Cacheable};
-pub use compute::{
-    collect, compute, compute_with, compute_with_report, persist, persist_with, Computable, Owned,
-    Persistable,
-};
-pub use delayed::{value, Delayed};
+pub use cache::{Cache, CacheCounters, CacheMode, CacheStats};
+#[cfg(feature = "cache")]
+pub use codec::Cacheable;
+pub use compute::{compute, compute_with, compute_with_report, persist, persist_with};
 pub use error::Error;
-pub use file::file;
+pub use graph::arg::IntoArg;
+pub use graph::call::value;
+pub use graph::collect::collect;
+pub use graph::delayed::Delayed;
+pub use graph::file::file;
+pub use graph::node::NodeKind;
 pub use job::{as_completed, submit, submit_with, submit_with_report, AsCompleted, Job};
+pub use key::tokenize::Tokenize;
 pub use key::{Key, KeyHasher};
-pub use node::NodeKind;
 pub use scheduler::Scheduler;
-pub use tokenize::Tokenize;
+pub use shape::{Computable, Owned, Persistable};
 pub use watch::{FunctionStats, Progress, Report};
 
 #[cfg(feature = "visualize")]

@@ -55,7 +55,7 @@ fn verbose() -> bool {
 }
 
 fn report(info: &PanicHookInfo<'_>, location: Option<&str>) {
-    let message = crate::error::panic_message(info.payload());
+    let message = panic_message(info.payload());
     let thread = std::thread::current();
     let name = thread.name().unwrap_or("<unnamed>");
     let at = location.unwrap_or("an unknown location");
@@ -72,6 +72,38 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, (Box<dyn Any + Send>,
     result.map_err(|payload| (payload, LOCATION.with(|l| l.borrow_mut().take())))
 }
 
+/// The text of a panic payload: `&str` and `String` payloads as they are.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(the panic payload is not a string)".to_owned()
+    }
+}
+
+/// Drops `value` (a task's result, its unread inputs, a panic payload), catching a panic
+/// from its `Drop`: returns that panic's message. Never panics: the payload of that panic
+/// is dropped the same way, and after a few payloads that each panic again when dropped,
+/// the last one is leaked.
+///
+/// The scheduler drops user values here instead of where they fall out of scope: a panic
+/// that escaped a worker would take the whole compute down, and one raised while a task is
+/// already unwinding would abort the process.
+pub(crate) fn drop_caught<T>(value: T) -> Option<String> {
+    let (mut payload, _) = catch(move || drop(value)).err()?;
+    let message = panic_message(&*payload);
+    for _ in 0..8 {
+        match catch(move || drop(payload)) {
+            Ok(()) => return Some(message),
+            Err((nested, _)) => payload = nested,
+        }
+    }
+    std::mem::forget(payload);
+    Some(message)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,7 +113,7 @@ mod tests {
         install();
         let line = line!() + 1;
         let (payload, location) = catch(|| panic!("inside")).unwrap_err();
-        assert_eq!(crate::error::panic_message(&*payload), "inside");
+        assert_eq!(panic_message(&*payload), "inside");
         let location = location.unwrap();
         assert!(
             location.starts_with(&format!("{}:{line}:", file!())),
@@ -89,5 +121,35 @@ mod tests {
         );
         assert_eq!(catch(|| 5).ok(), Some(5));
         assert!(!IN_TASK.with(Cell::get));
+    }
+
+    #[test]
+    fn drop_caught_catches_panicking_drops() {
+        struct Loud(&'static str);
+        impl Drop for Loud {
+            fn drop(&mut self) {
+                panic!("{}", self.0);
+            }
+        }
+        assert_eq!(drop_caught(String::from("quiet")), None);
+        assert_eq!(drop_caught(Loud("loud")).as_deref(), Some("loud"));
+        // A panic whose payload panics again when dropped.
+        struct Nested;
+        impl Drop for Nested {
+            fn drop(&mut self) {
+                std::panic::panic_any(Loud("again"));
+            }
+        }
+        assert_eq!(
+            drop_caught(Nested).as_deref(),
+            Some("(the panic payload is not a string)")
+        );
+    }
+
+    #[test]
+    fn panic_payloads() {
+        assert_eq!(panic_message(&"a"), "a");
+        assert_eq!(panic_message(&String::from("b")), "b");
+        assert_eq!(panic_message(&3u8), "(the panic payload is not a string)");
     }
 }

@@ -4,14 +4,14 @@
 //! name is the contract between the macros and the runtime (the facade pins both crates
 //! with `=`), and every path the macros emit goes through it.
 
-pub use crate::arg::{Arg, ByValue, GraphValue, IntoArg};
-pub use crate::cache::Cacheable;
-pub use crate::call::{Call, FnId};
-pub use crate::delayed::Delayed;
+pub use crate::codec::Cacheable;
+pub use crate::erased::BoxError;
+pub use crate::graph::arg::{Arg, ByValue, GraphValue, IntoArg};
+pub use crate::graph::call::{Call, FnId};
+pub use crate::graph::delayed::Delayed;
+pub use crate::graph::node::Inputs;
+pub use crate::key::tokenize::Tokenize;
 pub use crate::key::KeyHasher;
-pub use crate::scheduler::inputs::Inputs;
-pub use crate::tokenize::Tokenize;
-pub use crate::value::BoxError;
 pub use std::any::type_name;
 
 /// The argument-conversion trait, named for generated code.
@@ -46,7 +46,7 @@ fn delayed_call<F: 'static>(name: &'static str, site: Option<&'static str>) -> C
                 call
             }
         }
-        None => crate::call::identify::<F>(call),
+        None => crate::graph::call::identify::<F>(call),
     }
 }
 
@@ -104,11 +104,11 @@ delay_fns! {
 
 // What `#[delayed]` emits so that another process can run a function (feature `dask`):
 // see `remote.rs`.
-pub use crate::cache::codec::Codec;
+pub use crate::codec::{Codec, Known, KnownCodec, NoCodec, Probe, SerdeCodec};
+pub use crate::erased::AnyValue;
+pub use crate::graph::node::RemoteOp;
 #[cfg(feature = "dask")]
-pub use crate::remote::Registered;
-pub use crate::remote::{Known, KnownCodec, NoCodec, Probe, RemoteOp, SerdeCodec};
-pub use crate::value::AnyValue;
+pub use crate::graph::remote::Registered;
 #[cfg(feature = "dask")]
 pub use inventory;
 

@@ -9,17 +9,17 @@
 
 use std::sync::OnceLock;
 
+use crate::graph::node::{Node, Scope};
 use crate::key::{Key, KeyHasher};
-use crate::node::{Node, Scope};
 
 /// The key under which `node`'s result may be read from or written to disk.
 pub(crate) fn disk_key(node: &Node) -> Option<Key> {
-    match node.scope {
-        Scope::Portable => Some(node.key),
+    match node.scope() {
+        Scope::Portable => Some(node.key()),
         Scope::Build => build_fingerprint().map(|build| {
             let mut h = KeyHasher::new("delayed.build-key");
             h.write_key(&build);
-            h.write_key(&node.key);
+            h.write_key(&node.key());
             h.finish()
         }),
         Scope::Process => None,

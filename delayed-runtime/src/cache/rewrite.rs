@@ -1,5 +1,6 @@
-//! The scheduler hook: before a compute with a cache, the graph is rewritten so that
-//! stored results replace their tasks, and work that only fed those tasks disappears.
+//! The pipeline's cache step: before a compute with a cache, the graph is rewritten so
+//! that stored results replace their tasks, and work that only fed those tasks
+//! disappears; after it, the pipeline writes back what ran ([`write_back`]).
 //!
 //! 1. Take the graph's plan, made as usual (one task per distinct key, inputs first).
 //! 2. Walk it from the roots backwards: a needed cacheable task found on disk is a *hit*
@@ -7,23 +8,22 @@
 //!    inputs); a needed task that runs makes its inputs needed. Tasks never needed are the
 //!    *skipped* upstream work.
 //! 3. Build the needed part again: a hit becomes a task with no inputs that hands over the
-//!    loaded value; a cacheable miss becomes a task that runs the original body and stores
-//!    the result; tasks downstream of those are rebuilt over the new inputs; everything
-//!    else is the original node, untouched.
+//!    loaded value; tasks downstream of hits are rebuilt over the new inputs (running the
+//!    original body); everything else is the original node, untouched.
 //!
-//! The scheduler then plans and runs the rebuilt graph exactly like any other, so
-//! deduplication, freeing results after their last consumer and errors work unchanged.
-//! Nothing here runs when no cache is configured.
+//! The pipeline then plans and runs the rebuilt graph exactly like any other, so
+//! deduplication, freeing results after their last consumer and errors work unchanged;
+//! the cacheable tasks of that plan (the misses: a hit has no codec) are the ones whose
+//! results the executor hands to the cache as they are computed. Nothing here runs when
+//! no cache is configured.
 
 use std::sync::{Arc, Mutex};
 
 use crate::cache::disk_key::disk_key;
 use crate::cache::Cache;
-use crate::node::{Body, Input, InputList, Node, Scope, TaskFn};
-use crate::scheduler::inputs::Inputs;
-use crate::scheduler::plan::Plan;
-use crate::scheduler::plan::CONST;
-use crate::value::{AnyValue, BoxError};
+use crate::erased::{AnyValue, BoxError};
+use crate::graph::node::{Body, Input, InputList, Inputs, Node, Scope, TaskFn};
+use crate::plan::{Plan, CONST};
 
 /// The roots of the rewritten graph, or `None` when the cache changes nothing (it is
 /// off, or no task in the graph is cacheable): then the original graph runs.
@@ -47,7 +47,7 @@ pub(crate) fn rewrite(
         arcs[t as usize].get_or_insert_with(|| Arc::clone(root));
     }
     for (t, node) in plan.tasks().iter().enumerate() {
-        for (input, s) in node.inputs.iter().zip(sources(t)) {
+        for (input, s) in node.inputs().iter().zip(sources(t)) {
             if let Input::Node(child) = input {
                 arcs[s].get_or_insert_with(|| Arc::clone(child));
             }
@@ -65,8 +65,8 @@ pub(crate) fn rewrite(
             continue;
         }
         let node = plan.tasks()[t];
-        if let (Some(codec), Body::Task(_), Some(key)) = (node.codec, &node.body, disk_key(node)) {
-            if let Some(value) = cache.load(&key, node.name, codec) {
+        if let (Some(codec), true, Some(key)) = (node.codec(), node.is_task(), disk_key(node)) {
+            if let Some(value) = cache.load(&key, node.name(), codec) {
                 loaded[t] = Some(value);
                 continue;
             }
@@ -94,13 +94,12 @@ pub(crate) fn rewrite(
             continue;
         }
         let original = arcs[t].clone()?;
-        let cacheable = is_cacheable(node);
-        if !cacheable && !sources(t).any(|s| s != CONST as usize && changed[s]) {
+        if !sources(t).any(|s| s != CONST as usize && changed[s]) {
             rebuilt[t] = Some(original);
             continue;
         }
         let inputs = node
-            .inputs
+            .inputs()
             .iter()
             .zip(sources(t))
             .map(|(input, s)| match input {
@@ -109,12 +108,10 @@ pub(crate) fn rewrite(
             })
             .collect::<Option<Vec<Input>>>()?;
         let inputs = InputList::from_inputs(inputs);
-        let store = cacheable.then(|| cache.clone());
-        // Rebuilt tasks still run on a dask cluster; a cacheable one keeps its codec there,
-        // so the driver stores the result when it comes back (see `dask/exec.rs`).
-        let codec = if cacheable { node.codec } else { None };
-        let body = run_original(original, store);
-        rebuilt[t] = Some(task(node, inputs, body, node.remote, codec));
+        // A rebuilt task keeps its codec (its result is still written back) and its
+        // remote op (it still runs on a cluster).
+        let body = run_original(original);
+        rebuilt[t] = Some(task(node, inputs, body, node.remote(), node.codec()));
         changed[t] = true;
     }
     cache.count_skipped(skipped);
@@ -124,27 +121,48 @@ pub(crate) fn rewrite(
         .collect()
 }
 
+/// Which tasks of `plan` (the rewritten one) have their results written back to
+/// `cache` as they are computed: the cacheable ones (a hit has no codec any more).
+/// `None` when nothing would be.
+pub(crate) fn write_back(plan: &Plan<'_>, cache: &Cache) -> Option<Vec<bool>> {
+    if !cache.is_on() {
+        return None;
+    }
+    let wanted: Vec<bool> = plan.tasks().iter().map(|node| is_cacheable(node)).collect();
+    wanted.contains(&true).then_some(wanted)
+}
+
+impl Cache {
+    /// Writes `node`'s computed `value` back (a task [`write_back`] chose).
+    pub(crate) fn keep(&self, node: &Node, value: &AnyValue) {
+        if let (Some(codec), Some(key)) = (node.codec(), disk_key(node)) {
+            self.store(&key, node.name(), codec, value);
+        }
+    }
+}
+
 fn is_cacheable(node: &Node) -> bool {
-    node.codec.is_some() && matches!(node.body, Body::Task(_)) && node.scope != Scope::Process
+    node.codec().is_some() && node.is_task() && node.scope() != Scope::Process
 }
 
 fn task(
     like: &Node,
     inputs: InputList,
     body: Box<TaskFn>,
-    remote: Option<&'static crate::remote::RemoteOp>,
-    codec: Option<&'static crate::cache::codec::Codec>,
+    remote: Option<&'static crate::graph::node::RemoteOp>,
+    codec: Option<&'static crate::codec::Codec>,
 ) -> Arc<Node> {
-    Arc::new(Node {
-        key: like.key,
-        name: like.name,
+    let node = Node::new(
+        like.key(),
+        like.name(),
+        like.scope(),
         inputs,
-        body: Body::Task(body),
-        codec,
-        remote,
-        scope: like.scope,
-        role: like.role,
-    })
+        Body::Task(body),
+    )
+    .with_role(like.role())
+    .with_codec(codec)
+    .with_remote(remote);
+    Arc::new(node)
 }
 
 /// A hit: hands the loaded value over once, so it is freed after its last consumer like
@@ -159,21 +177,14 @@ fn hand_over(value: AnyValue) -> Box<TaskFn> {
     })
 }
 
-/// The original task over rebuilt inputs; with `store`, its result is also written to
-/// the cache (on the worker that computed it).
-fn run_original(original: Arc<Node>, store: Option<Cache>) -> Box<TaskFn> {
+/// The original task over rebuilt inputs.
+fn run_original(original: Arc<Node>) -> Box<TaskFn> {
     Box::new(
         move |inputs: &mut Inputs<'_>| -> Result<AnyValue, BoxError> {
-            let value = match &original.body {
-                Body::Task(body) => body(inputs)?,
-                Body::Data(value) => value.clone(),
-            };
-            if let (Some(cache), Some(codec), Some(key)) =
-                (&store, original.codec, disk_key(&original))
-            {
-                cache.store(&key, original.name, codec, &value);
+            match original.body() {
+                Body::Task(body) => body(inputs),
+                Body::Data(value) => Ok(value.clone()),
             }
-            Ok(value)
         },
     )
 }

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use crate::cache::codec::Codec;
 use crate::cache::entry::{self, VERSION};
+use crate::codec::Codec;
+use crate::erased::AnyValue;
 use crate::key::Key;
-use crate::value::AnyValue;
 
 /// What a [`Cache`] does with its directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -551,7 +551,7 @@ fn read_dir_or_empty(dir: &Path) -> io::Result<Vec<io::Result<fs::DirEntry>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::codec::codec_of;
+    use crate::codec::codec_of;
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir =

@@ -28,16 +28,13 @@ use std::sync::Arc;
 
 use super::wire::{Reader, Writer};
 use super::Inner;
-use crate::cache::Cache;
+use crate::erased::AnyValue;
 use crate::error::Error;
+use crate::executor::local::GlobalPool;
+use crate::executor::{Ctx, Executor, Sink};
+use crate::graph::node::{Body, Input, InputList, Node, RemoteOp};
 use crate::key::KeyHasher;
-use crate::node::{Body, Input, InputList, Node, Role};
-use crate::remote::RemoteOp;
-use crate::scheduler::plan::Plan;
-use crate::scheduler::plan::CONST;
-use crate::scheduler::run::{dependents, Run};
-use crate::value::AnyValue;
-use crate::watch::Recorder;
+use crate::plan::{Plan, CONST};
 
 const NONE: u32 = u32::MAX;
 
@@ -58,12 +55,12 @@ struct Part {
 
 /// Whether `node` can run on the cluster, and its op.
 fn capable(node: &Node) -> Option<&'static RemoteOp> {
-    let op = node.remote?;
-    if !matches!(node.body, Body::Task(_)) {
+    let op = node.remote()?;
+    if !node.is_task() {
         return None;
     }
     (op.output)()?;
-    for i in 0..node.inputs.len() {
+    for i in 0..node.inputs().len() {
         (op.input)(i)?;
     }
     Some(op)
@@ -75,110 +72,265 @@ fn internal(what: &str) -> Error {
     }
 }
 
-/// Runs `plan` on the cluster (and its driver-side nodes here); the roots' values.
-pub(crate) fn run(
-    cluster: &Inner,
-    plan: &Plan<'_>,
-    cache: Option<&Cache>,
-    recorder: Option<&Recorder>,
-    stop: Option<&std::sync::atomic::AtomicBool>,
-) -> Result<Vec<AnyValue>, Error> {
-    let n = plan.len();
-    let ops: Vec<Option<&'static RemoteOp>> = plan.tasks().iter().map(|t| capable(t)).collect();
-    let mut phase = vec![0u32; n];
-    for t in 0..n {
-        let latest = plan
-            .sources_of(t as u32)
+impl Executor for Inner {
+    /// Runs `plan` on the cluster (and its driver-side nodes here), watched by phase:
+    /// each task is counted done, with no duration, when its phase has finished (dask's
+    /// dashboard shows the cluster's own task stream). A job's compute is cancelled
+    /// between phases; the futures of the phase running then are released.
+    fn run(&self, plan: &Plan<'_>, ctx: &Ctx<'_>) -> Result<Vec<AnyValue>, Error> {
+        let ops: Vec<Option<&'static RemoteOp>> = plan.tasks().iter().map(|t| capable(t)).collect();
+        let phases = Phases::of(plan, &ops);
+        let layout = Layout::of(plan, &phases, 4 * self.threads().max(1), ctx);
+        let session = self.session();
+        let mut values: Vec<Option<AnyValue>> = vec![None; plan.len()];
+        let outcome = self.run_phases(plan, ctx, &ops, &phases, &layout, &session, &mut values);
+        if layout.submitted(&phases) {
+            // Forget this compute's futures, so dask frees their results.
+            let released = self.request(&[b"release", session.as_bytes()]);
+            if outcome.is_ok() {
+                released?;
+            }
+        }
+        outcome?;
+        plan.roots()
             .iter()
-            .filter(|&&s| s != CONST)
-            .map(|&s| phase[s as usize])
-            .max()
-            .unwrap_or(0);
-        let on_cluster = ops[t].is_some();
-        phase[t] = if on_cluster == (latest % 2 == 1) {
-            latest
-        } else {
-            latest + 1
-        };
-    }
-    let phases = phase.iter().copied().max().map_or(0, |p| p as usize + 1);
-    let mut by_phase: Vec<Vec<u32>> = vec![Vec::new(); phases];
-    for t in 0..n {
-        by_phase[phase[t] as usize].push(t as u32);
+            .map(|&r| {
+                values[r as usize]
+                    .clone()
+                    .ok_or_else(|| internal("a root's value is missing"))
+            })
+            .collect()
     }
 
-    // Partitions of the cluster phases.
-    let mut part = vec![NONE; n];
-    let mut parts: Vec<Part> = Vec::new();
-    let mut parts_of_phase: Vec<std::ops::Range<usize>> = vec![0..0; phases];
-    let wanted = 4 * cluster.threads().max(1);
-    for (k, tasks) in by_phase.iter().enumerate() {
-        if k % 2 == 0 || tasks.is_empty() {
-            continue;
-        }
-        let first = parts.len();
-        // Balanced: chunk sizes differ by at most one task. A phase of a few tasks gets
-        // one partition per task (nothing is known of their costs, and a few dask tasks
-        // more cost less than a long task waiting behind another in one partition), except
-        // that a task reading only the one before it, which nothing else reads, joins it.
-        let bounds: Vec<usize> = if tasks.len() <= 2 * wanted {
-            let mut bounds = vec![0];
-            for i in 1..tasks.len() {
-                let (prev, t) = (tasks[i - 1], tasks[i]);
-                let mut reads = plan.sources_of(t).iter().filter(|&&s| s != CONST);
-                let chained = reads.next() == Some(&prev)
-                    && reads.next().is_none()
-                    && plan.reads()[prev as usize] == 1;
-                if !chained {
-                    bounds.push(i);
+    fn workers(&self) -> usize {
+        self.threads()
+    }
+
+    fn describe(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Scheduler::dask({})", self.address())
+    }
+}
+
+impl Inner {
+    /// Runs the phases in order, each to its end; the values later phases and the caller
+    /// read are left in `values`.
+    #[allow(clippy::too_many_arguments)]
+    fn run_phases(
+        &self,
+        plan: &Plan<'_>,
+        ctx: &Ctx<'_>,
+        ops: &[Option<&'static RemoteOp>],
+        phases: &Phases,
+        layout: &Layout,
+        session: &str,
+        values: &mut [Option<AnyValue>],
+    ) -> Result<(), Error> {
+        let mut scratch = vec![NONE; plan.len()];
+        for (k, tasks) in phases.tasks.iter().enumerate() {
+            if tasks.is_empty() {
+                continue;
+            }
+            if ctx.stopped() {
+                return Err(Error::Cancelled {});
+            }
+            if k % 2 == 0 {
+                run_here(
+                    plan,
+                    ctx,
+                    tasks,
+                    phases,
+                    &layout.exported,
+                    values,
+                    &mut scratch,
+                )?;
+            } else {
+                let remote = Remote {
+                    plan,
+                    ctx,
+                    ops,
+                    part: &layout.part,
+                    out_index: &layout.out_index,
+                    to_driver: &layout.to_driver,
+                };
+                let range = layout.parts_of_phase[k].clone();
+                remote.run_phase(self, session, &layout.parts, range, values, &mut scratch)?;
+            }
+            // Counted when the phase is done, as ran at that instant: the cluster's own
+            // times are on dask's dashboard.
+            if let Some(recorder) = ctx.recorder {
+                let now = recorder.clock();
+                for &t in tasks {
+                    recorder.executed(plan, t, now, true);
                 }
             }
-            bounds.push(tasks.len());
-            bounds
-        } else {
-            (0..=wanted).map(|c| c * tasks.len() / wanted).collect()
-        };
-        for chunk in bounds.windows(2).map(|w| &tasks[w[0]..w[1]]) {
-            let p = parts.len() as u32;
-            let mut h = KeyHasher::new("delayed.dask.partition");
-            for &t in chunk {
-                part[t as usize] = p;
-                h.write_key(&plan.task(t).key);
-            }
-            let last = plan.task(chunk[chunk.len() - 1]);
-            let name: String = last
-                .name
-                .chars()
-                .map(|c| {
-                    if c.is_alphanumeric() || c == '_' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            parts.push(Part {
-                tasks: chunk.to_vec(),
-                outputs: Vec::new(),
-                key: format!("{name}-{}", &h.finish().to_hex()[..32]),
-            });
         }
-        parts_of_phase[k] = first..parts.len();
+        Ok(())
+    }
+}
+
+/// Each task's phase (driver phases even, cluster phases odd), and the tasks of each.
+struct Phases {
+    of: Vec<u32>,
+    tasks: Vec<Vec<u32>>,
+}
+
+impl Phases {
+    /// In plan order (inputs first), each task gets the earliest phase after its inputs'
+    /// of its kind.
+    fn of(plan: &Plan<'_>, ops: &[Option<&'static RemoteOp>]) -> Phases {
+        let n = plan.len();
+        let mut of = vec![0u32; n];
+        for t in 0..n {
+            let latest = plan
+                .sources_of(t as u32)
+                .iter()
+                .filter(|&&s| s != CONST)
+                .map(|&s| of[s as usize])
+                .max()
+                .unwrap_or(0);
+            let on_cluster = ops[t].is_some();
+            of[t] = if on_cluster == (latest % 2 == 1) {
+                latest
+            } else {
+                latest + 1
+            };
+        }
+        let count = of.iter().copied().max().map_or(0, |p| p as usize + 1);
+        let mut tasks: Vec<Vec<u32>> = vec![Vec::new(); count];
+        for t in 0..n {
+            tasks[of[t] as usize].push(t as u32);
+        }
+        Phases { of, tasks }
+    }
+}
+
+/// The partitions of the cluster phases, and which values leave their partition.
+struct Layout {
+    part: Vec<u32>,
+    parts: Vec<Part>,
+    parts_of_phase: Vec<std::ops::Range<usize>>,
+    /// Read outside its partition or driver phase (or returned).
+    exported: Vec<bool>,
+    /// Comes back to the driver.
+    to_driver: Vec<bool>,
+    /// A task's index among its partition's outputs.
+    out_index: Vec<u32>,
+}
+
+impl Layout {
+    fn of(plan: &Plan<'_>, phases: &Phases, wanted: usize, ctx: &Ctx<'_>) -> Layout {
+        let n = plan.len();
+        let mut part = vec![NONE; n];
+        let mut parts: Vec<Part> = Vec::new();
+        let mut parts_of_phase: Vec<std::ops::Range<usize>> = vec![0..0; phases.tasks.len()];
+        for (k, tasks) in phases.tasks.iter().enumerate() {
+            if k % 2 == 0 || tasks.is_empty() {
+                continue;
+            }
+            let first = parts.len();
+            for chunk in chunk_bounds(plan, tasks, wanted)
+                .windows(2)
+                .map(|w| &tasks[w[0]..w[1]])
+            {
+                for &t in chunk {
+                    part[t as usize] = parts.len() as u32;
+                }
+                parts.push(Part {
+                    tasks: chunk.to_vec(),
+                    outputs: Vec::new(),
+                    key: partition_key(plan, chunk),
+                });
+            }
+            parts_of_phase[k] = first..parts.len();
+        }
+        let (exported, to_driver) = exports(plan, &phases.of, &part, ctx);
+        let mut out_index = vec![NONE; n];
+        for p in &mut parts {
+            for &t in &p.tasks {
+                if exported[t as usize] {
+                    out_index[t as usize] = p.outputs.len() as u32;
+                    p.outputs.push(t);
+                }
+            }
+        }
+        Layout {
+            part,
+            parts,
+            parts_of_phase,
+            exported,
+            to_driver,
+            out_index,
+        }
     }
 
-    // What leaves its partition (or driver phase), and what comes back to the driver.
+    /// Whether any partition goes to the cluster.
+    fn submitted(&self, phases: &Phases) -> bool {
+        phases
+            .tasks
+            .iter()
+            .enumerate()
+            .any(|(k, tasks)| k % 2 == 1 && !tasks.is_empty())
+    }
+}
+
+/// Where a cluster phase's tasks are cut into partitions (chunk boundaries).
+///
+/// Balanced: chunk sizes differ by at most one task. A phase of a few tasks gets one
+/// partition per task (nothing is known of their costs, and a few dask tasks more cost
+/// less than a long task waiting behind another in one partition), except that a task
+/// reading only the one before it, which nothing else reads, joins it.
+fn chunk_bounds(plan: &Plan<'_>, tasks: &[u32], wanted: usize) -> Vec<usize> {
+    if tasks.len() > 2 * wanted {
+        return (0..=wanted).map(|c| c * tasks.len() / wanted).collect();
+    }
+    let mut bounds = vec![0];
+    for i in 1..tasks.len() {
+        let (prev, t) = (tasks[i - 1], tasks[i]);
+        let mut reads = plan.sources_of(t).iter().filter(|&&s| s != CONST);
+        let chained = reads.next() == Some(&prev)
+            && reads.next().is_none()
+            && plan.reads()[prev as usize] == 1;
+        if !chained {
+            bounds.push(i);
+        }
+    }
+    bounds.push(tasks.len());
+    bounds
+}
+
+/// A partition's dask key: its last task's name and a blake3 of its tasks' keys.
+fn partition_key(plan: &Plan<'_>, chunk: &[u32]) -> String {
+    let mut h = KeyHasher::new("delayed.dask.partition");
+    for &t in chunk {
+        h.write_key(&plan.task(t).key());
+    }
+    let name: String = plan
+        .task(chunk[chunk.len() - 1])
+        .name()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{name}-{}", &h.finish().to_hex()[..32])
+}
+
+/// Which values leave their partition (or driver phase), and which come back to the
+/// driver: the roots, what driver tasks read, and what the pipeline's sink wants.
+fn exports(plan: &Plan<'_>, phase: &[u32], part: &[u32], ctx: &Ctx<'_>) -> (Vec<bool>, Vec<bool>) {
+    let n = plan.len();
     let mut exported = vec![false; n];
     let mut to_driver = vec![false; n];
     for &r in plan.roots() {
         exported[r as usize] = true;
         to_driver[r as usize] = true;
     }
-    // A cacheable cluster task's result comes back to be stored by the driver.
-    let stored: Vec<bool> = (0..n)
-        .map(|t| cache.is_some() && part[t] != NONE && plan.tasks()[t].codec.is_some())
-        .collect();
     for t in 0..n {
-        if stored[t] {
+        if part[t] != NONE && ctx.wants(t as u32) {
             exported[t] = true;
             to_driver[t] = true;
         }
@@ -202,103 +354,26 @@ pub(crate) fn run(
             }
         }
     }
-    let mut out_index = vec![NONE; n];
-    for p in &mut parts {
-        for &t in &p.tasks {
-            if exported[t as usize] {
-                out_index[t as usize] = p.outputs.len() as u32;
-                p.outputs.push(t);
-            }
-        }
-    }
-
-    let session = cluster.session();
-    let mut values: Vec<Option<AnyValue>> = vec![None; n];
-    let mut scratch = vec![NONE; n];
-    let mut submitted = false;
-    let mut outcome = Ok(());
-    for k in 0..phases {
-        if by_phase[k].is_empty() {
-            continue;
-        }
-        if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Acquire)) {
-            outcome = Err(Error::Cancelled {});
-            break;
-        }
-        outcome = if k % 2 == 0 {
-            run_here(
-                plan,
-                &by_phase[k],
-                &phase,
-                &exported,
-                &mut values,
-                &mut scratch,
-            )
-        } else {
-            submitted = true;
-            let ctx = Remote {
-                plan,
-                cache,
-                stored: &stored,
-                ops: &ops,
-                part: &part,
-                out_index: &out_index,
-                to_driver: &to_driver,
-            };
-            ctx.run_phase(
-                cluster,
-                &session,
-                &parts,
-                parts_of_phase[k].clone(),
-                &mut values,
-                &mut scratch,
-            )
-        };
-        if outcome.is_err() {
-            break;
-        }
-        // Counted when the phase is done, as ran at that instant: the cluster's own times
-        // are on dask's dashboard.
-        if let Some(recorder) = recorder {
-            let now = recorder.clock();
-            for &t in &by_phase[k] {
-                recorder.executed(plan, t, now, true);
-            }
-        }
-    }
-    if submitted {
-        // Forget this compute's futures, so dask frees their results.
-        let released = cluster.request(&[b"release", session.as_bytes()]);
-        if outcome.is_ok() {
-            released?;
-        }
-    }
-    outcome?;
-    plan.roots()
-        .iter()
-        .map(|&r| {
-            values[r as usize]
-                .clone()
-                .ok_or_else(|| internal("a root's value is missing"))
-        })
-        .collect()
+    (exported, to_driver)
 }
 
-/// Runs the driver-side tasks of one phase on the local scheduler, with the values they
-/// read from earlier phases as data nodes; keeps the values later phases need.
+/// Runs the driver-side tasks of one phase on the local executor (rayon's global pool,
+/// stopped by the job's flag), with the values they read from earlier phases as data
+/// nodes; keeps the values later phases need and hands the sink what it wants.
 fn run_here(
     plan: &Plan<'_>,
+    ctx: &Ctx<'_>,
     tasks: &[u32],
-    phase: &[u32],
+    phases: &Phases,
     exported: &[bool],
     values: &mut [Option<AnyValue>],
     sub_of: &mut [u32],
 ) -> Result<(), Error> {
-    let k = phase[tasks[0] as usize];
+    let k = phases.of[tasks[0] as usize];
     let mut outside: Vec<u32> = Vec::new();
     for &t in tasks {
         for &s in plan.sources_of(t) {
-            if s != CONST && phase[s as usize] != k && sub_of[s as usize] == NONE {
+            if s != CONST && phases.of[s as usize] != k && sub_of[s as usize] == NONE {
                 sub_of[s as usize] = outside.len() as u32;
                 outside.push(s);
             }
@@ -311,16 +386,9 @@ fn run_here(
             let value = values[s as usize]
                 .clone()
                 .ok_or_else(|| internal("an input from an earlier phase is missing"))?;
-            Ok(Arc::new(Node {
-                key: like.key,
-                name: like.name,
-                inputs: InputList::Zero,
-                body: Body::Data(value),
-                codec: None,
-                remote: None,
-                scope: like.scope,
-                role: Role::Plain,
-            }))
+            let body = Body::Data(value);
+            let node = Node::new(like.key(), like.name(), like.scope(), InputList::Zero, body);
+            Ok(Arc::new(node))
         })
         .collect::<Result<_, Error>>()?;
     let mut sub_tasks: Vec<&Node> = data.iter().map(|d| &**d).collect();
@@ -343,14 +411,26 @@ fn run_here(
         .filter(|&&t| exported[t as usize])
         .map(|&t| sub_of[t as usize])
         .collect();
+    // The sink's wishes, in the sub-plan's numbers (the inputs from earlier phases first,
+    // never wanted again).
+    let sink = ctx.sink.as_ref().map(|sink| {
+        let mut wanted = vec![false; outside.len()];
+        wanted.extend(tasks.iter().map(|&t| ctx.wants(t)));
+        Sink {
+            wanted,
+            take: sink.take,
+        }
+    });
     for &s in outside.iter().chain(tasks) {
         sub_of[s as usize] = NONE;
     }
-    let mut sub = Plan::from_parts(sub_tasks, input_start, sources, roots);
-    let reads = sub.take_reads();
-    let run = Run::new(&sub, reads);
-    run.run_parallel();
-    let computed = run.finish()?;
+    let sub = Plan::from_parts(sub_tasks, input_start, sources, roots);
+    let sub_ctx = Ctx {
+        recorder: None,
+        stop: ctx.stop,
+        sink,
+    };
+    let computed = GlobalPool.run(&sub, &sub_ctx)?;
     let kept = tasks.iter().filter(|&&t| exported[t as usize]);
     for (&t, value) in kept.zip(computed) {
         values[t as usize] = Some(value);
@@ -361,8 +441,7 @@ fn run_here(
 /// What building and reading partitions needs.
 struct Remote<'a, 'p, 'g> {
     plan: &'p Plan<'g>,
-    cache: Option<&'a Cache>,
-    stored: &'a [bool],
+    ctx: &'a Ctx<'a>,
     ops: &'a [Option<&'static RemoteOp>],
     part: &'a [u32],
     out_index: &'a [u32],
@@ -437,14 +516,7 @@ impl Remote<'_, '_, '_> {
                         (codec.type_name)()
                     ),
                 })?;
-                if let (true, Some(cache), Some(codec)) =
-                    (self.stored[t as usize], self.cache, self.plan.task(t).codec)
-                {
-                    let node = self.plan.task(t);
-                    if let Some(key) = crate::cache::disk_key(node) {
-                        cache.store(&key, node.name, codec, &value);
-                    }
-                }
+                self.ctx.deliver(self.plan, t, &value);
                 values[t as usize] = Some(value);
             }
         }
@@ -470,15 +542,15 @@ impl Remote<'_, '_, '_> {
         for &t in &part.tasks {
             let node = self.plan.task(t);
             let op = self.ops[t as usize].ok_or_else(|| internal("not a cluster task"))?;
-            nodes.raw(node.key.as_bytes());
-            nodes.str(node.name);
+            nodes.raw(node.key().as_bytes());
+            nodes.str(node.name());
             nodes.raw(op.id().as_bytes());
-            nodes.u32(node.inputs.len() as u32);
+            nodes.u32(node.inputs().len() as u32);
             for (i, (&s, input)) in self
                 .plan
                 .sources_of(t)
                 .iter()
-                .zip(node.inputs.iter())
+                .zip(node.inputs().iter())
                 .enumerate()
             {
                 let encode = |value: &AnyValue| -> Result<Vec<u8>, Error> {
@@ -562,10 +634,10 @@ impl Remote<'_, '_, '_> {
                     .plan
                     .tasks()
                     .iter()
-                    .position(|node| node.key == failure.key);
+                    .position(|node| node.key() == failure.key);
                 let needed = t.map_or_else(
                     || (Vec::new(), 0),
-                    |t| dependents(self.plan, t as u32, Error::MAX_DEPENDENTS),
+                    |t| self.plan.dependents_of(t as u32, Error::MAX_DEPENDENTS),
                 );
                 failure.into_error(needed)
             }

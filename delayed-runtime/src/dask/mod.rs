@@ -13,7 +13,7 @@
 //! values that cross partitions travel, as postcard bytes that dask moves between workers.
 //!
 //! - `mod.rs`: [`Cluster`], the driver process and its protocol;
-//! - `exec.rs`: phases, partitions, payloads, gathering results;
+//! - `exec.rs`: the executor: phases, partitions, payloads, gathering results;
 //! - `task.rs`: the worker side of a partition;
 //! - `wire.rs`: frames and records.
 
@@ -28,31 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::Error;
-
-/// A compute with [`Scheduler::dask`](crate::Scheduler::dask): the plan run on the
-/// cluster, watched (progress, trace, report) by phase: each task is counted done, with
-/// no duration, when its phase has finished (dask's dashboard shows the cluster's own
-/// task stream). A job's compute (`stop`) is cancelled between phases; the futures of the
-/// phase running then are released.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn compute(
-    cluster: &Inner,
-    watch: &crate::watch::Watch,
-    cache: Option<&crate::cache::Cache>,
-    plan: crate::scheduler::plan::Plan<'_>,
-    roots: &[&Arc<crate::node::Node>],
-    report: bool,
-    started: std::time::Instant,
-    stop: Option<&std::sync::atomic::AtomicBool>,
-) -> Result<(Vec<crate::value::AnyValue>, Option<crate::watch::Report>), Error> {
-    let session = watch.start(&plan, started, report, cluster.threads(), true);
-    let recorder = session.as_ref().map(|s| s.recorder());
-    let result = exec::run(cluster, &plan, cache, recorder, stop);
-    match session {
-        None => result.map(|values| (values, None)),
-        Some(session) => session.end(&plan, roots, result),
-    }
-}
+use crate::scheduler::Scheduler;
 
 /// The Python program that drives dask.
 const DRIVER: &str = include_str!("driver.py");
@@ -295,6 +271,15 @@ impl Cluster {
             .split(',')
             .filter_map(|p| p.trim().parse().ok())
             .collect())
+    }
+}
+
+impl Scheduler {
+    /// Runs on a dask.distributed cluster: the graph is cut into coarse partitions, each
+    /// one dask task run by the local scheduler inside a worker process (see
+    /// [`dask`](crate::dask) for which nodes run there and which on this process).
+    pub fn dask(cluster: &Cluster) -> Scheduler {
+        Scheduler::with_executor(cluster.inner.clone())
     }
 }
 

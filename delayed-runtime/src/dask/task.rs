@@ -15,9 +15,12 @@ use std::sync::Arc;
 use super::exec::{read_outputs, IN_DEP, IN_LOCAL, IN_TABLE, MAGIC};
 use super::wire::{malformed, Reader, Writer};
 use crate::error::Error;
+use crate::executor::local::{OnCaller, OwnPool};
+use crate::executor::{Ctx, Executor};
+use crate::graph::names::intern;
+use crate::graph::node::{Body, Input, InputList, Node, Scope};
 use crate::key::{Key, KeyHasher};
-use crate::node::{Body, Input, InputList, Node, Role, Scope};
-use crate::scheduler::Scheduler;
+use crate::plan::Plan;
 
 /// Set (to anything) in the environment of a task process.
 pub(crate) const TASK_ENV: &str = "DELAYED_WORKER_TASK";
@@ -80,19 +83,22 @@ fn run_partition(input: &[u8], threads: usize) -> Vec<u8> {
         Err(message) => return infra(&message),
     };
     let roots: Vec<&Arc<Node>> = outputs.iter().map(|&i| &nodes[i]).collect();
-    let scheduler = if threads == 1 {
-        Scheduler::sync()
+    // The local executor directly: a partition is planned already, uncached, unwatched.
+    crate::panics::install();
+    let plan = Plan::new(&roots);
+    let ran = if threads == 1 {
+        OnCaller.run(&plan, &Ctx::default())
     } else {
-        Scheduler::threads(threads)
+        OwnPool::new(threads).run(&plan, &Ctx::default())
     };
-    match scheduler.run(&roots) {
+    match ran {
         Ok(values) => {
             let mut w = Writer::default();
             w.u8(0);
             w.u32(values.len() as u32);
             for (node, value) in roots.iter().zip(&values) {
                 let encoded = node
-                    .remote
+                    .remote()
                     .and_then(|op| (op.output)())
                     .ok_or_else(|| format!("`{}` has no codec", node.label()))
                     .and_then(|codec| (codec.encode)(value));
@@ -121,7 +127,7 @@ fn failure(error: &Error, nodes: &[Arc<Node>]) -> Vec<u8> {
     let key = nodes
         .iter()
         .find(|n| n.label() == *task)
-        .map_or(Key::from_bytes([0; 32]), |n| n.key);
+        .map_or(Key::from_bytes([0; 32]), |n| n.key());
     let mut w = Writer::default();
     w.u8(1);
     w.u8(kind);
@@ -208,7 +214,7 @@ fn build(parts: &[&[u8]]) -> Result<(Vec<Arc<Node>>, Vec<usize>), String> {
         let key = r.key()?;
         let name = r.str()?.to_owned();
         let id = r.key()?;
-        let op = crate::remote::lookup(&id).ok_or_else(|| {
+        let op = crate::graph::remote::lookup(&id).ok_or_else(|| {
             format!("task `{name}`: no function with this id in this binary (is it the driver's build?)")
         })?;
         let arity = r.u32()? as usize;
@@ -227,17 +233,10 @@ fn build(parts: &[&[u8]]) -> Result<(Vec<Arc<Node>>, Vec<usize>), String> {
                 h.write_u64(tag);
                 h.write_u64(u64::from(a));
                 h.write_u64(u64::from(b));
-                Ok(Arc::new(Node {
-                    key: h.finish(),
-                    name: "input",
-                    inputs: InputList::Zero,
-                    body: Body::Data(value),
-                    codec: None,
-                    remote: None,
-                    // Keys made up here: never cached, never compared across processes.
-                    scope: Scope::Process,
-                    role: Role::Plain,
-                }))
+                // Keys made up here: never cached, never compared across processes.
+                let body = Body::Data(value);
+                let node = Node::new(h.finish(), "input", Scope::Process, InputList::Zero, body);
+                Ok(Arc::new(node))
             };
             let node = match r.u8()? {
                 IN_LOCAL => nodes
@@ -275,18 +274,10 @@ fn build(parts: &[&[u8]]) -> Result<(Vec<Arc<Node>>, Vec<usize>), String> {
             };
             inputs.push(Input::Node(node));
         }
-        inputs.shrink();
-        let run = op.run;
-        nodes.push(Arc::new(Node {
-            key,
-            name: crate::node::intern(Cow::Owned(name)),
-            inputs,
-            body: Body::Task(Box::new(run)),
-            codec: None,
-            remote: Some(op),
-            scope: Scope::Process,
-            role: Role::Plain,
-        }));
+        let body = Body::Task(Box::new(op.run));
+        let name = intern(Cow::Owned(name));
+        let node = Node::new(key, name, Scope::Process, inputs, body).with_remote(Some(op));
+        nodes.push(Arc::new(node));
     }
     let outputs = (0..r.u32()?)
         .map(|_| {

@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use super::graph::Graph;
 use super::Options;
-use crate::node::NodeKind;
+use crate::graph::node::NodeKind;
 
 /// Graphviz text for `graph`.
 pub(crate) fn write(graph: &Graph, options: &Options) -> String {
@@ -56,8 +56,8 @@ fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compute::roots_of;
     use crate::render::Rankdir;
+    use crate::shape::roots_of;
     use crate::value;
 
     #[test]

@@ -9,9 +9,9 @@
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
+use crate::graph::node::{Node, NodeKind};
+use crate::graph::walk::{walk, Visit};
 use crate::key::KeyMap;
-use crate::node::{Node, NodeKind};
-use crate::walk::{walk, Visit};
 
 /// A node as drawn.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,7 +55,7 @@ struct Drawing {
 
 impl<'g> Visit<'g> for Drawing {
     fn enter(&mut self, node: &'g Node) -> bool {
-        match self.index.entry(node.key) {
+        match self.index.entry(node.key()) {
             Entry::Occupied(_) => false,
             Entry::Vacant(slot) => {
                 slot.insert(IN_PROGRESS);
@@ -71,7 +71,7 @@ impl<'g> Visit<'g> for Drawing {
         for child in node.node_inputs() {
             match self
                 .index
-                .get(&child.key)
+                .get(&child.key())
                 .and_then(|&s| self.slots.get(s as usize))
             {
                 Some(Slot::Drawn(id)) => inputs.push(*id),
@@ -82,19 +82,19 @@ impl<'g> Visit<'g> for Drawing {
         inputs.sort_unstable();
         inputs.dedup();
         let slot = self.slots.len() as u32;
-        if node.is_collect() && !self.root_keys.contains_key(&node.key) {
+        if node.is_collect() && !self.root_keys.contains_key(&node.key()) {
             self.slots.push(Slot::Through(inputs.clone()));
         } else {
             let id = self.nodes.len() as u32;
             self.nodes.push(GNode {
-                name: node.name.to_string(),
+                name: node.name().to_string(),
                 label: node.label(),
                 kind: node.kind(),
             });
             self.edges.extend(inputs.iter().map(|&i| (i, id)));
             self.slots.push(Slot::Drawn(id));
         }
-        self.index.insert(node.key, slot);
+        self.index.insert(node.key(), slot);
     }
 }
 
@@ -102,7 +102,7 @@ impl Graph {
     pub(crate) fn from_roots(roots: &[&Arc<Node>]) -> Graph {
         let mut drawing = Drawing {
             index: KeyMap::default(),
-            root_keys: roots.iter().map(|root| (root.key, ())).collect(),
+            root_keys: roots.iter().map(|root| (root.key(), ())).collect(),
             slots: Vec::new(),
             nodes: Vec::new(),
             edges: Vec::new(),
@@ -119,7 +119,7 @@ impl Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compute::roots_of;
+    use crate::shape::roots_of;
     use crate::{collect, value};
 
     fn graph_of<C: crate::Computable>(shape: C) -> Graph {

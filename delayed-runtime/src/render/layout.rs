@@ -31,7 +31,7 @@
 use super::font;
 use super::graph::Graph;
 use super::{Options, Rankdir, VisualizeError};
-use crate::node::NodeKind;
+use crate::graph::node::NodeKind;
 
 /// A point in the picture, in SVG units.
 pub(crate) type Point = (f32, f32);
@@ -790,7 +790,7 @@ fn fit_ordered(verts: &Vertices, layer: &[u32], desired: &[(f32, f32)]) -> Vec<f
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compute::roots_of;
+    use crate::shape::roots_of;
     use crate::value;
 
     fn scene_of<C: crate::Computable>(shape: C, rankdir: Rankdir) -> Scene {
@@ -892,7 +892,8 @@ mod tests {
     }
 
     /// Edge crossings of `dot` (Graphviz 2.43.0, `-Tplain`, measured as `measure.rs` does)
-    /// on the histogram graph: `(n, rankdir, crossings)`. See `against_dot` to measure again.
+    /// on the histogram graph: `(n, rankdir, crossings)`. See `against_dot` (`png.rs`) to
+    /// measure again.
     const DOT_CROSSINGS: [(usize, Rankdir, usize); 8] = [
         (4, Rankdir::TB, 11),
         (4, Rankdir::LR, 11),
@@ -975,43 +976,6 @@ mod tests {
                 }
             }
             assert!(inside(&s));
-        }
-    }
-
-    /// Our layout of the histogram graph against Graphviz's `dot` on the same DOT text:
-    /// prints the table of BENCHMARKS.md's "Pictures" section and checks ours has at most
-    /// dot's crossings + 10 %. Needs `dot` on the PATH:
-    /// `cargo test -p delayed-runtime --lib -- --ignored --nocapture against_dot`
-    /// (`DELAYED_LAYOUT_OUT=dir` also writes our PNGs and the DOT text there).
-    #[test]
-    #[ignore]
-    fn against_dot() {
-        use crate::render::measure;
-        println!("| N | rankdir | crossings: ours | dot | size: ours | dot |");
-        println!("|---|---|---|---|---|---|");
-        for (n, rankdir, _) in DOT_CROSSINGS {
-            let (graph, options, scene) = histogram_scene(n, rankdir);
-            let ours = measure::ours(&scene);
-            let text = crate::render::dot::write(&graph, &options);
-            let dot = measure::graphviz(&text).expect("`dot` (Graphviz) runs");
-            if let Some(dir) = std::env::var_os("DELAYED_LAYOUT_OUT") {
-                let name = format!("histogram-{n}-{}", rankdir.as_str());
-                let dir = std::path::Path::new(&dir);
-                let png = crate::render::png::write(&scene, 1.0).unwrap();
-                std::fs::write(dir.join(format!("{name}-ours.png")), png).unwrap();
-                std::fs::write(dir.join(format!("{name}.dot")), text).unwrap();
-            }
-            println!(
-                "| {n} | {} | {} | {} | {:.0}×{:.0} | {:.0}×{:.0} |",
-                rankdir.as_str(),
-                ours.crossings,
-                dot.crossings,
-                ours.width,
-                ours.height,
-                dot.width,
-                dot.height
-            );
-            assert!(ours.crossings * 10 <= dot.crossings * 11);
         }
     }
 

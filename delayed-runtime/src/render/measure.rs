@@ -9,7 +9,7 @@
 
 use super::graph::{GNode, Graph};
 use super::layout::{Point, Scene};
-use crate::node::NodeKind;
+use crate::graph::node::NodeKind;
 
 /// An edge as drawn: its two nodes and the polyline through it.
 pub(crate) struct Drawn {

@@ -38,9 +38,9 @@ mod svg;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::compute::{roots_of, Computable};
-use crate::delayed::Delayed;
-use crate::node::Node;
+use crate::graph::delayed::Delayed;
+use crate::graph::node::Node;
+use crate::shape::{roots_of, Computable};
 
 pub(crate) use graph::Graph;
 

@@ -1,7 +1,7 @@
 //! Colors and line widths shared by SVG and PNG output: tasks are pale blue ellipses, data
 //! pale yellow boxes, edges dark grey.
 
-use crate::node::NodeKind;
+use crate::graph::node::NodeKind;
 
 /// An opaque color.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::font;
 use super::layout::{Point, Scene};
 use super::style;
-use crate::node::NodeKind;
+use crate::graph::node::NodeKind;
 
 /// SVG text for `scene`.
 pub(crate) fn write(scene: &Scene) -> String {
@@ -118,9 +118,9 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compute::roots_of;
     use crate::render::graph::Graph;
     use crate::render::{layout, Options};
+    use crate::shape::roots_of;
     use crate::value;
 
     #[test]

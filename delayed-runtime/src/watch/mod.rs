@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 pub use progress::Progress;
 pub use report::{FunctionStats, Report};
 
+use crate::erased::AnyValue;
 use crate::error::Error;
-use crate::node::{Body, Node};
-use crate::scheduler::plan::Plan;
-use crate::scheduler::plan::CONST;
-use crate::value::AnyValue;
+use crate::graph::node::{Body, Node};
+use crate::plan::Plan;
+use crate::plan::CONST;
 
 /// What a scheduler watches: its builder settings.
 #[derive(Clone, Debug, Default)]
@@ -78,7 +78,7 @@ impl Recorder {
     /// Task `t` has run (`ok`: successfully, its result stored), started at `started`.
     pub(crate) fn executed(&self, plan: &Plan<'_>, t: u32, started: Option<Instant>, ok: bool) {
         let node = plan.task(t);
-        if !matches!(node.body, Body::Task(_)) {
+        if !matches!(node.body(), Body::Task(_)) {
             return;
         }
         // The crate's own `collect` (gathering a `Vec<Delayed<T>>` argument) is not a task
@@ -189,7 +189,7 @@ impl Watch {
                 .tasks()
                 .iter()
                 .zip(plan.reads())
-                .map(|(node, &reads)| match node.body {
+                .map(|(node, &reads)| match node.body() {
                     Body::Task(_) => AtomicU32::new(reads),
                     Body::Data(_) => AtomicU32::new(CONST),
                 })
@@ -219,7 +219,7 @@ impl Watch {
 fn count_tasks(plan: &Plan<'_>) -> usize {
     plan.tasks()
         .iter()
-        .filter(|n| matches!(n.body, Body::Task(_)) && !n.is_collect())
+        .filter(|n| matches!(n.body(), Body::Task(_)) && !n.is_collect())
         .count()
 }
 

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Event;
-use crate::node::{Body, ByAddress, Node};
-use crate::scheduler::plan::Plan;
-use crate::walk::{walk, Visit};
+use crate::graph::node::{Body, Node};
+use crate::graph::walk::ByAddress;
+use crate::graph::walk::{walk, Visit};
+use crate::plan::Plan;
 
 /// What one compute did: returned by [`compute_with_report`](crate::compute_with_report).
 ///
@@ -111,7 +112,7 @@ pub(super) fn make(
 ) -> Report {
     let mut by_name: HashMap<&str, (usize, u64)> = HashMap::new();
     for e in events {
-        let entry = by_name.entry(plan.task(e.task).name).or_default();
+        let entry = by_name.entry(plan.task(e.task).name()).or_default();
         entry.0 += 1;
         entry.1 = entry.1.saturating_add(e.dur_ns);
     }
@@ -146,7 +147,7 @@ fn reachable_tasks(roots: &[&Arc<Node>]) -> usize {
             if !self.seen.insert(node) {
                 return false;
             }
-            if matches!(node.body, Body::Task(_)) && !node.is_collect() {
+            if matches!(node.body(), Body::Task(_)) && !node.is_collect() {
                 self.tasks += 1;
             }
             true

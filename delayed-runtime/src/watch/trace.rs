@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::Event;
-use crate::scheduler::plan::Plan;
+use crate::plan::Plan;
 
 /// Writes the trace to `path`, replacing it whole (see `atomic_file`), so a reader never
 /// sees half a trace.
@@ -61,13 +61,13 @@ fn write_json(
         let node = plan.task(e.task);
         line.clear();
         line.push_str("{\"name\":");
-        push_json_str(&mut line, node.name);
+        push_json_str(&mut line, node.name());
         let _ = write!(line, ",\"ph\":\"X\",\"pid\":1,\"tid\":{},\"ts\":", e.tid);
         push_micros(&mut line, e.start_ns);
         line.push_str(",\"dur\":");
         push_micros(&mut line, e.dur_ns);
         line.push_str(",\"args\":{\"key\":\"");
-        for &byte in &node.key.as_bytes()[..4] {
+        for &byte in &node.key().as_bytes()[..4] {
             line.push(HEX[usize::from(byte >> 4)] as char);
             line.push(HEX[usize::from(byte & 15)] as char);
         }

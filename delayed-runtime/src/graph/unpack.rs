@@ -1,7 +1,7 @@
 //! `unpack()`: a `Delayed` tuple into a tuple of `Delayed`s (dask's `nout`).
 
-use crate::call::{Call, FnId};
-use crate::delayed::Delayed;
+use crate::graph::call::{Call, FnId};
+use crate::graph::delayed::Delayed;
 
 static FIELD_ID: FnId = FnId::new("delayed::getitem", "getitem", "");
 

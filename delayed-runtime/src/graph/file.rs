@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use crate::delayed::Delayed;
+use crate::graph::delayed::Delayed;
+use crate::graph::node::{Body, InputList, Node, Scope};
 use crate::key::{fresh_key, Key, KeyHasher};
-use crate::node::{Body, InputList, Node, Role, Scope};
 
 /// A file as an input of the graph: a data node holding `path`, keyed by the path as
 /// given *and the blake3 of the file's bytes*, so that any change to the file changes the
@@ -52,16 +52,9 @@ pub fn file(path: impl AsRef<Path>) -> Delayed<PathBuf> {
             let mut h = KeyHasher::new("delayed.file");
             h.write_bytes(path.as_os_str().as_encoded_bytes());
             h.write_key(&contents);
-            Delayed::from_node(Arc::new(Node {
-                key: h.finish(),
-                scope: Scope::Portable,
-                role: Role::Plain,
-                name: "file",
-                inputs: InputList::Zero,
-                body: Body::Data(Arc::new(path)),
-                codec: None,
-                remote: None,
-            }))
+            let body = Body::Data(Arc::new(path));
+            let node = Node::new(h.finish(), "file", Scope::Portable, InputList::Zero, body);
+            Delayed::from_node(Arc::new(node))
         }
         Err(error) => unreadable(path, error),
     }
@@ -70,18 +63,17 @@ pub fn file(path: impl AsRef<Path>) -> Delayed<PathBuf> {
 /// The node of a file that cannot be read: a task that fails with the reason.
 fn unreadable(path: PathBuf, error: io::Error) -> Delayed<PathBuf> {
     let message = format!("cannot read input file {}: {error}", path.display());
-    Delayed::from_node(Arc::new(Node {
-        key: fresh_key("file"),
-        scope: Scope::Process,
-        role: Role::Plain,
-        name: "file",
-        inputs: InputList::Zero,
-        body: Body::Task(Box::new(move |_| {
-            Err(io::Error::new(io::ErrorKind::NotFound, message.clone()).into())
-        })),
-        codec: None,
-        remote: None,
-    }))
+    let body = Body::Task(Box::new(move |_| {
+        Err(io::Error::new(io::ErrorKind::NotFound, message.clone()).into())
+    }));
+    let node = Node::new(
+        fresh_key("file"),
+        "file",
+        Scope::Process,
+        InputList::Zero,
+        body,
+    );
+    Delayed::from_node(Arc::new(node))
 }
 
 /// What a file looked like when it was hashed.

@@ -1,4 +1,6 @@
-//! Operators on `Delayed` values: `+ - * / % & | ^ << >>` and unary `-` and `!`.
+//! Operators on `Delayed` values: `+ - * / % & | ^ << >>` and unary `-` and `!`, and
+//! the lazy methods that apply something to a value: `map`, `get` and the comparisons
+//! (`lt`, `eq_`, …).
 //!
 //! Each works between `Delayed<T>`, `&Delayed<T>` and plain values, on either side, and
 //! has the output type of the underlying `std::ops` trait. A plain left operand needs a
@@ -6,10 +8,10 @@
 
 use std::ops::{Add, BitAnd, BitOr, BitXor, Div, Mul, Neg, Not, Rem, Shl, Shr, Sub};
 
-use crate::arg::Arg;
-use crate::call::{Call, FnId};
-use crate::delayed::Delayed;
-use crate::tokenize::Tokenize;
+use crate::graph::arg::{Arg, IntoArg};
+use crate::graph::call::{Call, FnId};
+use crate::graph::delayed::Delayed;
+use crate::key::tokenize::Tokenize;
 
 fn binary<T, U, R>(
     id: &'static FnId,
@@ -25,7 +27,7 @@ where
     let mut call = Call::new(id)
         .with_type::<T>()
         .with_type::<U>()
-        .remote_if(crate::remote::builtin::binary::<T, U>(id.name()));
+        .remote_if(crate::graph::remote::builtin::binary::<T, U>(id.name()));
     call.arg(lhs);
     call.arg(rhs);
     call.finish(move |inputs| {
@@ -206,6 +208,106 @@ macro_rules! unary_ops {
 unary_ops! {
     Neg neg NEG "neg";
     Not not NOT "invert";
+}
+
+static MAP_ID: &str = "delayed::map";
+static GET_ID: FnId = FnId::new("delayed::get", "getitem", "");
+
+macro_rules! comparisons {
+    ($($(#[$doc:meta])* $method:ident => $name:literal, $op:ident, $bound:ident;)*) => {$(
+        $(#[$doc])*
+        pub fn $method<U, R>(&self, other: R) -> Delayed<bool>
+        where
+            T: $bound<U> + Send + Sync + 'static,
+            U: Send + Sync + 'static,
+            R: IntoArg<U>,
+        {
+            static ID: FnId = FnId::new(concat!("delayed::cmp::", $name), $name, "");
+            let mut call = Call::new(&ID).with_type::<T>().with_type::<U>();
+            call.node_arg(self.node.clone());
+            call.arg(other.into_arg());
+            call.finish(|inputs| {
+                let a = inputs.share::<T>()?;
+                let b = inputs.share::<U>()?;
+                Ok((*a).$op(&*b))
+            })
+        }
+    )*};
+}
+
+impl<T> Delayed<T> {
+    /// Applies `f` to the value, lazily: `d.map(|v| v.len())` is a task reading `d`.
+    ///
+    /// Keys: `map` sees neither the closure's tokens nor where it was written (it may come
+    /// through a variable or a generic helper), so a closure is told apart from every other
+    /// by its `TypeId`. Two different closures never share a key; the same closure over
+    /// the same input does, within this process. A `TypeId` is not stable across builds,
+    /// so nothing downstream of a `map` closure is read from or written to the on-disk
+    /// cache. A fn item (`d.map(str::len)`) is keyed by its path instead, valid within one
+    /// build. For keys that hold across builds (and cached results), write a `#[delayed]`
+    /// function. A capturing closure gets a fresh key per call, since its captures are not
+    /// hashed.
+    ///
+    /// The closure is `Fn + Send + Sync + 'static`: it runs later, on any thread, and only
+    /// reads the value; it cannot mutate captured state or borrow local variables. Return
+    /// the new value instead of changing the old one.
+    ///
+    /// ```
+    /// use delayed::value;
+    /// let a = value(10i64);
+    /// let (inc, dbl) = (a.map(|v| v + 1), a.map(|v| v * 2));
+    /// assert_ne!(inc.key(), dbl.key());
+    /// assert_eq!(delayed::compute((inc, dbl)).unwrap(), (11, 20));
+    /// ```
+    pub fn map<U, F>(&self, f: F) -> Delayed<U>
+    where
+        T: Send + Sync + 'static,
+        U: Send + Sync + 'static,
+        F: Fn(&T) -> U + Send + Sync + 'static,
+    {
+        let mut call = crate::graph::call::identify::<F>(Call::dynamic(MAP_ID, "map"));
+        call.node_arg(self.node.clone());
+        call.finish(move |inputs| {
+            let v = inputs.share::<T>()?;
+            Ok(f(&v))
+        })
+    }
+
+    /// `value[index]`, lazily (dask's `d[i]`). The element is cloned out.
+    ///
+    /// ```
+    /// use delayed::value;
+    /// let v = value(vec![10, 20, 30]);
+    /// assert_eq!(v.get(1).compute().unwrap(), 20);
+    /// ```
+    pub fn get<I>(&self, index: I) -> Delayed<<T as std::ops::Index<I>>::Output>
+    where
+        T: std::ops::Index<I> + Send + Sync + 'static,
+        <T as std::ops::Index<I>>::Output: Clone + Send + Sync + Sized + 'static,
+        I: Tokenize + Clone + Send + Sync + 'static,
+    {
+        let mut call = Call::new(&GET_ID).with_type::<T>().with_value(&index);
+        call.node_arg(self.node.clone());
+        call.finish(move |inputs| {
+            let v = inputs.share::<T>()?;
+            Ok(v[index.clone()].clone())
+        })
+    }
+
+    comparisons! {
+        /// `self < other`, lazily.
+        lt => "lt", lt, PartialOrd;
+        /// `self <= other`, lazily.
+        le => "le", le, PartialOrd;
+        /// `self > other`, lazily.
+        gt => "gt", gt, PartialOrd;
+        /// `self >= other`, lazily.
+        ge => "ge", ge, PartialOrd;
+        /// `self == other`, lazily (named `eq_` because `Delayed` is not `PartialEq`).
+        eq_ => "eq", eq, PartialEq;
+        /// `self != other`, lazily.
+        ne_ => "ne", ne, PartialEq;
+    }
 }
 
 #[cfg(test)]

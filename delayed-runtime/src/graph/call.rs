@@ -1,4 +1,5 @@
-//! Building a task node: function identity + inputs → key, body → node.
+//! Building nodes: a task from its function identity and inputs (key) and its body, or
+//! data from a value (`value`).
 //!
 //! Everything that creates a task (`#[delayed]` functions, `delay!`, `map`, operators,
 //! `get`, `unpack`, `collect`) goes through [`Call`], so keys are made one way only.
@@ -6,16 +7,16 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::arg::{Arg, ArgInner};
-use crate::cache::codec::{codec_of, Cacheable, Codec};
-use crate::delayed::Delayed;
+use crate::codec::{codec_of, Cacheable, Codec};
+use crate::erased::{AnyValue, BoxError};
+use crate::graph::arg::{Arg, ArgInner, GraphValue};
+use crate::graph::delayed::Delayed;
+use crate::graph::names::{intern, type_display_name};
+use crate::graph::node::{Body, Input, InputList, Inputs, Node, RemoteOp, Role, Scope};
+pub use crate::key::keying::FnId;
+use crate::key::keying::Keying;
+use crate::key::tokenize::{write_typed, Tokenize};
 use crate::key::{Key, KeyHasher};
-pub use crate::keying::FnId;
-use crate::keying::Keying;
-use crate::node::{Body, Input, InputList, Node, Role, Scope};
-use crate::scheduler::inputs::Inputs;
-use crate::tokenize::{write_typed, Tokenize};
-use crate::value::{AnyValue, BoxError};
 
 /// A task under construction. Arguments are added in parameter order; [`finish`]
 /// attaches the body and returns the handle.
@@ -27,7 +28,7 @@ pub struct Call {
     name: &'static str,
     inputs: InputList,
     codec: Option<&'static Codec>,
-    remote: Option<&'static crate::remote::RemoteOp>,
+    remote: Option<&'static RemoteOp>,
     /// The narrowest scope of the identity and the inputs so far.
     scope: Scope,
     role: Role,
@@ -54,7 +55,7 @@ impl Call {
     pub(crate) fn dynamic(identity: &str, name: impl Into<Cow<'static, str>>) -> Call {
         Call {
             keying: Keying::dynamic(identity),
-            name: crate::node::intern(name.into()),
+            name: intern(name.into()),
             inputs: InputList::Zero,
             codec: None,
             remote: None,
@@ -107,21 +108,21 @@ impl Call {
 
     /// Lets another process run this call (feature `dask`): `op` is the same body,
     /// registered under a stable id. Generated code passes the function's own op.
-    pub fn remote(mut self, op: &'static crate::remote::RemoteOp) -> Call {
+    pub fn remote(mut self, op: &'static RemoteOp) -> Call {
         self.remote = Some(op);
         self
     }
 
     /// As [`remote`](Call::remote), when the op is known only at run time (built-ins
     /// over common types).
-    pub(crate) fn remote_if(mut self, op: Option<&'static crate::remote::RemoteOp>) -> Call {
+    pub(crate) fn remote_if(mut self, op: Option<&'static RemoteOp>) -> Call {
         self.remote = op;
         self
     }
 
     /// Sets the display name.
     pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Call {
-        self.name = crate::node::intern(name.into());
+        self.name = intern(name.into());
         self
     }
 
@@ -150,7 +151,7 @@ impl Call {
     }
 
     /// Adds the next argument.
-    pub fn arg<T: crate::arg::GraphValue>(&mut self, arg: Arg<T>) {
+    pub fn arg<T: GraphValue>(&mut self, arg: Arg<T>) {
         match arg.inner {
             ArgInner::Node(node) => self.node_arg(node),
             ArgInner::Value { value, write } => {
@@ -161,8 +162,8 @@ impl Call {
     }
 
     pub(crate) fn node_arg(&mut self, node: Arc<Node>) {
-        self.scope = self.scope.min(node.scope);
-        self.keying.node(&node.key);
+        self.scope = self.scope.min(node.scope());
+        self.keying.node(&node.key());
         self.inputs.push(Input::Node(node));
     }
 
@@ -170,7 +171,7 @@ impl Call {
     /// they were added, through [`Inputs`].
     pub fn finish<R, F>(self, body: F) -> Delayed<R>
     where
-        R: crate::arg::GraphValue,
+        R: GraphValue,
         F: Fn(&mut Inputs<'_>) -> Result<R, BoxError> + Send + Sync + 'static,
     {
         let key = self.keying.finish(self.name);
@@ -179,18 +180,18 @@ impl Call {
             _ => self.codec,
         };
         let body = move |inputs: &mut Inputs<'_>| body(inputs).map(|r| Arc::new(r) as AnyValue);
-        let mut inputs = self.inputs;
-        inputs.shrink();
-        Delayed::from_node(Arc::new(Node {
+        let inputs = self.inputs;
+        let node = Node::new(
             key,
-            name: self.name,
+            self.name,
+            self.scope,
             inputs,
-            body: Body::Task(Box::new(body)),
-            codec,
-            remote: self.remote,
-            scope: self.scope,
-            role: self.role,
-        }))
+            Body::Task(Box::new(body)),
+        )
+        .with_role(self.role)
+        .with_codec(codec)
+        .with_remote(self.remote);
+        Delayed::from_node(Arc::new(node))
     }
 }
 
@@ -211,21 +212,33 @@ pub(crate) fn identify<F: 'static>(mut call: Call) -> Call {
     call
 }
 
+/// Wraps a plain value as delayed data (dask's `delayed(obj)`), keyed by its type and
+/// content: equal values give equal keys, in every run.
+///
+/// ```
+/// use delayed::value;
+/// let s = value(String::from("12345"));
+/// assert_eq!(s.key(), value(String::from("12345")).key());
+/// assert_eq!(s.map(|s| s.len()).compute().unwrap(), 5);
+/// ```
+pub fn value<T: Tokenize + Send + Sync + 'static>(value: T) -> Delayed<T> {
+    data_node(value)
+}
+
 /// A data node: a value held by the graph, keyed by its type and content.
-pub(crate) fn data_node<T: Tokenize + Send + Sync + 'static>(value: T) -> Delayed<T> {
+fn data_node<T: Tokenize + Send + Sync + 'static>(value: T) -> Delayed<T> {
     let mut h = KeyHasher::new("delayed.value");
     write_typed(&value, &mut h);
     let key = h.finish();
-    Delayed::from_node(Arc::new(Node {
+    let name = type_display_name::<T>();
+    let body = Body::Data(Arc::new(value));
+    Delayed::from_node(Arc::new(Node::new(
         key,
-        name: crate::node::type_display_name::<T>(),
-        inputs: InputList::Zero,
-        body: Body::Data(Arc::new(value)),
-        codec: None,
-        remote: None,
-        scope: Scope::Portable,
-        role: Role::Plain,
-    }))
+        name,
+        Scope::Portable,
+        InputList::Zero,
+        body,
+    )))
 }
 
 /// A data node with a given key and scope (a persisted result keeps those of its task).
@@ -235,16 +248,8 @@ pub(crate) fn keyed_data<T: Send + Sync + 'static>(
     name: &'static str,
     value: AnyValue,
 ) -> Delayed<T> {
-    Delayed::from_node(Arc::new(Node {
-        key,
-        name,
-        inputs: InputList::Zero,
-        body: Body::Data(value),
-        codec: None,
-        remote: None,
-        scope,
-        role: Role::Plain,
-    }))
+    let body = Body::Data(value);
+    Delayed::from_node(Arc::new(Node::new(key, name, scope, InputList::Zero, body)))
 }
 
 #[cfg(test)]
@@ -262,7 +267,7 @@ mod tests {
             assert!(matches!(call.keying, Keying::Fast(_)) == (call.inputs.len() <= 2));
             call.finish(|_| Ok(0i64)).key()
         };
-        let node = || Arg::<i64>::node(crate::value(1i64).node);
+        let node = || Arg::<i64>::node(value(1i64).node);
         let a = call(vec![node(), Arg::value(2)]);
         assert_eq!(a, call(vec![node(), Arg::value(2)]));
         let keys = [

@@ -16,10 +16,10 @@
 use std::collections::hash_map::{Entry, HashMap};
 use std::sync::Arc;
 
-use crate::node::{ByAddress, Input, Node, NodeKind};
-
-/// The source index that means "a constant held by the node itself".
-pub(crate) const CONST: u32 = u32::MAX;
+use crate::graph::delayed::Delayed;
+pub(crate) use crate::graph::node::CONST;
+use crate::graph::node::{Input, Node, NodeKind};
+use crate::graph::walk::ByAddress;
 
 pub(crate) struct Plan<'g> {
     /// Distinct tasks; every task comes after all of its inputs.
@@ -77,14 +77,14 @@ impl Seen {
     }
 
     fn bits(node: &Node) -> u32 {
-        node.key.prefix64() as u32
+        node.key().prefix64() as u32
     }
 
     /// Starts loading the slot where a key with these bits is looked up first.
     #[inline]
     fn prefetch(&self, bits: u32) {
         let i = bits as usize & (self.entries.len() - 1);
-        crate::scheduler::prefetch::prefetch(&self.entries[i]);
+        crate::prefetch::prefetch(&self.entries[i]);
     }
 
     /// The task number of `node`'s key (`bits` are 32 of its bits), or `None` after
@@ -102,7 +102,7 @@ impl Seen {
             }
             if (entry >> 32) as u32 == bits {
                 let t = (entry as u32) - 1;
-                if tasks[t as usize].key == node.key {
+                if tasks[t as usize].key() == node.key() {
                     return Some(t);
                 }
             }
@@ -157,12 +157,12 @@ impl<'g> Plan<'g> {
                                 stack.push(Frame::Done(next));
                                 // Children pushed in reverse, so they are visited (and
                                 // numbered) in argument order.
-                                for (i, input) in node.inputs.iter().enumerate().rev() {
+                                for (i, input) in node.inputs().iter().enumerate().rev() {
                                     if let Input::Node(child) = input {
                                         stack.push(Frame::Visit(child, start + i as u32));
                                     }
                                 }
-                                pending.extend(std::iter::repeat_n(CONST, node.inputs.len()));
+                                pending.extend(std::iter::repeat_n(CONST, node.inputs().len()));
                                 next
                             }
                         };
@@ -285,11 +285,6 @@ impl<'g> Plan<'g> {
         &self.reads
     }
 
-    /// The read counts, moved out for a run to count down (`reads()` is empty after).
-    pub(crate) fn take_reads(&mut self) -> Vec<u32> {
-        std::mem::take(&mut self.reads)
-    }
-
     /// The plan without the tasks no root needs, once twins (tasks whose key a data
     /// node also has) stand for data: a data node has no inputs, so what fed only its
     /// task twin is not run. Task numbers stay in dependency order.
@@ -333,6 +328,42 @@ impl<'g> Plan<'g> {
         }
         let roots = self.roots.iter().map(|&r| renumbered[r as usize]).collect();
         Plan::from_parts(tasks, input_start, sources, roots)
+    }
+
+    /// Labels of up to `limit` tasks that depend on task `failed`, nearest first (direct
+    /// consumers, then theirs, …), each in plan order, and how many more depend on it. One
+    /// pass over the plan: tasks come after their inputs, so a task's distance is known once
+    /// its inputs' are. Runs only on failure.
+    pub(crate) fn dependents_of(&self, failed: u32, limit: usize) -> (Vec<String>, usize) {
+        let plan = self;
+        const FAR: u32 = u32::MAX;
+        let n = plan.len();
+        let mut distance = vec![FAR; n];
+        distance[failed as usize] = 0;
+        let mut found: Vec<(u32, u32)> = Vec::new();
+        for u in failed as usize + 1..n {
+            let nearest = plan
+                .sources_of(u as u32)
+                .iter()
+                .filter(|&&s| s != CONST)
+                .map(|&s| distance[s as usize])
+                .min()
+                .unwrap_or(FAR);
+            if nearest != FAR {
+                distance[u] = nearest + 1;
+                found.push((nearest + 1, u as u32));
+            }
+        }
+        found.sort_unstable();
+        // The crate's own `collect` nodes pass the distance on but are not named or counted.
+        found.retain(|&(_, u)| !plan.task(u).is_collect());
+        let more = found.len().saturating_sub(limit);
+        let names = found
+            .into_iter()
+            .take(limit)
+            .map(|(_, u)| plan.task(u).label())
+            .collect();
+        (names, more)
     }
 
     pub(crate) fn sources_of(&self, t: u32) -> &[u32] {
@@ -380,27 +411,39 @@ impl Dependents {
     }
 }
 
+impl<T> Delayed<T> {
+    /// How many distinct nodes (tasks and data) one compute of this value runs: its
+    /// graph deduplicated by key (dask's `len(d.__dask_graph__())`).
+    ///
+    /// ```
+    /// use delayed::value;
+    /// let a = value(1i64);
+    /// assert_eq!((&a + &a).graph_len(), 2);
+    /// ```
+    pub fn graph_len(&self) -> usize {
+        Plan::new(&[&self.node]).len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::erased::AnyValue;
+    use crate::graph::node::{Body, InputList, Inputs, Scope};
     use crate::key::Key;
-    use crate::node::{Body, InputList};
+
+    /// A task (whatever its body does) keyed `key` over `inputs`.
+    fn task(key: [u8; 32], list: InputList) -> Arc<Node> {
+        let body = Body::Task(Box::new(|_: &mut Inputs<'_>| Ok(Arc::new(()) as AnyValue)));
+        let key = Key::from_bytes(key);
+        Arc::new(Node::new(key, "n", Scope::Portable, list, body))
+    }
 
     fn node(key: [u8; 32], inputs: Vec<Arc<Node>>) -> Arc<Node> {
-        let mut list = InputList::Zero;
-        for input in inputs {
-            list.push(Input::Node(input));
-        }
-        Arc::new(Node {
-            key: Key::from_bytes(key),
-            name: "n",
-            inputs: list,
-            body: Body::Data(Arc::new(())),
-            codec: None,
-            remote: None,
-            scope: crate::node::Scope::Portable,
-            role: crate::node::Role::Plain,
-        })
+        task(
+            key,
+            InputList::from_inputs(inputs.into_iter().map(Input::Node)),
+        )
     }
 
     fn key(first: u8, last: u8) -> [u8; 32] {
@@ -425,7 +468,7 @@ mod tests {
         let a = plan
             .tasks
             .iter()
-            .position(|n| n.key == Key::from_bytes(key(1, 1)));
+            .position(|n| n.key() == Key::from_bytes(key(1, 1)));
         assert_eq!(plan.reads[a.unwrap()], 3);
         assert_eq!(plan.roots.len(), 2);
         assert_eq!(plan.reads[plan.roots[1] as usize], 2);
@@ -445,7 +488,7 @@ mod tests {
             .collect();
         let twins: Vec<Arc<Node>> = leaves
             .iter()
-            .map(|l| node(*l.key.as_bytes(), vec![]))
+            .map(|l| node(*l.key().as_bytes(), vec![]))
             .collect();
         let mut all = leaves.clone();
         all.extend(twins);
@@ -453,16 +496,7 @@ mod tests {
         for n in all {
             list.push(Input::Node(n));
         }
-        let top = Arc::new(Node {
-            key: Key::from_bytes([0xee; 32]),
-            name: "top",
-            inputs: list,
-            body: Body::Data(Arc::new(())),
-            codec: None,
-            remote: None,
-            scope: crate::node::Scope::Portable,
-            role: crate::node::Role::Plain,
-        });
+        let top = task([0xee; 32], list);
         let plan = Plan::new(&[&top]);
         assert_eq!(plan.tasks.len(), 5001);
         let srcs = plan.sources_of(plan.roots[0]);

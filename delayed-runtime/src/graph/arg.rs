@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use crate::delayed::Delayed;
+use crate::graph::delayed::Delayed;
+use crate::graph::node::Node;
+use crate::key::tokenize::Tokenize;
 use crate::key::KeyHasher;
-use crate::node::Node;
-use crate::tokenize::Tokenize;
 
 /// One argument of a delayed call: a node of the graph or a plain value.
 pub struct Arg<T> {
@@ -102,24 +102,6 @@ impl IntoArg<std::path::PathBuf> for &str {
 impl<T: Tokenize + Clone + Send + Sync + 'static> IntoArg<Vec<T>> for &[T] {
     fn into_arg(self) -> Arg<Vec<T>> {
         Arg::value(self.to_vec())
-    }
-}
-
-impl<T: Clone + Send + Sync + 'static> IntoArg<Vec<T>> for Vec<Delayed<T>> {
-    fn into_arg(self) -> Arg<Vec<T>> {
-        crate::collect(self).into_arg()
-    }
-}
-
-impl<T: Clone + Send + Sync + 'static> IntoArg<Vec<T>> for &Vec<Delayed<T>> {
-    fn into_arg(self) -> Arg<Vec<T>> {
-        crate::collect(self).into_arg()
-    }
-}
-
-impl<T: Clone + Send + Sync + 'static> IntoArg<Vec<T>> for &[Delayed<T>] {
-    fn into_arg(self) -> Arg<Vec<T>> {
-        crate::collect(self).into_arg()
     }
 }
 

@@ -3,15 +3,14 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 
-use crate::error::{drop_caught, panic_message, Error};
-use crate::node::{Body, Node};
-use crate::scheduler::inputs::Inputs;
-use crate::scheduler::plan::CONST;
-use crate::scheduler::plan::{Dependents, Plan};
-use crate::scheduler::prefetch::prefetch;
-use crate::scheduler::slots::Slots;
-use crate::value::AnyValue;
-use crate::watch::Recorder;
+use super::Ctx;
+use crate::erased::AnyValue;
+use crate::error::Error;
+use crate::graph::node::{Body, Inputs, Node};
+use crate::panics::{drop_caught, panic_message};
+use crate::plan::{Dependents, Plan};
+use crate::prefetch::prefetch;
+use crate::slots::Slots;
 
 /// The parallel run's view of the edges: who to notify, and how many inputs each task
 /// still waits for.
@@ -26,58 +25,44 @@ pub(crate) struct Run<'p, 'g> {
     failed: AtomicBool,
     /// The first failure, and the task that failed.
     first_error: Mutex<Option<(u32, Error)>>,
-    /// Progress, trace and report hooks; `None` (a couple of untaken branches per task) when not watched.
-    watch: Option<&'p Recorder>,
-    /// Set from outside to stop the run (a cancelled job, see `job.rs`): like a failure,
-    /// no task starts after it.
-    stop: Option<&'p AtomicBool>,
+    /// Watch hooks, stop flag and sink (see [`Ctx`]); each `None` when unused, a couple
+    /// of untaken branches per task.
+    ctx: &'p Ctx<'p>,
 }
 
 impl<'p, 'g> Run<'p, 'g> {
-    /// A run of `plan`; `reads` are the plan's read counts, which the slots count down.
-    pub(crate) fn new(plan: &'p Plan<'g>, reads: Vec<u32>) -> Self {
+    /// A run of `plan` with the pipeline's hooks.
+    pub(crate) fn new(plan: &'p Plan<'g>, ctx: &'p Ctx<'p>) -> Self {
         Run {
             plan,
-            slots: Slots::new(reads),
+            // The slots count the plan's reads down; the plan keeps its own.
+            slots: Slots::new(plan.reads().to_vec()),
             failed: AtomicBool::new(false),
             first_error: Mutex::new(None),
-            watch: None,
-            stop: None,
+            ctx,
         }
     }
 
-    /// Stops starting tasks once `stop` is set; the run then ends with
-    /// [`Error::Cancelled`] (unless a task failed first).
-    pub(crate) fn stoppable(mut self, stop: Option<&'p AtomicBool>) -> Self {
-        self.stop = stop;
-        self
-    }
-
     fn stopped(&self) -> bool {
-        self.stop.is_some_and(|s| s.load(Ordering::Acquire))
-    }
-
-    /// Reports every task to `recorder` (see `watch/`).
-    pub(crate) fn watched(mut self, recorder: Option<&'p Recorder>) -> Self {
-        self.watch = recorder;
-        self
+        self.ctx.stopped()
     }
 
     /// Runs task `t`, storing its result; returns `false` if it failed.
     fn execute(&self, t: u32) -> bool {
-        let started = self.watch.and_then(Recorder::clock);
+        let started = self.ctx.recorder.and_then(|r| r.clock());
         let node = self.plan.task(t);
-        let outcome = match &node.body {
+        let outcome = match node.body() {
             Body::Data(value) => Ok(value.clone()),
             Body::Task(body) => {
                 #[cfg(feature = "tracing")]
-                let _span = tracing::debug_span!("task", name = node.name, key = %node.key.short())
-                    .entered();
+                let _span =
+                    tracing::debug_span!("task", name = node.name(), key = %node.key().short())
+                        .entered();
                 let sources = self.plan.sources_of(t);
                 // `inputs` lives outside the `catch_unwind`: inputs the body left unread
                 // are released (maybe dropped) after it has unwound, not during, where a
                 // panicking `Drop` would abort the process.
-                let mut inputs = Inputs::new(&node.inputs, sources, &self.slots);
+                let mut inputs = Inputs::new(node.inputs(), sources, &self.slots);
                 let outcome = crate::panics::catch(|| body(&mut inputs));
                 let drop_panic = drop_caught(inputs);
                 let panicked = |message, location| Error::Panicked {
@@ -113,6 +98,7 @@ impl<'p, 'g> Run<'p, 'g> {
         };
         let ok = match outcome {
             Ok(value) => {
+                self.ctx.deliver(self.plan, t, &value);
                 self.slots.store(t, value);
                 true
             }
@@ -121,7 +107,7 @@ impl<'p, 'g> Run<'p, 'g> {
                 false
             }
         };
-        if let Some(watch) = self.watch {
+        if let Some(watch) = self.ctx.recorder {
             watch.executed(self.plan, t, started, ok);
         }
         ok
@@ -246,7 +232,7 @@ impl<'p, 'g> Run<'p, 'g> {
             .unwrap_or_else(|poison| poison.into_inner())
             .take()
         {
-            let (names, more) = dependents(self.plan, t, Error::MAX_DEPENDENTS);
+            let (names, more) = self.plan.dependents_of(t, Error::MAX_DEPENDENTS);
             return Err(error.with_dependents(names, more));
         }
         if self.stopped() {
@@ -262,39 +248,4 @@ impl<'p, 'g> Run<'p, 'g> {
             })
             .collect()
     }
-}
-
-/// Labels of up to `limit` tasks that depend on task `failed`, nearest first (direct
-/// consumers, then theirs, …), each in plan order, and how many more depend on it. One
-/// pass over the plan: tasks come after their inputs, so a task's distance is known once
-/// its inputs' are. Runs only on failure.
-pub(crate) fn dependents(plan: &Plan<'_>, failed: u32, limit: usize) -> (Vec<String>, usize) {
-    const FAR: u32 = u32::MAX;
-    let n = plan.len();
-    let mut distance = vec![FAR; n];
-    distance[failed as usize] = 0;
-    let mut found: Vec<(u32, u32)> = Vec::new();
-    for u in failed as usize + 1..n {
-        let nearest = plan
-            .sources_of(u as u32)
-            .iter()
-            .filter(|&&s| s != CONST)
-            .map(|&s| distance[s as usize])
-            .min()
-            .unwrap_or(FAR);
-        if nearest != FAR {
-            distance[u] = nearest + 1;
-            found.push((nearest + 1, u as u32));
-        }
-    }
-    found.sort_unstable();
-    // The crate's own `collect` nodes pass the distance on but are not named or counted.
-    found.retain(|&(_, u)| !plan.task(u).is_collect());
-    let more = found.len().saturating_sub(limit);
-    let names = found
-        .into_iter()
-        .take(limit)
-        .map(|(_, u)| plan.task(u).label())
-        .collect();
-    (names, more)
 }

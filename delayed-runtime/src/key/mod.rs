@@ -1,5 +1,8 @@
 //! Keys: the 32-byte blake3 identity of every node, and the hasher that builds them.
 
+pub(crate) mod keying;
+pub(crate) mod tokenize;
+
 use std::fmt;
 
 /// The content hash of a node: its function identity and the keys of its inputs, or, for

@@ -8,7 +8,7 @@
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::value::AnyValue;
+use crate::erased::AnyValue;
 
 /// One value and one read counter per task, without a lock.
 ///
@@ -56,8 +56,8 @@ impl Slots {
     /// Starts loading slot `i` (its count and value), which is about to be written or read.
     #[inline]
     pub(crate) fn prefetch(&self, i: u32) {
-        crate::scheduler::prefetch::prefetch(&self.remaining[i as usize]);
-        crate::scheduler::prefetch::prefetch(self.values[i as usize].get());
+        crate::prefetch::prefetch(&self.remaining[i as usize]);
+        crate::prefetch::prefetch(self.values[i as usize].get());
     }
 
     /// One read: a clone of the `Arc`, or the `Arc` itself for the last reader.
@@ -109,7 +109,7 @@ impl Drop for Slots {
     fn drop(&mut self) {
         for cell in self.values.iter_mut() {
             if let Some(value) = cell.get_mut().take() {
-                crate::error::drop_caught(value);
+                crate::panics::drop_caught(value);
             }
         }
     }

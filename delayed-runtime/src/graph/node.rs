@@ -1,0 +1,573 @@
+//! The graph's one data type: an immutable, reference-counted node, what its body sees of
+//! its inputs ([`Inputs`]) and, for bodies another process can run, their named form
+//! ([`RemoteOp`]).
+//!
+//! A node is either a *task* (a function over its inputs) or *data* (a value held by the
+//! graph). Its key is computed once, when it is built, from its function identity and the
+//! keys of its inputs, so nothing ever hashes the graph recursively.
+//!
+//! Invariants, kept here by private fields and one constructor ([`Node::new`]):
+//! - a node never changes once built (the planner and the executors read it from many
+//!   threads without locks; a shared node is one allocation reached through many edges);
+//! - its key names its computation: equal keys, equal results (the builders in `call.rs`
+//!   make keys one way only; a data node's key is its content's);
+//! - data has no inputs, so walks stop at data and a persisted result cuts its graph;
+//! - its scope is never wider than any input's (a key holds only as far as all its
+//!   upstream code and data);
+//! - a codec or a remote op belongs to a task body only.
+
+use std::sync::{Arc, OnceLock};
+
+use crate::codec::Codec;
+use crate::erased::{AnyValue, BoxError};
+use crate::key::{Key, KeyHasher};
+use crate::slots::Slots;
+
+/// A task body: reads its inputs in order and returns its result.
+pub(crate) type TaskFn = dyn Fn(&mut Inputs<'_>) -> Result<AnyValue, BoxError> + Send + Sync;
+
+/// The source index that means "a constant held by the node itself" (in a plan's
+/// sources, beside the task numbers of other nodes' results).
+pub(crate) const CONST: u32 = u32::MAX;
+
+pub(crate) enum Input {
+    /// The result of another node.
+    Node(Arc<Node>),
+    /// A plain argument, kept in the graph so the node can be computed again.
+    Const(AnyValue),
+}
+
+/// A node's inputs, in parameter order. Up to two are stored in the node itself (most
+/// tasks have one or two), so building a node is one allocation, not three; read it as a
+/// slice (`Deref<Target = [Input]>`).
+#[derive(Default)]
+pub(crate) enum InputList {
+    #[default]
+    Zero,
+    One([Input; 1]),
+    Two([Input; 2]),
+    Many(Vec<Input>),
+}
+
+impl InputList {
+    /// Appends an input.
+    pub(crate) fn push(&mut self, input: Input) {
+        *self = match std::mem::take(self) {
+            InputList::Zero => InputList::One([input]),
+            InputList::One([a]) => InputList::Two([a, input]),
+            InputList::Two([a, b]) => {
+                let mut many = Vec::with_capacity(4);
+                many.extend([a, b, input]);
+                InputList::Many(many)
+            }
+            InputList::Many(mut many) => {
+                many.push(input);
+                InputList::Many(many)
+            }
+        };
+    }
+
+    /// A list of the given inputs.
+    #[cfg_attr(not(feature = "cache"), allow(dead_code))] // used by `cache/`
+    pub(crate) fn from_inputs(inputs: impl IntoIterator<Item = Input>) -> InputList {
+        let mut list = InputList::Zero;
+        for input in inputs {
+            list.push(input);
+        }
+        list.shrink();
+        list
+    }
+
+    /// Gives back spare capacity (a list is never pushed to once its node is built).
+    pub(crate) fn shrink(&mut self) {
+        if let InputList::Many(many) = self {
+            many.shrink_to_fit();
+        }
+    }
+}
+
+impl std::ops::Deref for InputList {
+    type Target = [Input];
+    fn deref(&self) -> &[Input] {
+        match self {
+            InputList::Zero => &[],
+            InputList::One(one) => one,
+            InputList::Two(two) => two,
+            InputList::Many(many) => many,
+        }
+    }
+}
+
+impl IntoIterator for InputList {
+    type Item = Input;
+    type IntoIter = std::iter::Chain<
+        std::iter::Chain<std::option::IntoIter<Input>, std::option::IntoIter<Input>>,
+        std::vec::IntoIter<Input>,
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        let (a, b, rest) = match self {
+            InputList::Zero => (None, None, Vec::new()),
+            InputList::One([a]) => (Some(a), None, Vec::new()),
+            InputList::Two([a, b]) => (Some(a), Some(b), Vec::new()),
+            InputList::Many(many) => (None, None, many),
+        };
+        a.into_iter().chain(b).chain(rest)
+    }
+}
+
+pub(crate) enum Body {
+    Task(Box<TaskFn>),
+    Data(AnyValue),
+}
+
+/// How a node is drawn and named: dask draws functions as ellipses and data as boxes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A function call.
+    Task,
+    /// A value held by the graph (`value(x)`, or a persisted result).
+    Data,
+}
+
+/// How far a node's key can be trusted beyond this process. A node's scope is the
+/// narrowest of its own identity and its inputs' scopes, so it covers all the code and
+/// data upstream of it.
+///
+/// - `Portable`: every identity upstream is one the macros or the content fix (a
+///   `#[delayed]` fn's path and token hash, data by content, the crate's own operators):
+///   the same key in every build and on every machine of one toolchain.
+/// - `Build`: something upstream is code the macros cannot see whole (a plain fn through
+///   `delay!`, keyed by its type name; a closure literal of `delay!`, keyed by its call
+///   site and tokens): its body can change while the key stays. Valid for one executable;
+///   the on-disk cache stores such results under the key *and* a fingerprint of the
+///   executable.
+/// - `Process`: something upstream has an in-process identity (a closure keyed by its
+///   `TypeId`, reaching `map` or `delay!` through a variable or a generic helper) or a
+///   fresh key (impure functions, capturing closures). Such keys never reach the
+///   on-disk cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Scope {
+    Process,
+    Build,
+    Portable,
+}
+
+/// What a task node is for, where the crate itself needs to know (drawing and counting
+/// look through the `collect` nodes it inserts for `Vec<Delayed<T>>` arguments).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Anything built by a function, an operator, `map`, `delay!`, or data.
+    Plain,
+    /// The crate's own `collect`: gathers its inputs into a `Vec`.
+    Collect,
+}
+
+pub(crate) struct Node {
+    key: Key,
+    /// How far `key` holds: this process, this executable, or everywhere.
+    scope: Scope,
+    role: Role,
+    /// The display name (static, or interned: see `names.rs`), so a node carries 16
+    /// bytes for it and building one allocates nothing for its name.
+    name: &'static str,
+    inputs: InputList,
+    body: Body,
+    /// How to write and read this task's result in an on-disk cache: set only for pure
+    /// `#[delayed(cache)]` functions (see `cache/`).
+    codec: Option<&'static Codec>,
+    /// How another process runs this task: set for `#[delayed]` functions and built-ins
+    /// whose body is registered by a stable id (`remote.rs`).
+    remote: Option<&'static RemoteOp>,
+}
+
+impl Node {
+    /// A node of `body` over `inputs`, known as `name`, keyed `key` (valid as far as
+    /// `scope`); a plain role, no codec, no remote op until set with the methods below.
+    /// Data (a [`Body::Data`]) takes no inputs: they are dropped here, in debug builds a
+    /// panic.
+    pub(crate) fn new(
+        key: Key,
+        name: &'static str,
+        scope: Scope,
+        mut inputs: InputList,
+        body: Body,
+    ) -> Node {
+        if matches!(body, Body::Data(_)) {
+            debug_assert!(inputs.is_empty(), "a data node has no inputs");
+            inputs = InputList::Zero;
+        }
+        inputs.shrink();
+        Node {
+            key,
+            scope,
+            role: Role::Plain,
+            name,
+            inputs,
+            body,
+            codec: None,
+            remote: None,
+        }
+    }
+
+    /// With this role (the crate's own `collect`).
+    pub(crate) fn with_role(mut self, role: Role) -> Node {
+        self.role = role;
+        self
+    }
+
+    /// With a codec to cache its result; only a task's result is cached.
+    pub(crate) fn with_codec(mut self, codec: Option<&'static Codec>) -> Node {
+        self.codec = codec.filter(|_| matches!(self.body, Body::Task(_)));
+        self
+    }
+
+    /// With the named form of its body, for other processes; only a task has one.
+    pub(crate) fn with_remote(mut self, remote: Option<&'static RemoteOp>) -> Node {
+        self.remote = remote.filter(|_| matches!(self.body, Body::Task(_)));
+        self
+    }
+
+    /// The content key: equal keys, equal results.
+    #[inline]
+    pub(crate) fn key(&self) -> Key {
+        self.key
+    }
+
+    /// How far the key holds.
+    pub(crate) fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    /// What the node is for (see [`Role`]).
+    #[cfg_attr(not(feature = "cache"), allow(dead_code))] // read by `cache/`
+    pub(crate) fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The display name.
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The inputs, in parameter order.
+    #[inline]
+    pub(crate) fn inputs(&self) -> &[Input] {
+        &self.inputs
+    }
+
+    /// The body: a task's function, or data's value.
+    #[inline]
+    pub(crate) fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// The codec its result is cached with, if any.
+    #[cfg_attr(not(feature = "cache"), allow(dead_code))]
+    pub(crate) fn codec(&self) -> Option<&'static Codec> {
+        self.codec
+    }
+
+    /// The named form of its body, if another process can run it.
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))]
+    pub(crate) fn remote(&self) -> Option<&'static RemoteOp> {
+        self.remote
+    }
+
+    /// Whether this is a task (not data).
+    #[cfg_attr(not(feature = "cache"), allow(dead_code))] // read by `cache/` and `dask/`
+    #[inline]
+    pub(crate) fn is_task(&self) -> bool {
+        matches!(self.body, Body::Task(_))
+    }
+
+    /// Whether this is the crate's own `collect` (not a user function named so).
+    pub(crate) fn is_collect(&self) -> bool {
+        self.role == Role::Collect
+    }
+
+    pub(crate) fn kind(&self) -> NodeKind {
+        match self.body {
+            Body::Task(_) => NodeKind::Task,
+            Body::Data(_) => NodeKind::Data,
+        }
+    }
+
+    /// The dask-style label `name-1f3a9c0e`.
+    pub(crate) fn label(&self) -> String {
+        format!("{}-{}", self.name, self.key.short())
+    }
+
+    /// The inputs that are nodes (for walks over the graph: rendering, reports).
+    pub(crate) fn node_inputs(&self) -> impl DoubleEndedIterator<Item = &Arc<Node>> {
+        self.inputs.iter().filter_map(|input| match input {
+            Input::Node(node) => Some(node),
+            Input::Const(_) => None,
+        })
+    }
+}
+
+impl Drop for Node {
+    /// Unlinks children onto an explicit stack: dropping a chain of a million nodes
+    /// recursively would overflow the thread's stack.
+    fn drop(&mut self) {
+        let mut stack: Vec<Arc<Node>> = Vec::new();
+        take_node_inputs(&mut self.inputs, &mut stack);
+        while let Some(child) = stack.pop() {
+            // Only the last owner unlinks; other owners just decrement the count.
+            if let Some(mut node) = Arc::into_inner(child) {
+                take_node_inputs(&mut node.inputs, &mut stack);
+            }
+        }
+    }
+}
+
+fn take_node_inputs(inputs: &mut InputList, stack: &mut Vec<Arc<Node>>) {
+    if inputs.iter().all(|i| matches!(i, Input::Const(_))) {
+        return;
+    }
+    for input in std::mem::take(inputs) {
+        if let Input::Node(node) = input {
+            stack.push(node);
+        }
+    }
+}
+
+/// A node body that another process can run: generated by `#[delayed]`, not written by
+/// hand.
+#[cfg_attr(not(feature = "dask"), allow(dead_code))] // read by `dask/`
+pub struct RemoteOp {
+    path: &'static str,
+    tokens: &'static str,
+    /// The body: reads its inputs in order, returns the result.
+    pub(crate) run: fn(&mut Inputs<'_>) -> Result<AnyValue, BoxError>,
+    /// The codec of input `i` (`None`: the type is not serde).
+    pub(crate) input: fn(usize) -> Option<&'static Codec>,
+    /// The codec of the result.
+    pub(crate) output: fn() -> Option<&'static Codec>,
+    id: OnceLock<Key>,
+}
+
+#[cfg_attr(not(feature = "dask"), allow(dead_code))]
+impl RemoteOp {
+    /// An op for the function at `path` with token hash `tokens`.
+    pub const fn new(
+        path: &'static str,
+        tokens: &'static str,
+        run: fn(&mut Inputs<'_>) -> Result<AnyValue, BoxError>,
+        input: fn(usize) -> Option<&'static Codec>,
+        output: fn() -> Option<&'static Codec>,
+    ) -> RemoteOp {
+        RemoteOp {
+            path,
+            tokens,
+            run,
+            input,
+            output,
+            id: OnceLock::new(),
+        }
+    }
+
+    /// The stable id: blake3 of the path and the token hash.
+    pub(crate) fn id(&self) -> Key {
+        *self.id.get_or_init(|| {
+            let mut h = KeyHasher::new("delayed.remote");
+            h.write_str(self.path);
+            h.write_str(self.tokens);
+            h.finish()
+        })
+    }
+
+    /// The function's path, for messages.
+    pub(crate) fn path(&self) -> &'static str {
+        self.path
+    }
+}
+
+impl std::fmt::Debug for RemoteOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RemoteOp({})", self.path)
+    }
+}
+
+/// The inputs of one running task. Generated code reads them in parameter order with
+/// [`take`](Inputs::take) or [`share`](Inputs::share); inputs left unread (because the
+/// body failed early) are released when this is dropped, so no result outlives its use.
+pub struct Inputs<'a> {
+    consts: &'a [Input],
+    sources: &'a [u32],
+    slots: &'a Slots,
+    cursor: usize,
+}
+
+impl<'a> Inputs<'a> {
+    pub(crate) fn new(consts: &'a [Input], sources: &'a [u32], slots: &'a Slots) -> Self {
+        Inputs {
+            consts,
+            sources,
+            slots,
+            cursor: 0,
+        }
+    }
+
+    /// How many inputs the task has.
+    pub fn len(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// `true` when the task has no inputs.
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    fn next_any(&mut self) -> Result<AnyValue, BoxError> {
+        let i = self.cursor;
+        let source = *self
+            .sources
+            .get(i)
+            .ok_or("internal error: a task read more inputs than it has")?;
+        self.cursor += 1;
+        if source == CONST {
+            match &self.consts[i] {
+                Input::Const(value) => Ok(value.clone()),
+                Input::Node(_) => Err("internal error: input is not a constant".into()),
+            }
+        } else {
+            self.slots.fetch(source).ok_or_else(|| {
+                "internal error: an input was released before its consumer ran".into()
+            })
+        }
+    }
+
+    /// The next input by value: moved out when nothing else holds it, cloned otherwise.
+    pub fn take<T: Clone + Send + Sync + 'static>(&mut self) -> Result<T, BoxError> {
+        let shared = self.share::<T>()?;
+        Ok(Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone()))
+    }
+
+    /// The next input, shared: for parameters that borrow (`&T`, `&str`, `&[T]`).
+    pub fn share<T: Send + Sync + 'static>(&mut self) -> Result<Arc<T>, BoxError> {
+        self.next_any()?.downcast::<T>().map_err(|_| {
+            format!(
+                "internal error: input {} is not a `{}`",
+                self.cursor - 1,
+                std::any::type_name::<T>()
+            )
+            .into()
+        })
+    }
+}
+
+impl Inputs<'_> {
+    /// [`take`](Inputs::take) without `Send + Sync` bounds, for generated code whose types
+    /// are checked elsewhere (so that a type error is reported once, where it is checked).
+    #[doc(hidden)]
+    pub fn take_unbounded<T: Clone + 'static>(&mut self) -> Result<T, BoxError> {
+        let shared = self.share_unbounded::<T>()?;
+        Ok(Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone()))
+    }
+
+    /// [`share`](Inputs::share) without `Send + Sync` bounds (see
+    /// [`take_unbounded`](Inputs::take_unbounded)).
+    #[doc(hidden)]
+    pub fn share_unbounded<T: 'static>(&mut self) -> Result<Arc<T>, BoxError> {
+        let any = self.next_any()?;
+        if !(*any).is::<T>() {
+            return Err(format!(
+                "internal error: input {} is not a `{}`",
+                self.cursor - 1,
+                std::any::type_name::<T>()
+            )
+            .into());
+        }
+        // SAFETY: the value is a `T` (checked just above), so this is `Arc::downcast`
+        // minus its `T: Send + Sync` bound. That bound only serves the coercion into
+        // `dyn Any + Send + Sync`, which was made when the value was stored: `T` is
+        // `Send + Sync` in fact. The pointer comes from `Arc::into_raw` of this very `Arc`.
+        Ok(unsafe { Arc::from_raw(Arc::into_raw(any).cast::<T>()) })
+    }
+}
+
+impl Drop for Inputs<'_> {
+    fn drop(&mut self) {
+        for &source in &self.sources[self.cursor.min(self.sources.len())..] {
+            if source != CONST {
+                self.slots.release(source);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(n: u64) -> Arc<Node> {
+        let key = Key::from_bytes([n as u8; 32]);
+        let body = Body::Data(Arc::new(n));
+        Arc::new(Node::new(
+            key,
+            "data",
+            Scope::Portable,
+            InputList::Zero,
+            body,
+        ))
+    }
+
+    fn task(key: u8, inputs: InputList) -> Arc<Node> {
+        let body = Body::Task(Box::new(|_: &mut Inputs<'_>| Ok(Arc::new(()) as AnyValue)));
+        let key = Key::from_bytes([key; 32]);
+        Arc::new(Node::new(key, "link", Scope::Portable, inputs, body))
+    }
+
+    #[test]
+    fn deep_chain_drops_without_overflow() {
+        let mut head = data(0);
+        for _ in 0..1_000_000 {
+            head = task(1, InputList::One([Input::Node(head)]));
+        }
+        drop(head);
+    }
+
+    #[test]
+    fn input_list_keeps_order() {
+        for n in 0..6u64 {
+            let mut list = InputList::Zero;
+            for i in 0..n {
+                list.push(Input::Node(data(i)));
+            }
+            list.shrink();
+            let keys: Vec<u8> = list
+                .iter()
+                .map(|input| match input {
+                    Input::Node(node) => node.key().as_bytes()[0],
+                    Input::Const(_) => u8::MAX,
+                })
+                .collect();
+            assert_eq!(keys, (0..n as u8).collect::<Vec<_>>());
+            assert_eq!(list.into_iter().count(), n as usize);
+        }
+    }
+
+    #[test]
+    fn shared_child_survives_parent_drop() {
+        let child = data(7);
+        let parent = task(2, InputList::One([Input::Node(child.clone())]));
+        drop(parent);
+        assert_eq!(Arc::strong_count(&child), 1);
+        assert_eq!(child.kind(), NodeKind::Data);
+    }
+
+    #[cfg(feature = "cache")]
+    #[test]
+    fn data_keeps_no_codec_or_remote() {
+        let node = Node::new(
+            Key::from_bytes([3; 32]),
+            "d",
+            Scope::Portable,
+            InputList::Zero,
+            Body::Data(Arc::new(1u8)),
+        )
+        .with_codec(Some(crate::codec::codec_of::<u8>()));
+        assert!(node.codec().is_none() && node.remote().is_none());
+    }
+}
