@@ -15,6 +15,7 @@ use syn::{
 
 use crate::attr::{self, Args};
 use crate::check;
+use crate::rt::rt;
 use crate::tokens::hash_tokens;
 
 pub(crate) fn delayed_fn(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -149,7 +150,7 @@ fn expand(func: &ItemFn, args: &Args, stub: bool) -> TokenStream {
         .unwrap_or_else(|| name.to_string());
     let block = &func.block;
     let token_hash = hash_tokens(quote!(#sig #block));
-    let rt = quote!(::delayed::__private_0_1);
+    let rt = rt();
 
     let mut receiver = Receiver::None;
     let mut params = Vec::new();
@@ -191,7 +192,7 @@ fn expand(func: &ItemFn, args: &Args, stub: bool) -> TokenStream {
     if !matches!(receiver, Receiver::None) {
         where_clause
             .predicates
-            .push(parse_quote!(Self: #rt::ByValue + ::delayed::__private_0_1::Tokenize));
+            .push(parse_quote!(Self: #rt::ByValue + #rt::Tokenize));
     }
 
     let mut identity = identity(
@@ -537,7 +538,7 @@ pub(crate) fn type_bounds(
     generic: impl Fn(&Type) -> bool,
     where_clause: &mut syn::WhereClause,
 ) -> Vec<TokenStream> {
-    let rt = quote!(::delayed::__private_0_1);
+    let rt = rt();
     let bounds = params
         .iter()
         .map(|p| match p.pass {

@@ -12,6 +12,7 @@ mod delay;
 mod derive;
 mod expand;
 mod methods;
+mod rt;
 mod tokens;
 
 use proc_macro::TokenStream;

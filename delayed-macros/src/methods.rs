@@ -17,6 +17,7 @@ use syn::{parse_quote, FnArg, GenericParam, Ident, ImplItem, ImplItemFn, ItemFn,
 use crate::attr::{self, Args};
 use crate::check;
 use crate::expand::{identity, mentions_generic, output_type, param, read_params, type_bounds};
+use crate::rt::rt;
 use crate::tokens::hash_tokens;
 
 pub(crate) fn delayed_impl(args: TokenStream, mut block: ItemImpl) -> TokenStream {
@@ -77,7 +78,7 @@ pub(crate) fn delayed_impl(args: TokenStream, mut block: ItemImpl) -> TokenStrea
         defs.push(def);
     }
 
-    let rt = quote!(::delayed::__private_0_1);
+    let rt = rt();
     let self_ty = &block.self_ty;
     let (impl_generics, type_generics, where_clause) = block.generics.split_for_impl();
     let doc = format!(
@@ -137,7 +138,7 @@ fn lazy_method(
     args: &Args,
     stub: bool,
 ) -> (TokenStream, TokenStream) {
-    let rt = quote!(::delayed::__private_0_1);
+    let rt = rt();
     let sig = &method.sig;
     let name = &sig.ident;
     let by_value_self = matches!(
