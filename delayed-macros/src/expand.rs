@@ -259,8 +259,9 @@ impl<'a> Func<'a> {
     /// inside another function).
     fn call(&self, call_args: &[TokenStream], eager: &Ident) -> TokenStream {
         let sig = &self.func.sig;
-        if self.receiver != Receiver::None {
-            return quote!(Self::#eager(#(#call_args),*));
+        if self.uses_self {
+            let turbofish = sig::turbofish(&sig.generics);
+            return quote!(Self::#eager #turbofish (#(#call_args),*));
         }
         let pats = self.params.iter().map(|p| &p.pat);
         let tys = self.params.iter().map(|p| sig::strip_lifetime(&p.ty));
@@ -397,5 +398,35 @@ mod tests {
         .to_string();
         assert!(!plain.contains("cached"), "{plain}");
         assert!(!plain.contains("acheable"), "{plain}");
+    }
+
+    #[test]
+    fn a_function_in_an_impl_block_calls_its_eager_twin_for_its_body() {
+        let out = delayed_fn(
+            quote!(),
+            quote!(
+                fn make<T: Clone>(w: T) -> Self {
+                    Self::build_from(w)
+                }
+            ),
+        )
+        .to_string();
+        assert_eq!(out.matches("build_from").count(), 1, "{out}");
+        assert!(
+            out.contains("Self :: make_eager :: < T > (__delayed_a0)"),
+            "{out}"
+        );
+        // A function that names neither `self` nor `Self` may be free or associated: no
+        // one path reaches its twin, so the task carries the body as a closure.
+        let free = delayed_fn(
+            quote!(),
+            quote!(
+                fn f(x: i64) -> i64 {
+                    x.pow(2)
+                }
+            ),
+        )
+        .to_string();
+        assert_eq!(free.matches("pow").count(), 2, "{free}");
     }
 }
