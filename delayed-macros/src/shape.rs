@@ -3,22 +3,30 @@
 //! `methods.rs` for impl blocks) fill from the user's tokens. (The registration that lets
 //! another process run a function is in `remote.rs`.)
 //!
-//! For `#[delayed] fn f(x: X) -> Out { body }` that is:
+//! For `#[delayed] fn f(x: X) -> Out { body }` (paths into the runtime shortened):
 //!
 //! ```text
-//! fn f(x: impl IntoArg<X>) -> Delayed<Out> {      // lazy_signature
-//!     assert_by_value::<X>(); …                   // Task::body: type checks,
-//!     static __DELAYED_FN: FnId = …;              //   the function's identity,
-//!     let mut __delayed_call = Call::new(&__DELAYED_FN) .impure() …;
-//!     __delayed_call.arg(IntoArg::into_arg(x));   //   its arguments,
-//!     __delayed_call.finish(move |inputs| { let a0 = inputs.take::<X>()?; Ok(<call>) })
+//! fn f(x: impl IntoArg<X>) -> Delayed<Out> {                // lazy_signature
+//!     assert_by_value::<X>(); …                             // Task::body: type checks
+//!     static __DELAYED_FN: FnId = FnId::new(path, display, token_hash);  // identity
+//!     fn __delayed_body(inputs: &mut Inputs) -> Result<Out, BoxError> {  // the task
+//!         let __delayed_a0 = inputs.take_unbounded::<X>()?;
+//!         let __delayed_result = { <call> };
+//!         Ok(__delayed_result)
+//!     }
+//!     <RemoteOp of __delayed_body, registered for dask>      // remote.rs
+//!     let mut __delayed_call = Call::new(&__DELAYED_FN) .impure() .cached::<Out>() …;
+//!     __delayed_call.arg(IntoArg::into_arg(x));
+//!     __delayed_call.finish(__delayed_body)
 //! }
-//! fn f_eager(x: X) -> Out { body }                // eager_twin
+//! fn f_eager(x: X) -> Out { body }                          // eager_twin
 //! ```
 //!
-//! where `<call>` runs the user's code (`Self::f_eager(a0)` in an impl, see `expand.rs`).
-//! The templates use quote's hygiene (call-site spans) except where a piece carries the
-//! user's span on purpose, so an error points at the user's tokens.
+//! A generic function, or one in an impl block, has no `RemoteOp`: its task is a `move`
+//! closure with the same reads (`take::<X>()`, bounded). `<call>` is `Self::f_eager(…)`
+//! when `f` names `self` or `Self`, else the body as a closure (`expand.rs` says why).
+//! Pieces that carry the user's spans (parameter types, bounds, the body) keep them, so
+//! an error points at the user's tokens.
 
 use proc_macro2::TokenStream;
 use quote::quote;
