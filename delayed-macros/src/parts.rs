@@ -90,7 +90,7 @@ impl Reads {
         let rt = rt();
         for (i, p) in params.iter().enumerate() {
             let (ident, owned) = (&p.ident, &p.owned);
-            let local = format_ident!("__delayed_a{}", i);
+            let local = local(i);
             self.add_args.push(quote!(#rt::IntoArg::into_arg(#ident)));
             match p.pass {
                 Pass::Value => {
@@ -107,6 +107,11 @@ impl Reads {
         }
         self
     }
+}
+
+/// The task's local that holds parameter `i` once read (`remote.rs` reads into it too).
+pub(crate) fn local(i: usize) -> syn::Ident {
+    format_ident!("__delayed_a{}", i)
 }
 
 /// The bounds a delayed function's types must meet, where misuse then fails with the

@@ -3,9 +3,10 @@
 //! output, registered under the function's stable id. Emitted only when all its types
 //! are known at the definition (no generics, no `Self`).
 
-use quote::{format_ident, quote};
+use quote::quote;
 use syn::Type;
 
+use crate::parts::local;
 use crate::rt::rt;
 use crate::shape::Remote;
 use crate::sig::{Param, Pass};
@@ -20,7 +21,7 @@ pub(crate) fn remote(params: &[Param], output: &Type, path: &str, token_hash: &s
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let (local, owned) = (format_ident!("__delayed_a{}", i), &p.owned);
+            let (local, owned) = (local(i), &p.owned);
             match p.pass {
                 Pass::Value => {
                     quote!(let #local = __delayed_inputs.take_unbounded::<#owned>()?;)
