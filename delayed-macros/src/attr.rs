@@ -26,7 +26,26 @@ impl Default for Args {
     }
 }
 
+impl Args {
+    /// The name tasks are shown under: `name = "…"`, else the function's own.
+    pub(crate) fn display(&self, ident: &syn::Ident) -> String {
+        self.name
+            .as_ref()
+            .map(|n| n.value())
+            .unwrap_or_else(|| ident.to_string())
+    }
+}
+
 const KNOWN: &[&str] = &["pure", "name", "cache"];
+
+/// As [`parse`], but a bad argument goes to `errors` and the defaults stand in, so the
+/// item still expands (its callers type-check; no follow-on errors).
+pub(crate) fn parse_or_report(tokens: TokenStream, errors: &mut Vec<syn::Error>) -> Args {
+    parse(tokens).unwrap_or_else(|error| {
+        errors.push(error);
+        Args::default()
+    })
+}
 
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
     let mut args = Args {

@@ -4,6 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::{Expr, ExprCall};
 
+use crate::rt::rt;
 use crate::tokens::hash_tokens;
 
 const MAX_ARGS: usize = 12;
@@ -71,14 +72,15 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         }
         _ => quote!(::core::option::Option::None),
     };
+    let rt = rt();
     let builder = format_ident!("delay{}", call.args.len());
     let args = call.args.iter();
     Ok(quote! {
-        ::delayed::__private_0_1::#builder(
+        #rt::#builder(
             #func,
             #name,
             #site,
-            #( ::delayed::__private_0_1::into_arg(#args) ),*
+            #( #rt::into_arg(#args) ),*
         )
     })
 }

@@ -4,6 +4,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::{parse_quote, Data, DeriveInput, Fields};
 
+use crate::rt::rt;
+
 pub(crate) fn derive_tokenize(input: TokenStream) -> TokenStream {
     match expand(input) {
         Ok(tokens) => tokens,
@@ -12,12 +14,11 @@ pub(crate) fn derive_tokenize(input: TokenStream) -> TokenStream {
 }
 
 fn expand(input: TokenStream) -> syn::Result<TokenStream> {
+    let rt = rt();
     let mut input: DeriveInput = syn::parse2(input)?;
     let name = &input.ident;
     for param in input.generics.type_params_mut() {
-        param
-            .bounds
-            .push(parse_quote!(::delayed::__private_0_1::Tokenize));
+        param.bounds.push(parse_quote!(#rt::Tokenize));
     }
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
 
@@ -33,7 +34,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 let (pattern, writes) = destructure(&variant.fields);
                 quote! {
                     Self::#ident #pattern => {
-                        ::delayed::__private_0_1::Tokenize::tokenize(&#index, state);
+                        #rt::Tokenize::tokenize(&#index, state);
                         #writes
                     }
                 }
@@ -54,8 +55,8 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
 
     Ok(quote! {
         #[automatically_derived]
-        impl #impl_generics ::delayed::__private_0_1::Tokenize for #name #ty_generics #where_clause {
-            fn tokenize(&self, state: &mut ::delayed::__private_0_1::KeyHasher) {
+        impl #impl_generics #rt::Tokenize for #name #ty_generics #where_clause {
+            fn tokenize(&self, state: &mut #rt::KeyHasher) {
                 #body
             }
         }
@@ -64,6 +65,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
 
 /// A pattern binding every field, and the statements that hash them in order.
 fn destructure(fields: &Fields) -> (TokenStream, TokenStream) {
+    let rt = rt();
     match fields {
         Fields::Named(named) => {
             let idents: Vec<_> = named.named.iter().filter_map(|f| f.ident.clone()).collect();
@@ -73,7 +75,7 @@ fn destructure(fields: &Fields) -> (TokenStream, TokenStream) {
                 .collect();
             (
                 quote!({ #(#idents: #bindings),* }),
-                quote!(#( ::delayed::__private_0_1::Tokenize::tokenize(#bindings, state); )*),
+                quote!(#( #rt::Tokenize::tokenize(#bindings, state); )*),
             )
         }
         Fields::Unnamed(unnamed) => {
@@ -82,7 +84,7 @@ fn destructure(fields: &Fields) -> (TokenStream, TokenStream) {
                 .collect();
             (
                 quote!(( #(#bindings),* )),
-                quote!(#( ::delayed::__private_0_1::Tokenize::tokenize(#bindings, state); )*),
+                quote!(#( #rt::Tokenize::tokenize(#bindings, state); )*),
             )
         }
         Fields::Unit => (quote!(), quote!()),

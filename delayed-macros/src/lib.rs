@@ -2,9 +2,14 @@
 //! `#[derive(Tokenize)]`. Use them through the `delayed` crate, which they expand into
 //! calls of (through its hidden `__private` module).
 //!
-//! This file holds only the entry points: attribute parsing is in `attr.rs`, the checks
-//! that keep delayed functions free of side effects in `check.rs`, code generation in
-//! `expand.rs` (functions), `methods.rs` (impl blocks), `delay.rs` (call sites) and `derive.rs` (`Tokenize`).
+//! This file holds only the entry points. For `#[delayed]`, tokens flow one way:
+//! `attr.rs` (arguments) and `check.rs` (the purity rules) judge the item; `sig.rs` reads
+//! its signature and `parts.rs` computes the pieces of the lazy function from it;
+//! `expand.rs` (functions) and `methods.rs` (impl blocks) put those into the templates of
+//! `shape.rs`, which is where the generated code can be read (`remote.rs` adds what lets
+//! another process run a function). `delay.rs` (call sites) and `derive.rs` (`Tokenize`)
+//! stand alone; `tokens.rs` hashes a function's tokens for its key, and every generated
+//! path into the runtime starts with `rt.rs`'s one constant.
 
 mod attr;
 mod check;
@@ -12,6 +17,11 @@ mod delay;
 mod derive;
 mod expand;
 mod methods;
+mod parts;
+mod remote;
+mod rt;
+mod shape;
+mod sig;
 mod tokens;
 
 use proc_macro::TokenStream;
@@ -24,7 +34,12 @@ use proc_macro::TokenStream;
 /// cannot run doc examples that use the crate re-exporting it, so they live there.)
 #[proc_macro_attribute]
 pub fn delayed(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::delayed_fn(args.into(), item.into()).into()
+    let (args, item) = (args.into(), item.into());
+    match syn::parse2::<syn::ItemImpl>(proc_macro2::TokenStream::clone(&item)) {
+        Ok(block) => methods::delayed_impl(args, block),
+        Err(_) => expand::delayed_fn(args, item),
+    }
+    .into()
 }
 
 /// Wraps one call of any function or closure as a task: `delay!(f(a, b))`,

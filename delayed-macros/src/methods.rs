@@ -10,28 +10,27 @@
 //! block's for it.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
-use syn::{parse_quote, FnArg, GenericParam, Ident, ImplItem, ImplItemFn, ItemFn, ItemImpl, Type};
+use quote::{format_ident, quote};
+use syn::{parse_quote, FnArg, Ident, ImplItem, ImplItemFn, ItemFn, ItemImpl, Type};
 
 use crate::attr::{self, Args};
 use crate::check;
-use crate::expand::{identity, mentions_generic, output_type, param, read_params, type_bounds};
+use crate::parts::{identity, lazy_inputs, type_bounds, Reads};
+use crate::rt::rt;
+use crate::shape::{extension_trait, lazy_fn, lazy_signature, Task};
+use crate::sig::{self, mentions_generic, output_type, Param, Receiver};
 use crate::tokens::hash_tokens;
 
 pub(crate) fn delayed_impl(args: TokenStream, mut block: ItemImpl) -> TokenStream {
     let mut errors = Vec::new();
-    let args = attr::parse(args).unwrap_or_else(|error| {
-        errors.push(error);
-        Args::default()
-    });
+    let args = attr::parse_or_report(args, &mut errors);
     if let Some((_, path, _)) = &block.trait_ {
         errors.push(syn::Error::new_spanned(
             path,
             "`#[delayed]` on an impl block applies to inherent impls (`impl Type { … }`), not trait impls: mark the trait's methods' callers lazy with `delay!` or `map`",
         ));
     }
-    let Some(type_ident) = type_ident(&block.self_ty) else {
+    let Some(type_ident) = type_ident(&block.self_ty).cloned() else {
         let error = syn::Error::new_spanned(
             &block.self_ty,
             "`#[delayed]` on an impl block needs a named type (`impl Acc { … }`)",
@@ -39,19 +38,34 @@ pub(crate) fn delayed_impl(args: TokenStream, mut block: ItemImpl) -> TokenStrea
         .to_compile_error();
         return quote!(#error #block);
     };
+    let (decls, defs) = lazy_methods(&mut block, &args, &mut errors);
     let trait_name = format_ident!("{}Delayed", type_ident);
+    let doc = format!(
+        "The methods of [`{type_ident}`] on a `Delayed<{type_ident}>`, lazily (from `#[delayed] impl {type_ident}`): each call builds a task that runs the method on the computed value."
+    );
+    let errors = errors.iter().map(syn::Error::to_compile_error);
+    let expansion = extension_trait(&block, &trait_name, &doc, &decls, &defs);
+    quote! {
+        #(#errors)*
+        #expansion
+    }
+}
 
+/// The trait's declarations and definitions of the block's lazy methods: one per method
+/// with a receiver, each with its own `#[delayed(...)]` arguments (removed from the
+/// block) or the block's. A method whose checks fail gets a stub, as a function does.
+fn lazy_methods(
+    block: &mut ItemImpl,
+    args: &Args,
+    errors: &mut Vec<syn::Error>,
+) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let mut decls = Vec::new();
     let mut defs = Vec::new();
     let (self_ty, generics) = ((*block.self_ty).clone(), block.generics.clone());
     for item in &mut block.items {
         let ImplItem::Fn(method) = item else { continue };
-        let own = take_delayed_attr(method);
-        let method_args = match own {
-            Some(tokens) => attr::parse(tokens).unwrap_or_else(|error| {
-                errors.push(error);
-                Args::default()
-            }),
+        let method_args = match take_delayed_attr(method) {
+            Some(tokens) => attr::parse_or_report(tokens, errors),
             None => args.clone(),
         };
         if !matches!(method.sig.inputs.first(), Some(FnArg::Receiver(_))) {
@@ -72,39 +86,15 @@ pub(crate) fn delayed_impl(args: TokenStream, mut block: ItemImpl) -> TokenStrea
                 true
             }
         };
-        let (decl, def) = lazy_method(&self_ty, &generics, method, &method_args, stub);
-        decls.push(decl);
-        defs.push(def);
+        let method = Method::read(&self_ty, &generics, method, &method_args);
+        let (where_clause, asserts) = method.bounds();
+        let signature = method.signature(&where_clause);
+        let docs = method.docs();
+        decls.push(quote!(#docs #signature;));
+        let task = (!stub).then(|| method.task(asserts));
+        defs.push(lazy_fn(signature, task, "method"));
     }
-
-    let rt = quote!(::delayed::__private_0_1);
-    let self_ty = &block.self_ty;
-    let (impl_generics, type_generics, where_clause) = block.generics.split_for_impl();
-    let doc = format!(
-        "The methods of [`{type_ident}`] on a `Delayed<{type_ident}>`, lazily (from `#[delayed] impl {type_ident}`): each call builds a task that runs the method on the computed value."
-    );
-    let errors = errors.iter().map(syn::Error::to_compile_error);
-    let generic_params = &block.generics.params;
-    let trait_generics = if generic_params.is_empty() {
-        quote!()
-    } else {
-        quote!(<#generic_params>)
-    };
-    quote! {
-        #(#errors)*
-        #block
-
-        #[doc = #doc]
-        #[allow(private_interfaces, private_bounds, clippy::too_many_arguments)]
-        pub trait #trait_name #trait_generics #where_clause {
-            #(#decls)*
-        }
-
-        #[allow(clippy::too_many_arguments, clippy::multiple_bound_locations)]
-        impl #impl_generics #trait_name #type_generics for #rt::Delayed<#self_ty> #where_clause {
-            #(#defs)*
-        }
-    }
+    (decls, defs)
 }
 
 /// The last identifier of the impl's type path (`Acc` of `crate::m::Acc<T>`).
@@ -129,177 +119,147 @@ fn take_delayed_attr(method: &mut ImplItemFn) -> Option<TokenStream> {
     })
 }
 
-/// The trait's declaration of one lazy method, and its definition for `Delayed<Self>`.
-fn lazy_method(
-    self_ty: &Type,
-    block_generics: &syn::Generics,
-    method: &ImplItemFn,
-    args: &Args,
-    stub: bool,
-) -> (TokenStream, TokenStream) {
-    let rt = quote!(::delayed::__private_0_1);
-    let sig = &method.sig;
-    let name = &sig.ident;
-    let by_value_self = matches!(
-        sig.inputs.first(),
-        Some(FnArg::Receiver(r)) if r.reference.is_none()
-    );
-    let params: Vec<_> = sig
-        .inputs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, input)| match input {
-            FnArg::Typed(typed) => Some(param(i, &typed.pat, &typed.ty)),
-            FnArg::Receiver(_) => None,
-        })
-        .collect();
-    let (output, fallible) = output_type(&sig.output);
-
-    // Types that mention a generic parameter (of the block or the method) are bounded in
-    // the where clause, which the declaration and the definition share; concrete ones are
-    // checked by a call in the body, spanned at the type, for the runtime's message.
-    let mut generics = block_generics.clone();
-    generics.params.extend(sig.generics.params.iter().cloned());
-    let mut where_clause = sig
-        .generics
-        .where_clause
-        .clone()
-        .unwrap_or_else(|| parse_quote!(where));
-    let self_bound = if by_value_self {
-        (self_ty, quote!(ByValue), quote!(assert_by_value))
-    } else {
-        (self_ty, quote!(GraphValue), quote!(assert_graph_value))
-    };
-    let asserts = type_bounds(
-        &params,
-        Some(self_bound),
-        &output,
-        args.cache,
-        |ty| mentions_generic(ty, &generics),
-        &mut where_clause,
-    );
-
-    let method_generics = &sig.generics.params;
-    let method_generics = if method_generics.is_empty() {
-        quote!()
-    } else {
-        quote!(<#method_generics>)
-    };
-    let lazy_inputs: Vec<_> = params
-        .iter()
-        .map(|p| {
-            let (ident, owned) = (&p.ident, &p.owned);
-            quote_spanned!(p.ty.span()=> #ident: impl #rt::IntoArg<#owned>)
-        })
-        .collect();
-    let docs: Vec<_> = method
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("doc"))
-        .collect();
-    let fallback_doc = format!(
-        "`{}::{name}`, lazily: a task that calls it on the computed value.",
-        quote!(#self_ty).to_string().replace(' ', "")
-    );
-    let docs = if docs.is_empty() {
-        quote!(#[doc = #fallback_doc])
-    } else {
-        quote!(#(#docs)*)
-    };
-    let signature = quote! {
-        fn #name #method_generics (&self, #(#lazy_inputs),*) -> #rt::Delayed<#output>
-        #where_clause
-    };
-    let decl = quote! {
-        #docs
-        #signature;
-    };
-    if stub {
-        let def = quote! {
-            #[allow(unused_variables)]
-            #signature {
-                ::core::panic!("this `#[delayed]` method did not compile")
-            }
-        };
-        return (decl, def);
-    }
-
-    let display = args
-        .name
-        .as_ref()
-        .map(|n| n.value())
-        .unwrap_or_else(|| name.to_string());
-    let block_tokens = &method.block;
-    let token_hash = hash_tokens(quote!(#self_ty #sig #block_tokens));
-    let path = format!(
-        "{}::{}",
-        quote!(#self_ty).to_string().replace(' ', ""),
-        name
-    );
-
-    let identity = identity(args, &output, Some(quote!(#self_ty)), &sig.generics);
-
-    let mut add_args = vec![quote!(#rt::IntoArg::<#self_ty>::into_arg(self))];
-    let mut reads = vec![if by_value_self {
-        quote!(let __delayed_self = __delayed_inputs.take::<#self_ty>()?;)
-    } else {
-        quote!(let __delayed_self = __delayed_inputs.share::<#self_ty>()?;)
-    }];
-    let mut call_args = vec![if by_value_self {
-        quote!(__delayed_self)
-    } else {
-        quote!(&*__delayed_self)
-    }];
-    read_params(&params, &rt, &mut add_args, &mut reads, &mut call_args);
-    let turbofish = method_generics_turbofish(sig);
-    let wrap = if fallible {
-        quote!(#rt::fallible(__delayed_result))
-    } else {
-        quote!(::core::result::Result::Ok(__delayed_result))
-    };
-    let def = quote! {
-        #signature {
-            #(#asserts)*
-            static __DELAYED_FN: #rt::FnId = #rt::FnId::new(
-                ::core::concat!(::core::module_path!(), "::", #path),
-                #display,
-                #token_hash,
-            );
-            let mut __delayed_call = #rt::Call::new(&__DELAYED_FN) #(#identity)*;
-            #( __delayed_call.arg(#add_args); )*
-            __delayed_call.finish(move |__delayed_inputs: &mut #rt::Inputs<'_>| {
-                #(#reads)*
-                let __delayed_result = <#self_ty>::#name #turbofish (#(#call_args),*);
-                #wrap
-            })
-        }
-    };
-    (decl, def)
+/// One method of the block, read once for the pieces of its lazy twin on the trait.
+struct Method<'a> {
+    self_ty: &'a Type,
+    /// The block's generic parameters, then the method's.
+    generics: syn::Generics,
+    method: &'a ImplItemFn,
+    args: &'a Args,
+    by_value_self: bool,
+    params: Vec<Param>,
+    output: Type,
+    fallible: bool,
 }
 
-/// `::<T, N>` for a method's type and const parameters (lifetimes are inferred).
-fn method_generics_turbofish(sig: &syn::Signature) -> TokenStream {
-    let names: Vec<TokenStream> = sig
-        .generics
-        .params
-        .iter()
-        .filter_map(|p| match p {
-            GenericParam::Type(t) => {
-                let ident = &t.ident;
-                Some(quote!(#ident))
-            }
-            GenericParam::Const(c) => {
-                let ident = &c.ident;
-                Some(quote!(#ident))
-            }
-            GenericParam::Lifetime(_) => None,
-        })
-        .collect();
-    if names.is_empty() {
-        quote!()
-    } else {
-        quote!(::<#(#names),*>)
+impl<'a> Method<'a> {
+    fn read(
+        self_ty: &'a Type,
+        block_generics: &syn::Generics,
+        method: &'a ImplItemFn,
+        args: &'a Args,
+    ) -> Method<'a> {
+        let (receiver, params) = sig::inputs(&method.sig);
+        let (output, fallible) = output_type(&method.sig.output);
+        let mut generics = block_generics.clone();
+        generics
+            .params
+            .extend(method.sig.generics.params.iter().cloned());
+        Method {
+            self_ty,
+            generics,
+            method,
+            args,
+            by_value_self: receiver == Receiver::Value,
+            params,
+            output,
+            fallible,
+        }
     }
+
+    /// The where clause, which the declaration and the definition share, and the calls
+    /// that check concrete types in the definition: types that mention a generic
+    /// parameter (of the block or the method) are bounded in the where clause; concrete
+    /// ones are checked by a call in the body, spanned at the type, for the runtime's
+    /// message.
+    fn bounds(&self) -> (syn::WhereClause, Vec<TokenStream>) {
+        let mut where_clause = self
+            .method
+            .sig
+            .generics
+            .where_clause
+            .clone()
+            .unwrap_or_else(|| parse_quote!(where));
+        let self_bound = if self.by_value_self {
+            (self.self_ty, quote!(ByValue), quote!(assert_by_value))
+        } else {
+            (self.self_ty, quote!(GraphValue), quote!(assert_graph_value))
+        };
+        let asserts = type_bounds(
+            &self.params,
+            Some(self_bound),
+            &self.output,
+            self.args.cache,
+            |ty| mentions_generic(ty, &self.generics),
+            &mut where_clause,
+        );
+        (where_clause, asserts)
+    }
+
+    /// `fn name<…>(&self, …) -> Delayed<Out> where …`: `&self` is the `Delayed`.
+    fn signature(&self, where_clause: &syn::WhereClause) -> TokenStream {
+        let sig = &self.method.sig;
+        let generics = &sig.generics;
+        lazy_signature(
+            &sig.ident,
+            quote!(#generics),
+            quote!(&self,),
+            &lazy_inputs(&self.params),
+            &self.output,
+            where_clause,
+        )
+    }
+
+    /// The method's own docs, or a line that says what the lazy method does.
+    fn docs(&self) -> TokenStream {
+        let docs: Vec<_> = self
+            .method
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("doc"))
+            .collect();
+        if docs.is_empty() {
+            let doc = format!(
+                "`{}::{}`, lazily: a task that calls it on the computed value.",
+                type_path(self.self_ty),
+                self.method.sig.ident
+            );
+            quote!(#[doc = #doc])
+        } else {
+            quote!(#(#docs)*)
+        }
+    }
+
+    /// The task: the method's identity (its type is part of it), the receiver and
+    /// arguments, and the call of the eager method on the computed value.
+    fn task(&self, asserts: Vec<TokenStream>) -> Task {
+        let rt = rt();
+        let (self_ty, sig, block) = (self.self_ty, &self.method.sig, &self.method.block);
+        let name = &sig.ident;
+        let token_hash = hash_tokens(quote!(#self_ty #sig #block));
+        let identity = identity(
+            self.args,
+            &self.output,
+            Some(quote!(#self_ty)),
+            &sig.generics,
+        );
+        let reads = Reads::receiver(
+            quote!(#rt::IntoArg::<#self_ty>::into_arg(self)),
+            quote!(#self_ty),
+            self.by_value_self,
+        )
+        .params(&self.params);
+        let turbofish = sig::turbofish(&sig.generics);
+        let call_args = &reads.call_args;
+        Task {
+            asserts,
+            path: format!("{}::{}", type_path(self_ty), name),
+            token_hash,
+            display: self.args.display(name),
+            identity,
+            call: quote!(<#self_ty>::#name #turbofish (#(#call_args),*)),
+            add_args: reads.add_args,
+            reads: reads.reads,
+            output: self.output.clone(),
+            fallible: self.fallible,
+            remote: None,
+        }
+    }
+}
+
+/// `crate::m::Acc<T>` without spaces, for the key path and docs.
+fn type_path(ty: &Type) -> String {
+    quote!(#ty).to_string().replace(' ', "")
 }
 
 #[cfg(test)]
@@ -307,7 +267,7 @@ mod tests {
     use quote::quote;
 
     fn expand(item: proc_macro2::TokenStream) -> String {
-        crate::expand::delayed_fn(quote!(), item).to_string()
+        super::delayed_impl(quote!(), syn::parse2(item).unwrap()).to_string()
     }
 
     #[test]
