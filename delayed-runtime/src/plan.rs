@@ -111,8 +111,23 @@ impl Seen {
     }
 }
 
-impl<'g> Plan<'g> {
-    pub(crate) fn new(roots: &[&'g Arc<Node>]) -> Plan<'g> {
+/// The node allocations below the roots, each once, numbered in visit order.
+struct Visits<'g> {
+    /// Per visit number: the node, 32 bits of its key, where its pending sources start.
+    visited: Vec<&'g Node>,
+    bits_of: Vec<u32>,
+    pending_start: Vec<u32>,
+    /// Inputs as visit numbers (or CONST).
+    pending: Vec<u32>,
+    /// Visit numbers in post-order (inputs first).
+    post: Vec<u32>,
+    /// The visit number of each root, in order.
+    root_visits: Vec<u32>,
+}
+
+impl<'g> Visits<'g> {
+    /// Phase 1 of planning.
+    fn walk(roots: &[&'g Arc<Node>]) -> Visits<'g> {
         // Phase 1: the distinct node *allocations*, in post-order (inputs first). A node
         // whose `Arc` has one owner is reached through exactly one edge of this graph (the
         // graph is immutable while we hold it, and every edge of it is an owner), so it
@@ -178,26 +193,38 @@ impl<'g> Plan<'g> {
         }
         drop(shared);
         pending_start.push(pending.len() as u32);
+        Visits {
+            visited,
+            bits_of,
+            pending_start,
+            pending,
+            post,
+            root_visits,
+        }
+    }
 
-        // Phase 2: one task per distinct key, in post-order (so a task's inputs, whose
+    /// Phase 2 of planning: the plan, and whether twins (a task and a data node with one
+    /// key) were found.
+    fn dedup(self) -> (Plan<'g>, bool) {
+        // Phase 2: one task per distinct key, in self.post-order (so a task's inputs, whose
         // first occurrences come before it, already have task numbers). The keys' table
         // slots are random accesses: each is prefetched `AHEAD` nodes early.
         const AHEAD: usize = 16;
-        let mut seen = Seen::with_capacity(post.len());
-        let mut task_of: Vec<u32> = vec![PENDING; visited.len()];
+        let mut seen = Seen::with_capacity(self.post.len());
+        let mut task_of: Vec<u32> = vec![PENDING; self.visited.len()];
         let mut tasks: Vec<&'g Node> = Vec::new();
         let mut input_start = vec![0u32];
         let mut sources: Vec<u32> = Vec::new();
         // A task and a data node with one key (a persisted result beside the graph that
         // made it): the data stands for both, and what fed only the task is pruned below.
         let mut twins = false;
-        for (i, &v) in post.iter().enumerate() {
-            if let Some(&ahead) = post.get(i + AHEAD) {
-                seen.prefetch(bits_of[ahead as usize]);
+        for (i, &v) in self.post.iter().enumerate() {
+            if let Some(&ahead) = self.post.get(i + AHEAD) {
+                seen.prefetch(self.bits_of[ahead as usize]);
             }
-            let node = visited[v as usize];
+            let node = self.visited[v as usize];
             let next = tasks.len() as u32;
-            match seen.get_or_insert(bits_of[v as usize], node, &tasks, next) {
+            match seen.get_or_insert(self.bits_of[v as usize], node, &tasks, next) {
                 Some(t) => {
                     task_of[v as usize] = t;
                     let first = tasks[t as usize];
@@ -210,8 +237,8 @@ impl<'g> Plan<'g> {
                 }
                 None => {
                     task_of[v as usize] = next;
-                    let inputs = &pending[pending_start[v as usize] as usize
-                        ..pending_start[v as usize + 1] as usize];
+                    let inputs = &self.pending[self.pending_start[v as usize] as usize
+                        ..self.pending_start[v as usize + 1] as usize];
                     sources.extend(inputs.iter().map(|&c| {
                         if c == CONST {
                             CONST
@@ -225,10 +252,21 @@ impl<'g> Plan<'g> {
             }
         }
         drop(seen);
-        drop(pending);
+        let roots: Vec<u32> = self
+            .root_visits
+            .iter()
+            .map(|&v| task_of[v as usize])
+            .collect();
+        (Plan::from_parts(tasks, input_start, sources, roots), twins)
+    }
+}
 
-        let roots: Vec<u32> = root_visits.iter().map(|&v| task_of[v as usize]).collect();
-        let plan = Plan::from_parts(tasks, input_start, sources, roots);
+impl<'g> Plan<'g> {
+    /// The plan of the graph below `roots`: its node allocations walked once
+    /// ([`Visits::walk`]), then deduplicated by key ([`Visits::dedup`]); when a task and a
+    /// data node share a key, what fed only the task is pruned.
+    pub(crate) fn new(roots: &[&'g Arc<Node>]) -> Plan<'g> {
+        let (plan, twins) = Visits::walk(roots).dedup();
         if twins {
             plan.pruned()
         } else {

@@ -38,23 +38,36 @@ pub(crate) fn rewrite(
     if !plan.tasks().iter().any(|node| is_cacheable(node)) {
         return None;
     }
-    let n = plan.len();
-    let sources = |t: usize| plan.sources_of(t as u32).iter().map(|&s| s as usize);
+    let (needed, loaded) = look_up(plan, cache);
+    let skipped = needed.iter().filter(|&&n| !n).count() as u64;
+    let rebuilt = rebuild(plan, &handles(plan, roots), &needed, loaded)?;
+    cache.count_skipped(skipped);
+    plan.roots()
+        .iter()
+        .map(|&r| rebuilt[r as usize].clone())
+        .collect()
+}
 
-    // The shared handle of every planned node (the plan holds plain references).
-    let mut arcs: Vec<Option<Arc<Node>>> = vec![None; n];
+/// The shared handle of every planned node (the plan holds plain references).
+fn handles(plan: &Plan<'_>, roots: &[&Arc<Node>]) -> Vec<Option<Arc<Node>>> {
+    let mut arcs: Vec<Option<Arc<Node>>> = vec![None; plan.len()];
     for (root, &t) in roots.iter().zip(plan.roots()) {
         arcs[t as usize].get_or_insert_with(|| Arc::clone(root));
     }
     for (t, node) in plan.tasks().iter().enumerate() {
-        for (input, s) in node.inputs().iter().zip(sources(t)) {
+        for (input, &s) in node.inputs().iter().zip(plan.sources_of(t as u32)) {
             if let Input::Node(child) = input {
-                arcs[s].get_or_insert_with(|| Arc::clone(child));
+                arcs[s as usize].get_or_insert_with(|| Arc::clone(child));
             }
         }
     }
+    arcs
+}
 
-    // Backwards from the roots: what is needed, and what is on disk.
+/// Backwards from the roots: which tasks are needed, and the stored values of the needed
+/// cacheable ones found on disk (whose inputs are then not needed for them).
+fn look_up(plan: &Plan<'_>, cache: &Cache) -> (Vec<bool>, Vec<Option<AnyValue>>) {
+    let n = plan.len();
     let mut needed = vec![false; n];
     for &r in plan.roots() {
         needed[r as usize] = true;
@@ -64,61 +77,67 @@ pub(crate) fn rewrite(
         if !needed[t] {
             continue;
         }
-        let node = plan.tasks()[t];
+        let node = plan.task(t as u32);
         if let (Some(codec), true, Some(key)) = (node.codec(), node.is_task(), disk_key(node)) {
             if let Some(value) = cache.load(&key, node.name(), codec) {
                 loaded[t] = Some(value);
                 continue;
             }
         }
-        for s in sources(t) {
-            if s != CONST as usize {
-                needed[s] = true;
+        for &s in plan.sources_of(t as u32) {
+            if s != CONST {
+                needed[s as usize] = true;
             }
         }
     }
+    (needed, loaded)
+}
 
-    // Forwards: rebuild what changed.
+/// Forwards: a hit becomes a task handing over its stored value, a task over a changed
+/// input is rebuilt over the new inputs, anything else stays the original node. `None`
+/// if a needed node has no handle (cannot happen: every planned node is reached).
+fn rebuild(
+    plan: &Plan<'_>,
+    arcs: &[Option<Arc<Node>>],
+    needed: &[bool],
+    mut loaded: Vec<Option<AnyValue>>,
+) -> Option<Vec<Option<Arc<Node>>>> {
+    let n = plan.len();
     let mut rebuilt: Vec<Option<Arc<Node>>> = vec![None; n];
     let mut changed = vec![false; n];
-    let mut skipped = 0u64;
     for t in 0..n {
         if !needed[t] {
-            skipped += 1;
             continue;
         }
-        let node = plan.tasks()[t];
+        let node = plan.task(t as u32);
+        let sources = plan.sources_of(t as u32);
         if let Some(value) = loaded[t].take() {
             rebuilt[t] = Some(task(node, InputList::Zero, hand_over(value), None, None));
             changed[t] = true;
             continue;
         }
         let original = arcs[t].clone()?;
-        if !sources(t).any(|s| s != CONST as usize && changed[s]) {
+        if !sources.iter().any(|&s| s != CONST && changed[s as usize]) {
             rebuilt[t] = Some(original);
             continue;
         }
         let inputs = node
             .inputs()
             .iter()
-            .zip(sources(t))
-            .map(|(input, s)| match input {
-                Input::Node(_) => rebuilt[s].clone().map(Input::Node),
+            .zip(sources)
+            .map(|(input, &s)| match input {
+                Input::Node(_) => rebuilt[s as usize].clone().map(Input::Node),
                 Input::Const(value) => Some(Input::Const(value.clone())),
             })
             .collect::<Option<Vec<Input>>>()?;
-        let inputs = InputList::from_inputs(inputs);
         // A rebuilt task keeps its codec (its result is still written back) and its
         // remote op (it still runs on a cluster).
+        let inputs = InputList::from_inputs(inputs);
         let body = run_original(original);
         rebuilt[t] = Some(task(node, inputs, body, node.remote(), node.codec()));
         changed[t] = true;
     }
-    cache.count_skipped(skipped);
-    plan.roots()
-        .iter()
-        .map(|&r| rebuilt[r as usize].clone())
-        .collect()
+    Some(rebuilt)
 }
 
 /// Which tasks of `plan` (the rewritten one) have their results written back to
