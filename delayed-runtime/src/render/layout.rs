@@ -141,22 +141,78 @@ impl Vertices {
     }
 }
 
-pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, VisualizeError> {
-    let n = graph.nodes.len();
-    let horizontal = options.rankdir.horizontal();
-    let texts: Vec<String> = graph.nodes.iter().map(|g| shorten(&g.name)).collect();
-    let sizes: Vec<(f32, f32)> = graph
-        .nodes
-        .iter()
-        .zip(&texts)
-        .map(|(g, t)| node_size(g.kind, t))
-        .collect();
-    let (along_ext, across_ext): (Vec<f32>, Vec<f32>) = sizes
-        .iter()
-        .map(|&(w, h)| if horizontal { (w, h) } else { (h, w) })
-        .unzip();
+/// The real nodes' texts and sizes, and their extents along and across the ranks (which
+/// of width and height is which depends on the direction).
+struct Boxes {
+    texts: Vec<String>,
+    sizes: Vec<(f32, f32)>,
+    along_ext: Vec<f32>,
+    across_ext: Vec<f32>,
+}
 
-    // 1. Ranks. Inputs always have smaller indices than their consumers.
+impl Boxes {
+    fn new(graph: &Graph, horizontal: bool) -> Boxes {
+        let texts: Vec<String> = graph.nodes.iter().map(|g| shorten(&g.name)).collect();
+        let sizes: Vec<(f32, f32)> = graph
+            .nodes
+            .iter()
+            .zip(&texts)
+            .map(|(g, t)| node_size(g.kind, t))
+            .collect();
+        let (along_ext, across_ext) = sizes
+            .iter()
+            .map(|&(w, h)| if horizontal { (w, h) } else { (h, w) })
+            .unzip();
+        Boxes {
+            texts,
+            sizes,
+            along_ext,
+            across_ext,
+        }
+    }
+}
+
+/// The laid-out picture of `graph`, in the steps of the module's documentation.
+pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, VisualizeError> {
+    let boxes = Boxes::new(graph, options.rankdir.horizontal());
+    // 1. Ranks.
+    let rank = ranks(graph)?;
+    // 2. Dummy nodes on long edges.
+    let (mut verts, chains) = split_long_edges(graph, rank, &boxes);
+    // 3. Order within ranks; folding a rank depends on its order.
+    let layers = ordered_layers(&verts);
+    verts.folded = layers.iter().map(|layer| fold(&verts, layer)).collect();
+    // 4. Coordinates across the ranks, then along them, then the picture they span.
+    let across = place(&verts, &layers);
+    let along = Along::new(&verts, &layers, &boxes.along_ext);
+    let frame = Frame::new(options.rankdir, along.total, &across, &verts.half_across);
+    let placed = Placed {
+        graph,
+        boxes,
+        verts,
+        chains,
+        across,
+        along,
+        frame,
+    };
+    // 5. Edges, with ports spread over the sides of their nodes.
+    let edges = placed.edges();
+    Ok(Scene {
+        width: placed.frame.width,
+        height: placed.frame.height,
+        nodes: placed.nodes(),
+        edges,
+    })
+}
+
+/// Step 1: each node's rank. The longest path from the sources puts every node after its
+/// inputs; then a node that feeds at least as many consumers as it reads inputs (data,
+/// loaders) moves down next to its first consumer, so it sits beside the task that reads
+/// it rather than at the top.
+fn ranks(graph: &Graph) -> Result<Vec<usize>, VisualizeError> {
+    let n = graph.nodes.len();
+    // Inputs have smaller indices than their consumers (checked here), so one pass in
+    // index order finds the longest paths.
     let mut ins: Vec<Vec<u32>> = vec![Vec::new(); n];
     let mut outs: Vec<Vec<u32>> = vec![Vec::new(); n];
     for &(from, to) in &graph.edges {
@@ -185,13 +241,20 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
             rank[v] = first_use - 1;
         }
     }
+    Ok(rank)
+}
 
-    // 2. Dummy nodes on long edges.
+/// Step 2: the vertices to lay out, with a dummy node in every rank an edge skips, so
+/// that all links join adjacent ranks and long edges are routed between nodes instead of
+/// across them; and per edge its chain of vertices, input first, which it is drawn
+/// through. Beyond `MAX_DUMMIES`, long edges stay one link.
+fn split_long_edges(graph: &Graph, rank: Vec<usize>, boxes: &Boxes) -> (Vertices, Vec<Vec<u32>>) {
+    let n = graph.nodes.len();
     let mut verts = Vertices {
         rank,
         up: vec![Vec::new(); n],
         down: vec![Vec::new(); n],
-        half_across: across_ext.iter().map(|e| e / 2.0).collect(),
+        half_across: boxes.across_ext.iter().map(|e| e / 2.0).collect(),
         real: n,
         folded: Vec::new(),
     };
@@ -213,178 +276,202 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
         }
         chains.push(chain);
     }
+    (verts, chains)
+}
 
-    // 3. Order within ranks.
+/// Step 3: the vertices of each rank, in the order with the fewest crossings `order`
+/// finds.
+fn ordered_layers(verts: &Vertices) -> Vec<Vec<u32>> {
     let ranks = verts.rank.iter().max().map_or(0, |r| r + 1);
     let mut layers: Vec<Vec<u32>> = vec![Vec::new(); ranks];
     for v in 0..verts.len() {
         layers[verts.rank[v]].push(v as u32);
     }
     let mut pos = vec![0usize; verts.len()];
-    order(&verts, &mut layers, &mut pos);
-    verts.folded = layers.iter().map(|layer| fold(&verts, layer)).collect();
+    order(verts, &mut layers, &mut pos);
+    layers
+}
 
-    // 4. Coordinates across the ranks.
-    let across = place(&verts, &layers);
+/// Coordinates along the ranks (step 4). Each rank is as thick as its thickest node, a
+/// folded one twice that and a gap, since its real nodes alternate between a row before
+/// its center line and one after it.
+struct Along {
+    /// Per rank: its center line (where dummy nodes are).
+    rank: Vec<f32>,
+    /// Per real node: its center.
+    node: Vec<f32>,
+    /// The picture's extent along the ranks, margins included.
+    total: f32,
+}
 
-    // Coordinates along the ranks; in a folded rank, real nodes alternate between a row
-    // before the rank's center line and one after it.
-    let mut rank_along = vec![0f32; ranks];
-    let mut rank_ext = vec![0f32; ranks];
-    for (&r, &ext) in verts.rank.iter().zip(&along_ext) {
-        rank_ext[r] = rank_ext[r].max(ext);
+impl Along {
+    fn new(verts: &Vertices, layers: &[Vec<u32>], along_ext: &[f32]) -> Along {
+        let ranks = layers.len();
+        let mut rank_along = vec![0f32; ranks];
+        let mut rank_ext = vec![0f32; ranks];
+        for (&r, &ext) in verts.rank.iter().zip(along_ext) {
+            rank_ext[r] = rank_ext[r].max(ext);
+        }
+        let mut a = MARGIN;
+        for r in 0..ranks {
+            let ext = rank_ext[r].max(8.0);
+            let thickness = if verts.folded[r] {
+                2.0 * ext + FOLD_GAP
+            } else {
+                ext
+            };
+            rank_along[r] = a + thickness / 2.0;
+            a += thickness + RANK_GAP;
+        }
+        let mut node_along: Vec<f32> = (0..verts.real).map(|v| rank_along[verts.rank[v]]).collect();
+        for (r, layer) in layers.iter().enumerate() {
+            if !verts.folded[r] {
+                continue;
+            }
+            let offset = (rank_ext[r].max(8.0) + FOLD_GAP) / 2.0;
+            let reals = layer.iter().filter(|&&v| !verts.is_dummy(v));
+            for (i, &v) in reals.enumerate() {
+                node_along[v as usize] += if i % 2 == 0 { -offset } else { offset };
+            }
+        }
+        Along {
+            rank: rank_along,
+            node: node_along,
+            total: a - RANK_GAP + MARGIN,
+        }
     }
-    let mut a = MARGIN;
-    for r in 0..ranks {
-        let ext = rank_ext[r].max(8.0);
-        let thickness = if verts.folded[r] {
-            2.0 * ext + FOLD_GAP
+}
+
+/// The picture: its size, and where abstract coordinates (`a` along the ranks, `c`
+/// across them) land in it for the direction. The vertices' extent across the ranks is
+/// shifted to start at the margin.
+struct Frame {
+    rankdir: Rankdir,
+    along_total: f32,
+    shift: f32,
+    width: f32,
+    height: f32,
+}
+
+impl Frame {
+    fn new(rankdir: Rankdir, along_total: f32, across: &[f32], half_across: &[f32]) -> Frame {
+        let mut across_min = f32::INFINITY;
+        let mut across_max = f32::NEG_INFINITY;
+        for (&c, &half) in across.iter().zip(half_across) {
+            across_min = across_min.min(c - half);
+            across_max = across_max.max(c + half);
+        }
+        if !across_min.is_finite() {
+            across_min = 0.0;
+            across_max = 0.0;
+        }
+        let across_total = across_max - across_min + 2.0 * MARGIN;
+        let (width, height) = if rankdir.horizontal() {
+            (along_total, across_total)
         } else {
-            ext
+            (across_total, along_total)
         };
-        rank_along[r] = a + thickness / 2.0;
-        a += thickness + RANK_GAP;
-    }
-    let mut node_along: Vec<f32> = (0..n).map(|v| rank_along[verts.rank[v]]).collect();
-    for (r, layer) in layers.iter().enumerate() {
-        if !verts.folded[r] {
-            continue;
-        }
-        let offset = (rank_ext[r].max(8.0) + FOLD_GAP) / 2.0;
-        let reals = layer.iter().filter(|&&v| !verts.is_dummy(v));
-        for (i, &v) in reals.enumerate() {
-            node_along[v as usize] += if i % 2 == 0 { -offset } else { offset };
+        Frame {
+            rankdir,
+            along_total,
+            shift: MARGIN - across_min,
+            width,
+            height,
         }
     }
-    let along_total = a - RANK_GAP + MARGIN;
-    let mut across_min = f32::INFINITY;
-    let mut across_max = f32::NEG_INFINITY;
-    for (&c, &half) in across.iter().zip(&verts.half_across) {
-        across_min = across_min.min(c - half);
-        across_max = across_max.max(c + half);
-    }
-    if !across_min.is_finite() {
-        across_min = 0.0;
-        across_max = 0.0;
-    }
-    let shift = MARGIN - across_min;
-    let across_total = across_max - across_min + 2.0 * MARGIN;
 
-    let (width, height) = if horizontal {
-        (along_total, across_total)
-    } else {
-        (across_total, along_total)
-    };
-    let map = |a: f32, c: f32| -> Point {
-        let c = c + shift;
-        match options.rankdir {
+    /// The picture's point `a` along the ranks and `c` across them.
+    fn map(&self, a: f32, c: f32) -> Point {
+        let c = c + self.shift;
+        match self.rankdir {
             Rankdir::TB => (c, a),
-            Rankdir::BT => (c, along_total - a),
+            Rankdir::BT => (c, self.along_total - a),
             Rankdir::LR => (a, c),
-            Rankdir::RL => (along_total - a, c),
+            Rankdir::RL => (self.along_total - a, c),
         }
-    };
+    }
+}
 
-    let nodes: Vec<SceneNode> = (0..n)
-        .map(|v| {
-            let (x, y) = map(node_along[v], across[v]);
-            SceneNode {
-                x,
-                y,
-                w: sizes[v].0,
-                h: sizes[v].1,
-                kind: graph.nodes[v].kind,
-                text: texts[v].clone(),
-                title: graph.nodes[v].label.clone(),
-            }
-        })
-        .collect();
+/// Everything steps 1 to 4 computed, which the scene's nodes and edges are drawn from.
+struct Placed<'a> {
+    graph: &'a Graph,
+    boxes: Boxes,
+    verts: Vertices,
+    /// Per edge: its vertices, input first.
+    chains: Vec<Vec<u32>>,
+    /// Per vertex: its center across the ranks.
+    across: Vec<f32>,
+    along: Along,
+    frame: Frame,
+}
 
-    // 5. Edges, with ports spread over the sides of their nodes.
-    let port = |v: u32, slot: usize, count: usize, leaving: bool| -> Port {
-        let v = v as usize;
-        let half_a = along_ext[v] / 2.0;
-        let half_c = across_ext[v] / 2.0;
-        let side = if leaving { 1.0 } else { -1.0 };
-        let center = (node_along[v], across[v]);
-        let middle = (count as f32 - 1.0) / 2.0;
-        match graph.nodes[v].kind {
-            NodeKind::Task => {
-                // Spread by angle around the ellipse, about 14 units apart, within ±66°;
-                // the edge leaves along a blend of the rank axis and the normal.
-                let step = if count > 1 {
-                    (14.0 / half_c).min(2.3 / (count - 1) as f32)
-                } else {
-                    0.0
-                };
-                let theta = (slot as f32 - middle) * step;
-                let (sin, cos) = theta.sin_cos();
-                let normal = unit((cos / half_a, sin / half_c));
-                let dir = unit((normal.0 + 1.0, normal.1));
-                Port {
-                    at: (center.0 + side * half_a * cos, center.1 + half_c * sin),
-                    dir: (side * dir.0, dir.1),
+impl Placed<'_> {
+    /// The graph's nodes, at their places in the picture.
+    fn nodes(&self) -> Vec<SceneNode> {
+        (0..self.verts.real)
+            .map(|v| {
+                let (x, y) = self.frame.map(self.along.node[v], self.across[v]);
+                SceneNode {
+                    x,
+                    y,
+                    w: self.boxes.sizes[v].0,
+                    h: self.boxes.sizes[v].1,
+                    kind: self.graph.nodes[v].kind,
+                    text: self.boxes.texts[v].clone(),
+                    title: self.graph.nodes[v].label.clone(),
                 }
-            }
-            NodeKind::Data => {
-                let spacing = if count > 1 {
-                    (across_ext[v] * 0.8 / (count - 1) as f32).min(14.0)
-                } else {
-                    0.0
-                };
-                Port {
-                    at: (
-                        center.0 + side * half_a,
-                        center.1 + (slot as f32 - middle) * spacing,
-                    ),
-                    dir: (side, 0.0),
-                }
-            }
-        }
-    };
-    // Slots: edges leave a node in the order of where they go, and enter in the order of
-    // where they come from.
-    let mut out_slot = vec![0usize; chains.len()];
-    let mut in_slot = vec![0usize; chains.len()];
-    let mut out_edges: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut in_edges: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (e, chain) in chains.iter().enumerate() {
-        out_edges[chain[0] as usize].push(e);
-        in_edges[chain[chain.len() - 1] as usize].push(e);
+            })
+            .collect()
     }
-    for list in &mut out_edges {
-        list.sort_by(|&x, &y| {
-            across[chains[x][1] as usize].total_cmp(&across[chains[y][1] as usize])
-        });
-        for (slot, &e) in list.iter().enumerate() {
-            out_slot[e] = slot;
-        }
+
+    /// Step 5: the edges, each through the dummy nodes of its chain.
+    fn edges(&self) -> Vec<SceneEdge> {
+        let (leaving, entering) = self.slots();
+        self.chains
+            .iter()
+            .enumerate()
+            .map(|(e, chain)| self.edge(chain, leaving[e], entering[e]))
+            .collect()
     }
-    for list in &mut in_edges {
-        let prev = |e: usize| across[chains[e][chains[e].len() - 2] as usize];
-        list.sort_by(|&x, &y| prev(x).total_cmp(&prev(y)));
-        for (slot, &e) in list.iter().enumerate() {
-            in_slot[e] = slot;
+
+    /// Per edge, its `(slot, count)` among the edges leaving its input and among those
+    /// entering its consumer. Edges leave a node in the order of where they go, and enter
+    /// in the order of where they come from, so they do not cross at the node.
+    fn slots(&self) -> (Vec<Slot>, Vec<Slot>) {
+        let chains = &self.chains;
+        let mut out_edges: Vec<Vec<usize>> = vec![Vec::new(); self.verts.real];
+        let mut in_edges: Vec<Vec<usize>> = vec![Vec::new(); self.verts.real];
+        for (e, chain) in chains.iter().enumerate() {
+            out_edges[chain[0] as usize].push(e);
+            in_edges[chain[chain.len() - 1] as usize].push(e);
         }
+        let next = |e: usize| self.across[chains[e][1] as usize];
+        let prev = |e: usize| self.across[chains[e][chains[e].len() - 2] as usize];
+        (
+            slots_by(out_edges, next, chains.len()),
+            slots_by(in_edges, prev, chains.len()),
+        )
     }
-    let mut edges = Vec::with_capacity(chains.len());
-    for (e, chain) in chains.iter().enumerate() {
+
+    /// One edge: cubic segments through its dummy nodes, tangent to the rank axis there,
+    /// from its port on the input to the arrowhead's base, then the arrowhead up to its
+    /// port on the consumer.
+    fn edge(&self, chain: &[u32], leaving: Slot, entering: Slot) -> SceneEdge {
         let (from, to) = (chain[0], chain[chain.len() - 1]);
+        let map = |a: f32, c: f32| self.frame.map(a, c);
         // Points the curve passes through, each with its direction of travel.
         let mut points: Vec<Port> = Vec::with_capacity(chain.len());
-        points.push(port(
-            from,
-            out_slot[e],
-            out_edges[from as usize].len(),
-            true,
-        ));
+        points.push(self.port(from, leaving, true));
         for &d in &chain[1..chain.len() - 1] {
             points.push(Port {
-                at: (rank_along[verts.rank[d as usize]], across[d as usize]),
+                at: (
+                    self.along.rank[self.verts.rank[d as usize]],
+                    self.across[d as usize],
+                ),
                 dir: (1.0, 0.0),
             });
         }
-        let entry = port(to, in_slot[e], in_edges[to as usize].len(), false);
+        let entry = self.port(to, entering, false);
         let travel = (-entry.dir.0, -entry.dir.1);
         let tip = entry.at;
         let base = (tip.0 - travel.0 * ARROW_LEN, tip.1 - travel.1 * ARROW_LEN);
@@ -404,7 +491,7 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
         }
         // The arrowhead's base corners, either side of the direction of travel.
         let side = (-travel.1 * ARROW_HALF_WIDTH, travel.0 * ARROW_HALF_WIDTH);
-        edges.push(SceneEdge {
+        SceneEdge {
             ends: (from, to),
             start: map(points[0].at.0, points[0].at.1),
             curves,
@@ -413,14 +500,68 @@ pub(crate) fn layout(graph: &Graph, options: &Options) -> Result<Scene, Visualiz
                 map(base.0 + side.0, base.1 + side.1),
                 map(base.0 - side.0, base.1 - side.1),
             ],
-        });
+        }
     }
-    Ok(Scene {
-        width,
-        height,
-        nodes,
-        edges,
-    })
+
+    /// Where an edge leaves (or enters) node `v`: the `slot`-th of `count` ports spread
+    /// over the side facing the next (or previous) rank.
+    fn port(&self, v: u32, (slot, count): Slot, leaving: bool) -> Port {
+        let v = v as usize;
+        let half_a = self.boxes.along_ext[v] / 2.0;
+        let half_c = self.boxes.across_ext[v] / 2.0;
+        let side = if leaving { 1.0 } else { -1.0 };
+        let center = (self.along.node[v], self.across[v]);
+        let middle = (count as f32 - 1.0) / 2.0;
+        match self.graph.nodes[v].kind {
+            NodeKind::Task => {
+                // Spread by angle around the ellipse, about 14 units apart, within ±66°;
+                // the edge leaves along a blend of the rank axis and the normal.
+                let step = if count > 1 {
+                    (14.0 / half_c).min(2.3 / (count - 1) as f32)
+                } else {
+                    0.0
+                };
+                let theta = (slot as f32 - middle) * step;
+                let (sin, cos) = theta.sin_cos();
+                let normal = unit((cos / half_a, sin / half_c));
+                let dir = unit((normal.0 + 1.0, normal.1));
+                Port {
+                    at: (center.0 + side * half_a * cos, center.1 + half_c * sin),
+                    dir: (side * dir.0, dir.1),
+                }
+            }
+            NodeKind::Data => {
+                let spacing = if count > 1 {
+                    (self.boxes.across_ext[v] * 0.8 / (count - 1) as f32).min(14.0)
+                } else {
+                    0.0
+                };
+                Port {
+                    at: (
+                        center.0 + side * half_a,
+                        center.1 + (slot as f32 - middle) * spacing,
+                    ),
+                    dir: (side, 0.0),
+                }
+            }
+        }
+    }
+}
+
+/// An edge's place among a node's edges on one side: `(slot, count)`.
+type Slot = (usize, usize);
+
+/// Per edge, its slot among its node's edges, those listed for each node sorted by
+/// `key`, and their count.
+fn slots_by(mut lists: Vec<Vec<usize>>, key: impl Fn(usize) -> f32, edges: usize) -> Vec<Slot> {
+    let mut slots = vec![(0, 0); edges];
+    for list in &mut lists {
+        list.sort_by(|&x, &y| key(x).total_cmp(&key(y)));
+        for (slot, &e) in list.iter().enumerate() {
+            slots[e] = (slot, list.len());
+        }
+    }
+    slots
 }
 
 /// A point an edge passes through, and its direction of travel there (abstract
