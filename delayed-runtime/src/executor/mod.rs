@@ -81,12 +81,21 @@ impl Ctx<'_> {
     }
 
     /// Hands task `t`'s result to the sink, if it wants it.
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))] // the local run offers directly
     #[inline]
     pub(crate) fn deliver(&self, plan: &Plan<'_>, t: u32, value: &AnyValue) {
         if let Some(sink) = &self.sink {
-            if sink.wanted.get(t as usize).copied().unwrap_or(false) {
-                (sink.take)(plan.task(t), value);
-            }
+            sink.offer(plan, t, value);
+        }
+    }
+}
+
+impl Sink<'_> {
+    /// Hands task `t`'s result to `take`, if it is wanted.
+    #[inline]
+    pub(crate) fn offer(&self, plan: &Plan<'_>, t: u32, value: &AnyValue) {
+        if self.wanted.get(t as usize).copied().unwrap_or(false) {
+            (self.take)(plan.task(t), value);
         }
     }
 }

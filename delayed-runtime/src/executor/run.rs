@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 
-use super::Ctx;
+use super::{Ctx, Sink};
 use crate::erased::AnyValue;
 use crate::error::Error;
 use crate::graph::node::{Body, Inputs, Node};
@@ -11,6 +11,7 @@ use crate::panics::{drop_caught, panic_message};
 use crate::plan::{Dependents, Plan};
 use crate::prefetch::prefetch;
 use crate::slots::Slots;
+use crate::watch::Recorder;
 
 /// The parallel run's view of the edges: who to notify, and how many inputs each task
 /// still waits for.
@@ -25,9 +26,11 @@ pub(crate) struct Run<'p, 'g> {
     failed: AtomicBool,
     /// The first failure, and the task that failed.
     first_error: Mutex<Option<(u32, Error)>>,
-    /// Watch hooks, stop flag and sink (see [`Ctx`]); each `None` when unused, a couple
-    /// of untaken branches per task.
-    ctx: &'p Ctx<'p>,
+    /// The hooks of [`Ctx`], copied here so a task reads them from the run it already
+    /// has in cache: each `None` when unused, a couple of untaken branches per task.
+    watch: Option<&'p Recorder>,
+    stop: Option<&'p AtomicBool>,
+    sink: Option<&'p Sink<'p>>,
 }
 
 impl<'p, 'g> Run<'p, 'g> {
@@ -39,17 +42,19 @@ impl<'p, 'g> Run<'p, 'g> {
             slots: Slots::new(plan.reads().to_vec()),
             failed: AtomicBool::new(false),
             first_error: Mutex::new(None),
-            ctx,
+            watch: ctx.recorder,
+            stop: ctx.stop,
+            sink: ctx.sink.as_ref(),
         }
     }
 
     fn stopped(&self) -> bool {
-        self.ctx.stopped()
+        self.stop.is_some_and(|s| s.load(Ordering::Acquire))
     }
 
     /// Runs task `t`, storing its result; returns `false` if it failed.
     fn execute(&self, t: u32) -> bool {
-        let started = self.ctx.recorder.and_then(|r| r.clock());
+        let started = self.watch.and_then(Recorder::clock);
         let node = self.plan.task(t);
         let outcome = match node.body() {
             Body::Data(value) => Ok(value.clone()),
@@ -98,7 +103,9 @@ impl<'p, 'g> Run<'p, 'g> {
         };
         let ok = match outcome {
             Ok(value) => {
-                self.ctx.deliver(self.plan, t, &value);
+                if let Some(sink) = self.sink {
+                    sink.offer(self.plan, t, &value);
+                }
                 self.slots.store(t, value);
                 true
             }
@@ -107,7 +114,7 @@ impl<'p, 'g> Run<'p, 'g> {
                 false
             }
         };
-        if let Some(watch) = self.ctx.recorder {
+        if let Some(watch) = self.watch {
             watch.executed(self.plan, t, started, ok);
         }
         ok

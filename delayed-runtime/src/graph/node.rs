@@ -185,6 +185,7 @@ impl Node {
     /// `scope`); a plain role, no codec, no remote op until set with the methods below.
     /// Data (a [`Body::Data`]) takes no inputs: they are dropped here, in debug builds a
     /// panic.
+    #[inline(always)]
     pub(crate) fn new(
         key: Key,
         name: &'static str,
@@ -210,18 +211,21 @@ impl Node {
     }
 
     /// With this role (the crate's own `collect`).
+    #[inline(always)]
     pub(crate) fn with_role(mut self, role: Role) -> Node {
         self.role = role;
         self
     }
 
     /// With a codec to cache its result; only a task's result is cached.
+    #[inline(always)]
     pub(crate) fn with_codec(mut self, codec: Option<&'static Codec>) -> Node {
         self.codec = codec.filter(|_| matches!(self.body, Body::Task(_)));
         self
     }
 
     /// With the named form of its body, for other processes; only a task has one.
+    #[inline(always)]
     pub(crate) fn with_remote(mut self, remote: Option<&'static RemoteOp>) -> Node {
         self.remote = remote.filter(|_| matches!(self.body, Body::Task(_)));
         self
