@@ -112,6 +112,37 @@ fn square(tag: String, x: u64) -> u64 {
 
 type Check = fn(&Cluster) -> Result<(), String>;
 
+/// A plain fn (no `#[delayed]`), for `delay!`: its result and where it ran.
+fn doubled_here(x: u64) -> (u64, u32) {
+    (x * 2, std::process::id())
+}
+
+/// Generic: each instantiation is its own op, made by the runtime.
+#[delayed]
+fn tagged<T: Clone + Send + Sync + 'static>(x: T) -> (T, u32) {
+    (x, std::process::id())
+}
+
+/// A user type with serde, through `#[delayed] impl` methods.
+#[derive(Clone, Debug, Default, PartialEq, Tokenize, serde::Serialize, serde::Deserialize)]
+struct Acc {
+    total: u64,
+    pids: Vec<u32>,
+}
+
+#[delayed]
+impl Acc {
+    fn add(mut self, x: u64) -> Acc {
+        self.total += x;
+        self.pids.push(std::process::id());
+        self
+    }
+}
+
+/// A result type without serde: whatever makes or reads it stays in the driver.
+#[derive(Clone, Debug)]
+struct Local(u64);
+
 fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), String> {
     if ok {
         Ok(())
@@ -255,6 +286,94 @@ fn driver_side_nodes(cluster: &Cluster) -> Result<(), String> {
     ensure(inc_runs.len() == 1 && inc_runs[0].0 != me, || {
         format!("inc: {inc_runs:?}")
     })
+}
+
+/// Every node kind runs on the workers: `map` closures (on data and on a task's result),
+/// `delay!` of a plain fn and of a closure, a generic `#[delayed]` fn, `#[delayed] impl`
+/// methods, operators, `get`, `unpack`, `collect` of a user type. Results equal the local
+/// scheduler's, the report counts no task in the driver, and a strict scheduler accepts
+/// the graph.
+fn every_node_kind_on_workers(cluster: &Cluster) -> Result<(), String> {
+    let me = std::process::id();
+    let mapped = value(21u64).map(|x| (x * 2, std::process::id()));
+    let on_task = inc("kinds", 1).map(|x| (x * 3, std::process::id()));
+    let plain = delay!(doubled_here(14u64));
+    let closure = delay!((|x: u64| (x + 1, std::process::id()))(41u64));
+    let generic = tagged::<String>(String::from("text"));
+    let acc = value(Acc::default()).add(1).add(2);
+    let sum = value(vec![10i64, 20, 30]).get(1) + 5i64;
+    let (left, right) = value((7i64, 0.5f64)).unpack();
+    let accs = delayed::collect(vec![
+        value(Acc::default()).add(3),
+        value(Acc::default()).add(4),
+    ]);
+    let graph = (
+        (&mapped, &on_task, &plain, &closure),
+        (&generic, &acc, &sum, (&left, &right), &accs),
+    );
+    let strict = Scheduler::dask(cluster).strict(true);
+    let (got, report) = delayed::compute_with_report(&graph, &strict).map_err(|e| e.to_string())?;
+    let local = delayed::compute(&graph).map_err(|e| e.to_string())?;
+    let ((m, t, p, c), (g, a, s, (l, r), v)) = got;
+    // Equal to the local scheduler's, pids aside.
+    ensure(
+        m.0 == local.0 .0 .0 && t.0 == local.0 .1 .0 && p.0 == 28 && c.0 == 42,
+        || format!("{m:?} {t:?} {p:?} {c:?}"),
+    )?;
+    ensure(
+        g.0 == "text" && a.total == 3 && s == 25 && (l, r) == (7, 0.5),
+        || format!("{g:?} {a:?} {s} {l} {r}"),
+    )?;
+    ensure(
+        v.iter().map(|a| a.total).collect::<Vec<_>>() == [3, 4],
+        || format!("{v:?}"),
+    )?;
+    let pids = [m.1, t.1, p.1, c.1, g.1]
+        .into_iter()
+        .chain(a.pids.iter().copied())
+        .chain(v.iter().flat_map(|a| a.pids.clone()));
+    for pid in pids {
+        ensure(pid != me, || "a node ran in the driver".to_owned())?;
+    }
+    ensure(
+        report.tasks_in_driver == 0 && report.tasks_on_cluster == report.tasks_run,
+        || {
+            format!(
+                "{} in the driver, {} on the cluster, of {}",
+                report.tasks_in_driver, report.tasks_on_cluster, report.tasks_run
+            )
+        },
+    )
+}
+
+/// A value without serde stays in the driver with what makes and reads it (counted in
+/// the report); a strict scheduler refuses the graph before submitting anything, naming
+/// the task and the fix.
+fn strict_refuses_driver_tasks(cluster: &Cluster) -> Result<(), String> {
+    let local = value(5u64).map(|x| Local(*x * 2));
+    let back = local.map(|l| l.0 + 1);
+    let (got, report) = delayed::compute_with_report(&back, &Scheduler::dask(cluster))
+        .map_err(|e| e.to_string())?;
+    ensure(got == 11, || format!("got {got}"))?;
+    ensure(
+        report.tasks_in_driver == 2 && report.tasks_on_cluster == 0,
+        || format!("{report:?}"),
+    )?;
+    let err = back
+        .compute_with(&Scheduler::dask(cluster).strict(true))
+        .expect_err("strict refuses a driver task");
+    let text = err.to_string();
+    ensure(
+        text.contains("strict") && text.contains("map-") && text.contains("serde::Serialize"),
+        || text.clone(),
+    )?;
+    // A closure with captures: also named, with its own reason.
+    let offset = 3u64;
+    let captured = value(1u64).map(move |x| x + offset);
+    let err = captured
+        .compute_with(&Scheduler::dask(cluster).strict(true))
+        .expect_err("strict refuses a capturing closure");
+    ensure(err.to_string().contains("captures"), || err.to_string())
 }
 
 /// Shapes as `delayed::compute` takes them; operators and `collect` on the cluster.
@@ -640,6 +759,8 @@ fn main() -> ExitCode {
         ("spreads_over_workers", spreads_over_workers),
         ("failures", failures),
         ("driver_side_nodes", driver_side_nodes),
+        ("every_node_kind_on_workers", every_node_kind_on_workers),
+        ("strict_refuses_driver_tasks", strict_refuses_driver_tasks),
         ("shapes", shapes),
         ("concurrent_computes", concurrent_computes),
         ("jobs_on_the_cluster", jobs_on_the_cluster),

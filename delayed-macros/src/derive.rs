@@ -59,6 +59,15 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             fn tokenize(&self, state: &mut #rt::KeyHasher) {
                 #body
             }
+
+            // The codec a cluster sends values of this type with: serde's, when the type
+            // has it (found by `Probe`, which needs the concrete type written here).
+            #[allow(clippy::needless_borrow)]
+            fn __codec() -> ::core::option::Option<&'static #rt::Codec> {
+                #[allow(unused_imports)]
+                use #rt::{KnownCodec as _, NoCodec as _, SerdeCodec as _};
+                (&&&#rt::Probe::<Self>::new()).codec()
+            }
         }
     })
 }

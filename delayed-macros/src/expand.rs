@@ -230,7 +230,7 @@ impl<'a> Func<'a> {
         }
         .params(&self.params);
         let call = self.call(&reads.call_args, eager);
-        // Registered for other processes (`Scheduler::dask`) when its types are all known
+        // An op for other processes (`Scheduler::dask`) when its types are all known
         // here: no generics, no `Self`.
         let remote = (!self.uses_self && sig.generics.params.is_empty())
             .then(|| remote(&self.params, &self.output, &path, &token_hash));

@@ -1,7 +1,8 @@
 //! What lets another process (`Scheduler::dask`) run a `#[delayed]` fn: a `RemoteOp`
 //! that names the task's fn item `__delayed_body` and the codecs of its inputs and
-//! output, registered under the function's stable id. Emitted only when all its types
-//! are known at the definition (no generics, no `Self`).
+//! output, a constant a worker of the same build finds by its offset in the executable.
+//! Emitted only when all its types are known at the definition (no generics, no
+//! `Self`); other bodies get an op made for their type by the runtime.
 
 use quote::quote;
 use syn::Type;
@@ -62,7 +63,6 @@ pub(crate) fn remote(params: &[Param], output: &Type, path: &str, token_hash: &s
             __delayed_remote_input,
             __delayed_remote_output,
         );
-        #rt::register_remote!(&__DELAYED_REMOTE);
     };
     Remote { reads, items }
 }

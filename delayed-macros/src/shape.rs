@@ -14,7 +14,7 @@
 //!         let __delayed_result = { <call> };
 //!         Ok(__delayed_result)
 //!     }
-//!     <RemoteOp of __delayed_body, registered for dask>      // remote.rs
+//!     <RemoteOp of __delayed_body, for dask workers>         // remote.rs
 //!     let mut __delayed_call = Call::new(&__DELAYED_FN) .impure() .cached::<Out>() …;
 //!     __delayed_call.arg(IntoArg::into_arg(x));
 //!     __delayed_call.finish(__delayed_body)

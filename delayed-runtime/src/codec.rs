@@ -9,6 +9,7 @@
 //! other none. Nodes without a codec stay in their process, so serde bounds apply only
 //! where they are needed.
 
+use std::any::TypeId;
 use std::marker::PhantomData;
 
 use crate::erased::AnyValue;
@@ -24,6 +25,9 @@ pub struct Codec {
     /// The result type's name, for messages.
     #[cfg_attr(not(feature = "cache"), allow(dead_code))]
     pub(crate) type_name: fn() -> &'static str,
+    /// The type's id, to find the codec by a value's type ([`of_type`]).
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))]
+    pub(crate) type_id: fn() -> TypeId,
 }
 
 /// A result type that a [`Cache`](crate::Cache) can keep: `serde::Serialize +
@@ -67,6 +71,7 @@ impl<R: Cacheable> CodecOf<R> {
         #[cfg(not(feature = "cache"))]
         decode: no_cache_decode,
         type_name: std::any::type_name::<R>,
+        type_id: TypeId::of::<R>,
     };
 }
 
@@ -104,6 +109,162 @@ fn no_cache_encode(_: &AnyValue) -> Result<Vec<u8>, String> {
 fn no_cache_decode(_: &[u8]) -> Result<AnyValue, String> {
     Err("this build has no cache".into())
 }
+
+/// The codecs known by type, for values whose type is erased where they are sent (a
+/// closure's result, a constant argument, data): the common std types, and every codec
+/// the program has met ([`register`]: the parameter and result types of `#[delayed]`
+/// functions, data of `#[derive(Tokenize)]` serde types). The dask executor fills it in
+/// the driver before it plans a compute; workers are sent the codec of each value.
+#[cfg(feature = "dask")]
+mod by_type {
+    use std::any::TypeId;
+    use std::collections::HashMap;
+    use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+    use super::{codec_of, Codec};
+    use crate::erased::AnyValue;
+
+    /// The codecs by type, and those registered beyond the common ones (in order).
+    #[derive(Default)]
+    struct Table {
+        by_type: HashMap<TypeId, &'static Codec>,
+        registered: Vec<&'static Codec>,
+    }
+
+    fn table() -> &'static RwLock<Table> {
+        static TABLE: OnceLock<RwLock<Table>> = OnceLock::new();
+        TABLE.get_or_init(|| {
+            let mut table = Table::default();
+            for codec in common() {
+                table.by_type.insert((codec.type_id)(), codec);
+            }
+            RwLock::new(table)
+        })
+    }
+
+    /// The codecs registered beyond the common ones: what a worker must know too, for
+    /// values inside others (the items of a `collect`ed `Vec`).
+    pub(crate) fn registered() -> Vec<&'static Codec> {
+        let table = table().read().unwrap_or_else(PoisonError::into_inner);
+        table.registered.clone()
+    }
+
+    /// The codec of values of type `id`, if one is known.
+    pub(crate) fn of_type(id: TypeId) -> Option<&'static Codec> {
+        let table = table().read().unwrap_or_else(PoisonError::into_inner);
+        table.by_type.get(&id).copied()
+    }
+
+    /// Makes `codec` known for its type.
+    pub(crate) fn register(codec: &'static Codec) {
+        let id = (codec.type_id)();
+        if of_type(id).is_none() {
+            let mut table = table().write().unwrap_or_else(PoisonError::into_inner);
+            if let std::collections::hash_map::Entry::Vacant(entry) = table.by_type.entry(id) {
+                entry.insert(codec);
+                table.registered.push(codec);
+            }
+        }
+    }
+
+    /// The codec of `Vec<T>`: the one known for it, else one over the codec known for
+    /// `T` (what `collect` of a user type makes), if any.
+    pub(crate) fn vec_of<T: Clone + Send + Sync + 'static>() -> Option<&'static Codec> {
+        of_type(TypeId::of::<Vec<T>>()).or_else(|| {
+            of_type(TypeId::of::<T>())?;
+            Some(&VecOf::<T>::CODEC)
+        })
+    }
+
+    struct VecOf<T>(std::marker::PhantomData<T>);
+
+    impl<T: Clone + Send + Sync + 'static> VecOf<T> {
+        const CODEC: Codec = Codec {
+            encode: encode_vec::<T>,
+            decode: decode_vec::<T>,
+            type_name: std::any::type_name::<Vec<T>>,
+            type_id: TypeId::of::<Vec<T>>,
+        };
+    }
+
+    fn item_codec<T: 'static>() -> Result<&'static Codec, String> {
+        of_type(TypeId::of::<T>())
+            .ok_or_else(|| format!("no codec for `{}`", std::any::type_name::<T>()))
+    }
+
+    /// A count, then each item as its codec writes it, length first.
+    fn encode_vec<T: Clone + Send + Sync + 'static>(value: &AnyValue) -> Result<Vec<u8>, String> {
+        let items = value
+            .downcast_ref::<Vec<T>>()
+            .ok_or("internal error: not the vector of its codec")?;
+        let codec = item_codec::<T>()?;
+        let mut out = (items.len() as u64).to_le_bytes().to_vec();
+        for item in items {
+            let bytes = (codec.encode)(&(Arc::new(item.clone()) as AnyValue))?;
+            out.extend((bytes.len() as u64).to_le_bytes());
+            out.extend(bytes);
+        }
+        Ok(out)
+    }
+
+    fn decode_vec<T: Clone + Send + Sync + 'static>(bytes: &[u8]) -> Result<AnyValue, String> {
+        let codec = item_codec::<T>()?;
+        let mut rest = bytes;
+        let mut take = |n: usize| -> Result<&[u8], String> {
+            if rest.len() < n {
+                return Err("the vector's bytes end early".into());
+            }
+            let (head, tail) = rest.split_at(n);
+            rest = tail;
+            Ok(head)
+        };
+        let len = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().unwrap_or([0; 8])) as usize;
+        let count = len(take(8)?);
+        let mut items = Vec::with_capacity(count.min(1 << 20));
+        for _ in 0..count {
+            let n = len(take(8)?);
+            let item = (codec.decode)(take(n)?)?
+                .downcast::<T>()
+                .map_err(|_| "internal error: an item of another type".to_owned())?;
+            items.push(Arc::try_unwrap(item).unwrap_or_else(|item| (*item).clone()));
+        }
+        if !rest.is_empty() {
+            return Err(format!("{} bytes left over after the vector", rest.len()));
+        }
+        Ok(Arc::new(items))
+    }
+
+    /// Pairs of every two of these types.
+    macro_rules! pairs {
+        ($out:ident: $($a:ty),*) => { pairs!(@each $out [$($a),*] [$($a),*]); };
+        (@each $out:ident [$($a:ty),*] $b:tt) => { $( pairs!(@one $out $a $b); )* };
+        (@one $out:ident $a:ty [$($b:ty),*]) => { $( $out.push(codec_of::<($a, $b)>()); )* };
+    }
+
+    /// The codecs of common std types: scalars, `String`, and `Vec`s, `Option`s and pairs
+    /// of them.
+    fn common() -> Vec<&'static Codec> {
+        let mut out: Vec<&'static Codec> = Vec::new();
+        macro_rules! each {
+            ($($t:ty),*) => {$(
+                out.push(codec_of::<$t>());
+                out.push(codec_of::<Vec<$t>>());
+                out.push(codec_of::<Option<$t>>());
+                out.push(codec_of::<Vec<Vec<$t>>>());
+            )*};
+        }
+        each!(
+            bool, char, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64,
+            String
+        );
+        out.push(codec_of::<()>());
+        pairs!(out: bool, i32, i64, u32, u64, usize, f32, f64, String);
+        out
+    }
+}
+
+#[cfg(feature = "dask")]
+pub(crate) use by_type::{of_type, register, registered, vec_of};
 
 /// Finds a type's codec by autoref specialisation: `(&&&Probe::<T>::new()).codec()` is
 ///
@@ -190,6 +351,7 @@ mod image_codec {
             encode: encode::<P>,
             decode: decode::<P>,
             type_name: std::any::type_name::<ImageBuffer<P, Vec<u8>>>,
+            type_id: std::any::TypeId::of::<ImageBuffer<P, Vec<u8>>>,
         };
     }
 

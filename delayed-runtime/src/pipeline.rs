@@ -95,6 +95,7 @@ fn execute(
         recorder: session.as_ref().map(|s| s.recorder()),
         stop: options.stop,
         sink,
+        strict: scheduler.is_strict(),
     };
     let result = executor.run(plan, &ctx);
     match session {

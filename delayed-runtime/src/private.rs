@@ -107,33 +107,8 @@ delay_fns! {
 pub use crate::codec::{Codec, Known, KnownCodec, NoCodec, Probe, SerdeCodec};
 pub use crate::erased::AnyValue;
 pub use crate::graph::node::RemoteOp;
-#[cfg(feature = "dask")]
-pub use crate::graph::remote::Registered;
-#[cfg(feature = "dask")]
-pub use inventory;
 
 /// A remote body's result, type-erased.
 pub fn into_any<R: GraphValue>(result: Result<R, BoxError>) -> Result<AnyValue, BoxError> {
     result.map(|r| std::sync::Arc::new(r) as AnyValue)
 }
-
-/// Registers a function's [`RemoteOp`] so that workers find it by its stable id
-/// (nothing without the `dask` feature).
-#[cfg(feature = "dask")]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __delayed_register_remote {
-    ($op:expr) => {
-        $crate::private::inventory::submit! { $crate::private::Registered($op) }
-    };
-}
-
-/// Registers a function's [`RemoteOp`] (this build has no `dask` feature: nothing).
-#[cfg(not(feature = "dask"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __delayed_register_remote {
-    ($op:expr) => {};
-}
-
-pub use crate::__delayed_register_remote as register_remote;

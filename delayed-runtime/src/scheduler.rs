@@ -51,6 +51,8 @@ pub struct Scheduler {
     cache: Option<Cache>,
     /// Progress bar and trace (see `watch/`).
     watch: Watch,
+    /// Set by `Scheduler::strict`.
+    strict: bool,
 }
 
 impl Default for Scheduler {
@@ -71,6 +73,9 @@ impl std::fmt::Debug for Scheduler {
         }
         if let Some(path) = &self.watch.trace {
             write!(f, ".trace({path:?})")?;
+        }
+        if self.strict {
+            f.write_str(".strict(true)")?;
         }
         Ok(())
     }
@@ -147,6 +152,27 @@ impl Scheduler {
         self
     }
 
+    /// On a cluster (`Scheduler::dask`): refuse, before anything is
+    /// submitted, a graph that would run any task in this process instead of on the
+    /// workers, with an error naming the task and why (a closure with captures, a value
+    /// of a type without serde). The local schedulers run everything in this process by
+    /// design: for them it changes nothing.
+    ///
+    /// ```
+    /// use delayed::Scheduler;
+    /// let sched = Scheduler::new().strict(true);
+    /// assert_eq!(format!("{sched:?}"), "Scheduler::new().strict(true)");
+    /// ```
+    pub fn strict(mut self, on: bool) -> Scheduler {
+        self.strict = on;
+        self
+    }
+
+    /// Whether [`strict`](Scheduler::strict) is on.
+    pub(crate) fn is_strict(&self) -> bool {
+        self.strict
+    }
+
     /// How many threads run tasks.
     pub fn workers(&self) -> usize {
         self.executor.workers()
@@ -160,6 +186,7 @@ impl Scheduler {
             #[cfg(feature = "cache")]
             cache: None,
             watch: Watch::default(),
+            strict: false,
         }
     }
 

@@ -1,14 +1,17 @@
 //! A compute on a dask cluster: the planned graph cut into phases and partitions, each
 //! partition one dask task, results gathered back.
 //!
-//! **Which node runs where.** A task node runs on the cluster when its body is registered
-//! by a stable id (a [`RemoteOp`]: non-generic `#[delayed]` functions, and operators and
-//! `collect` over common types) and its inputs and result have codecs (serde types).
-//! Every other node (data, `map` and `delay!` closures, generic instantiations, non-serde
-//! values, cache hits) runs on the driver, in this process, on the local scheduler.
-//! Values cross between the two only where a driver node feeds a cluster node or the
-//! other way round, and the cluster side of such an edge always has a codec, so every
-//! graph runs: none is refused.
+//! **Which node runs where** (`place.rs`). A task runs on the cluster when its body is
+//! code without captures (a [`RemoteOp`]: every `#[delayed]` fn, generic or not, method,
+//! `map` and `delay!` of a closure without captures or of a fn, operator, `get`,
+//! `unpack`, `collect`) and the values it reads and makes have codecs (serde types).
+//! The others (closures with captures, values without serde, cache hits) run on the
+//! driver, in this process, on the local executor; data is sent to the partitions that
+//! read it. Values cross between the two only where a driver node feeds a cluster node or
+//! the other way round, and the cluster side of such an edge always has a codec, so every
+//! graph runs, unless the scheduler is strict: then a graph with driver tasks is refused
+//! before anything is submitted. Ops and codecs are sent as offsets in the executable
+//! (`image.rs`).
 //!
 //! **Phases.** In plan order (inputs first), each task gets the earliest phase after its
 //! inputs' of its kind: driver phases are even, cluster phases odd. Phases run in order;
@@ -26,8 +29,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::image;
+use super::place::Placement;
 use super::wire::{Reader, Writer};
 use super::Inner;
+use crate::codec::{self, Codec};
 use crate::erased::AnyValue;
 use crate::error::Error;
 use crate::executor::local::GlobalPool;
@@ -39,7 +45,7 @@ use crate::plan::{Plan, CONST};
 const NONE: u32 = u32::MAX;
 
 /// The payload format's first bytes.
-pub(crate) const MAGIC: &[u8; 4] = b"DLP1";
+pub(crate) const MAGIC: &[u8; 4] = b"DLP2";
 
 /// Tags of a partition node's inputs.
 pub(crate) const IN_LOCAL: u8 = 0;
@@ -51,19 +57,6 @@ struct Part {
     /// The tasks written out, in order.
     outputs: Vec<u32>,
     key: String,
-}
-
-/// Whether `node` can run on the cluster, and its op.
-fn capable(node: &Node) -> Option<&'static RemoteOp> {
-    let op = node.remote()?;
-    if !node.is_task() {
-        return None;
-    }
-    (op.output)()?;
-    for i in 0..node.inputs().len() {
-        (op.input)(i)?;
-    }
-    Some(op)
 }
 
 fn internal(what: &str) -> Error {
@@ -78,12 +71,23 @@ impl Executor for Inner {
     /// dashboard shows the cluster's own task stream). A job's compute is cancelled
     /// between phases; the futures of the phase running then are released.
     fn run(&self, plan: &Plan<'_>, ctx: &Ctx<'_>) -> Result<Vec<AnyValue>, Error> {
-        let ops: Vec<Option<&'static RemoteOp>> = plan.tasks().iter().map(|t| capable(t)).collect();
-        let phases = Phases::of(plan, &ops);
+        let placement = Placement::of(plan);
+        if ctx.strict {
+            placement.refuse_local(plan)?;
+        }
+        let phases = Phases::of(plan, &placement.ops);
         let layout = Layout::of(plan, &phases, 4 * self.threads().max(1), ctx);
         let session = self.session();
         let mut values: Vec<Option<AnyValue>> = vec![None; plan.len()];
-        let outcome = self.run_phases(plan, ctx, &ops, &phases, &layout, &session, &mut values);
+        let outcome = self.run_phases(
+            plan,
+            ctx,
+            &placement,
+            &phases,
+            &layout,
+            &session,
+            &mut values,
+        );
         if layout.submitted(&phases) {
             // Forget this compute's futures, so dask frees their results.
             let released = self.request(&[b"release", session.as_bytes()]);
@@ -119,7 +123,7 @@ impl Inner {
         &self,
         plan: &Plan<'_>,
         ctx: &Ctx<'_>,
-        ops: &[Option<&'static RemoteOp>],
+        placement: &Placement,
         phases: &Phases,
         layout: &Layout,
         session: &str,
@@ -147,7 +151,7 @@ impl Inner {
                 let remote = Remote {
                     plan,
                     ctx,
-                    ops,
+                    placement,
                     part: &layout.part,
                     out_index: &layout.out_index,
                     to_driver: &layout.to_driver,
@@ -160,7 +164,7 @@ impl Inner {
             if let Some(recorder) = ctx.recorder {
                 let now = recorder.clock();
                 for &t in tasks {
-                    recorder.executed(plan, t, now, true);
+                    recorder.executed_at(plan, t, now, true, k % 2 == 1);
                 }
             }
         }
@@ -429,6 +433,7 @@ fn run_here(
         recorder: None,
         stop: ctx.stop,
         sink,
+        strict: false,
     };
     let computed = GlobalPool.run(&sub, &sub_ctx)?;
     let kept = tasks.iter().filter(|&&t| exported[t as usize]);
@@ -442,7 +447,7 @@ fn run_here(
 struct Remote<'a, 'p, 'g> {
     plan: &'p Plan<'g>,
     ctx: &'a Ctx<'a>,
-    ops: &'a [Option<&'static RemoteOp>],
+    placement: &'a Placement,
     part: &'a [u32],
     out_index: &'a [u32],
     to_driver: &'a [bool],
@@ -506,9 +511,8 @@ impl Remote<'_, '_, '_> {
                 if !self.to_driver[t as usize] {
                     continue;
                 }
-                let codec = self.ops[t as usize]
-                    .and_then(|op| (op.output)())
-                    .ok_or_else(|| internal("no codec"))?;
+                let codec =
+                    self.placement.out_codec[t as usize].ok_or_else(|| internal("no codec"))?;
                 let value = (codec.decode)(bytes).map_err(|e| Error::Scheduler {
                     message: format!(
                         "the result of `{}` ({}) does not decode: {e}",
@@ -532,8 +536,7 @@ impl Remote<'_, '_, '_> {
         local_of: &mut [u32],
     ) -> Result<(Vec<u8>, String), Error> {
         let part = &parts[p as usize];
-        let mut table: Vec<Vec<u8>> = Vec::new();
-        let mut table_of: HashMap<u32, u32> = HashMap::new();
+        let mut table = Table::default();
         let mut deps: Vec<u32> = Vec::new();
         let mut nodes = Writer::default();
         for (i, &t) in part.tasks.iter().enumerate() {
@@ -541,60 +544,57 @@ impl Remote<'_, '_, '_> {
         }
         for &t in &part.tasks {
             let node = self.plan.task(t);
-            let op = self.ops[t as usize].ok_or_else(|| internal("not a cluster task"))?;
+            let op =
+                self.placement.ops[t as usize].ok_or_else(|| internal("not a cluster task"))?;
             nodes.raw(node.key().as_bytes());
             nodes.str(node.name());
-            nodes.raw(op.id().as_bytes());
+            nodes.u64(image::offset_of(op));
             nodes.u32(node.inputs().len() as u32);
             for (i, (&s, input)) in self
                 .plan
                 .sources_of(t)
                 .iter()
-                .zip(node.inputs().iter())
+                .zip(node.inputs())
                 .enumerate()
             {
-                let encode = |value: &AnyValue| -> Result<Vec<u8>, Error> {
-                    let codec = (op.input)(i).ok_or_else(|| internal("no codec"))?;
-                    (codec.encode)(value).map_err(|e| Error::Scheduler {
-                        message: format!(
-                            "input {i} of `{}` ({}) does not encode: {e}",
-                            node.label(),
-                            (codec.type_name)()
-                        ),
-                    })
+                // A value from this process: the codec the op knows for the input, else
+                // the one of the value's own type.
+                let known = self.placement.out_codec.get(s as usize).copied().flatten();
+                let encode = |value: &AnyValue, known: Option<&'static Codec>| {
+                    let codec = (op.input)(i)
+                        .or(known)
+                        .or_else(|| codec::of_type((**value).type_id()));
+                    encode_input(node, i, value, codec)
                 };
                 if s == CONST {
                     let Input::Const(value) = input else {
                         return Err(internal("a constant input is a node"));
                     };
                     nodes.u8(IN_TABLE);
-                    nodes.u32(table.len() as u32);
-                    table.push(encode(value)?);
+                    nodes.u32(table.push(encode(value, None)?));
                 } else if self.part[s as usize] == p {
                     nodes.u8(IN_LOCAL);
                     nodes.u32(local_of[s as usize]);
                 } else if self.part[s as usize] != NONE {
                     let q = self.part[s as usize];
-                    let dep = match deps.iter().position(|&d| d == q) {
-                        Some(d) => d,
-                        None => {
-                            deps.push(q);
-                            deps.len() - 1
-                        }
-                    };
+                    let dep = deps.iter().position(|&d| d == q).unwrap_or_else(|| {
+                        deps.push(q);
+                        deps.len() - 1
+                    });
+                    let codec = known.ok_or_else(|| internal("a cluster result has no codec"))?;
                     nodes.u8(IN_DEP);
                     nodes.u32(dep as u32);
                     nodes.u32(self.out_index[s as usize]);
+                    nodes.u64(image::offset_of(codec));
                 } else {
-                    let slot = match table_of.get(&s) {
-                        Some(&slot) => slot,
+                    let slot = match table.slot_of(s) {
+                        Some(slot) => slot,
                         None => {
                             let value = values[s as usize]
                                 .as_ref()
                                 .ok_or_else(|| internal("a driver value is missing"))?;
-                            let slot = table.len() as u32;
-                            table.push(encode(value)?);
-                            table_of.insert(s, slot);
+                            let slot = table.push(encode(value, known)?);
+                            table.remember(s, slot);
                             slot
                         }
                     };
@@ -605,15 +605,26 @@ impl Remote<'_, '_, '_> {
         }
         let mut w = Writer::default();
         w.raw(MAGIC);
-        w.u32(table.len() as u32);
-        for blob in &table {
+        w.u64(image::canary());
+        // The codecs the worker must know by type (beyond the common ones).
+        let known = codec::registered();
+        w.u32(known.len() as u32);
+        for codec in known {
+            w.u64(image::offset_of(codec));
+        }
+        w.u32(table.entries.len() as u32);
+        for (codec, blob) in &table.entries {
+            w.u64(image::offset_of(*codec));
             w.bytes(blob);
         }
         w.u32(part.tasks.len() as u32);
         w.raw(&nodes.buf);
         w.u32(part.outputs.len() as u32);
         for &t in &part.outputs {
+            let codec = self.placement.out_codec[t as usize]
+                .ok_or_else(|| internal("a cluster result has no codec"))?;
             w.u32(local_of[t as usize]);
+            w.u64(image::offset_of(codec));
         }
         for &t in &part.tasks {
             local_of[t as usize] = NONE;
@@ -645,6 +656,53 @@ impl Remote<'_, '_, '_> {
                 message: format!("dask: a task failed: {message}"),
             },
         }
+    }
+}
+
+/// Input `i` of `node` as bytes, with the codec it is decoded with.
+fn encode_input(
+    node: &Node,
+    i: usize,
+    value: &AnyValue,
+    codec: Option<&'static Codec>,
+) -> Result<(&'static Codec, Vec<u8>), Error> {
+    let codec = codec.ok_or_else(|| Error::Scheduler {
+        message: format!(
+            "input {i} of `{}` has a type without a codec, so it cannot be sent to the cluster: \
+             derive `serde::Serialize` and `serde::Deserialize` for it",
+            node.label()
+        ),
+    })?;
+    let bytes = (codec.encode)(value).map_err(|e| Error::Scheduler {
+        message: format!(
+            "input {i} of `{}` ({}) does not encode: {e}",
+            node.label(),
+            (codec.type_name)()
+        ),
+    })?;
+    Ok((codec, bytes))
+}
+
+/// The values a partition carries in its payload, each once, with its codec.
+#[derive(Default)]
+struct Table {
+    entries: Vec<(&'static Codec, Vec<u8>)>,
+    /// The slot of each driver value already in the table, by task.
+    of_task: HashMap<u32, u32>,
+}
+
+impl Table {
+    fn push(&mut self, entry: (&'static Codec, Vec<u8>)) -> u32 {
+        self.entries.push(entry);
+        self.entries.len() as u32 - 1
+    }
+
+    fn slot_of(&self, t: u32) -> Option<u32> {
+        self.of_task.get(&t).copied()
+    }
+
+    fn remember(&mut self, t: u32, slot: u32) {
+        self.of_task.insert(t, slot);
     }
 }
 

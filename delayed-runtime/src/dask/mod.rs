@@ -18,6 +18,8 @@
 //! - `wire.rs`: frames and records.
 
 mod exec;
+mod image;
+mod place;
 pub(crate) mod task;
 mod wire;
 

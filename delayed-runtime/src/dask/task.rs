@@ -12,13 +12,17 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::sync::Arc;
 
+use std::collections::HashMap;
+
 use super::exec::{read_outputs, IN_DEP, IN_LOCAL, IN_TABLE, MAGIC};
+use super::image;
 use super::wire::{malformed, Reader, Writer};
+use crate::codec::Codec;
 use crate::error::Error;
 use crate::executor::local::{OnCaller, OwnPool};
 use crate::executor::{Ctx, Executor};
 use crate::graph::names::intern;
-use crate::graph::node::{Body, Input, InputList, Node, Scope};
+use crate::graph::node::{Body, Input, InputList, Node, RemoteOp, Scope};
 use crate::key::{Key, KeyHasher};
 use crate::plan::Plan;
 
@@ -78,11 +82,11 @@ fn parts(input: &[u8]) -> Result<Vec<&[u8]>, String> {
 
 fn run_partition(input: &[u8], threads: usize) -> Vec<u8> {
     let built = parts(input).and_then(|parts| build(&parts));
-    let (nodes, outputs) = match built {
+    let Partition { nodes, outputs } = match built {
         Ok(built) => built,
         Err(message) => return infra(&message),
     };
-    let roots: Vec<&Arc<Node>> = outputs.iter().map(|&i| &nodes[i]).collect();
+    let roots: Vec<&Arc<Node>> = outputs.iter().map(|&(i, _)| &nodes[i]).collect();
     // The local executor directly: a partition is planned already, uncached, unwatched.
     crate::panics::install();
     let plan = Plan::new(&roots);
@@ -96,13 +100,8 @@ fn run_partition(input: &[u8], threads: usize) -> Vec<u8> {
             let mut w = Writer::default();
             w.u8(0);
             w.u32(values.len() as u32);
-            for (node, value) in roots.iter().zip(&values) {
-                let encoded = node
-                    .remote()
-                    .and_then(|op| (op.output)())
-                    .ok_or_else(|| format!("`{}` has no codec", node.label()))
-                    .and_then(|codec| (codec.encode)(value));
-                match encoded {
+            for ((node, value), &(_, codec)) in roots.iter().zip(&values).zip(&outputs) {
+                match (codec.encode)(value) {
                     Ok(bytes) => w.bytes(&bytes),
                     Err(e) => return infra(&format!("encoding `{}`: {e}", node.label())),
                 }
@@ -194,8 +193,15 @@ pub(crate) fn read_failure(blob: &[u8]) -> Result<Failure, String> {
     }
 }
 
-/// The partition's nodes (in order, inputs first) and the indices of its outputs.
-fn build(parts: &[&[u8]]) -> Result<(Vec<Arc<Node>>, Vec<usize>), String> {
+/// A partition read back: its nodes (in order, inputs first), and the index and codec
+/// of each output.
+struct Partition {
+    nodes: Vec<Arc<Node>>,
+    outputs: Vec<(usize, &'static Codec)>,
+}
+
+/// The partition's nodes and outputs, from its payload and its dependencies' blobs.
+fn build(parts: &[&[u8]]) -> Result<Partition, String> {
     let (payload, deps) = parts.split_first().ok_or_else(malformed)?;
     let deps: Vec<Vec<&[u8]>> = deps
         .iter()
@@ -205,85 +211,47 @@ fn build(parts: &[&[u8]]) -> Result<(Vec<Arc<Node>>, Vec<usize>), String> {
     if r.raw(4)? != MAGIC {
         return Err(malformed());
     }
-    let table: Vec<&[u8]> = (0..r.u32()?).map(|_| r.bytes()).collect::<Result<_, _>>()?;
-    let mut table_nodes: Vec<Option<Arc<Node>>> = vec![None; table.len()];
-    let mut dep_nodes: std::collections::HashMap<(u32, u32), Arc<Node>> = Default::default();
+    if r.u64()? != image::canary() {
+        return Err(
+            "the partition comes from another build of this program (its layout differs): \
+             run the driver's binary on every worker"
+                .into(),
+        );
+    }
+    for _ in 0..r.u32()? {
+        crate::codec::register(codec_at(r.u64()?));
+    }
+    let mut inputs = InputReader {
+        table: (0..r.u32()?)
+            .map(|_| Ok((codec_at(r.u64()?), r.bytes()?)))
+            .collect::<Result<_, String>>()?,
+        table_nodes: Vec::new(),
+        deps,
+        dep_nodes: HashMap::new(),
+    };
+    inputs.table_nodes = vec![None; inputs.table.len()];
     let count = r.u32()? as usize;
     let mut nodes: Vec<Arc<Node>> = Vec::with_capacity(count);
     for _ in 0..count {
         let key = r.key()?;
-        let name = r.str()?.to_owned();
-        let id = r.key()?;
-        let op = crate::graph::remote::lookup(&id).ok_or_else(|| {
-            format!("task `{name}`: no function with this id in this binary (is it the driver's build?)")
-        })?;
-        let arity = r.u32()? as usize;
-        let mut inputs = InputList::Zero;
-        for i in 0..arity {
-            let codec =
-                (op.input)(i).ok_or_else(|| format!("`{}`: input {i} has no codec", op.path()))?;
-            let data = |bytes: &[u8], tag: u64, a: u32, b: u32| -> Result<Arc<Node>, String> {
-                let value = (codec.decode)(bytes).map_err(|e| {
-                    format!(
-                        "input {i} of `{name}` ({}) does not decode: {e}",
-                        (codec.type_name)()
-                    )
-                })?;
-                let mut h = KeyHasher::new("delayed.dask.input");
-                h.write_u64(tag);
-                h.write_u64(u64::from(a));
-                h.write_u64(u64::from(b));
-                // Keys made up here: never cached, never compared across processes.
-                let body = Body::Data(value);
-                let node = Node::new(h.finish(), "input", Scope::Process, InputList::Zero, body);
-                Ok(Arc::new(node))
-            };
-            let node = match r.u8()? {
-                IN_LOCAL => nodes
-                    .get(r.u32()? as usize)
-                    .cloned()
-                    .ok_or_else(malformed)?,
-                IN_TABLE => {
-                    let slot = r.u32()? as usize;
-                    let bytes = *table.get(slot).ok_or_else(malformed)?;
-                    match &table_nodes[slot] {
-                        Some(node) => node.clone(),
-                        None => {
-                            let node = data(bytes, 0, slot as u32, 0)?;
-                            table_nodes[slot] = Some(node.clone());
-                            node
-                        }
-                    }
-                }
-                IN_DEP => {
-                    let (dep, out) = (r.u32()?, r.u32()?);
-                    match dep_nodes.get(&(dep, out)) {
-                        Some(node) => node.clone(),
-                        None => {
-                            let bytes = deps
-                                .get(dep as usize)
-                                .and_then(|d| d.get(out as usize))
-                                .ok_or_else(malformed)?;
-                            let node = data(bytes, 1, dep, out)?;
-                            dep_nodes.insert((dep, out), node.clone());
-                            node
-                        }
-                    }
-                }
-                _ => return Err(malformed()),
-            };
-            inputs.push(Input::Node(node));
+        let name = intern(Cow::Owned(r.str()?.to_owned()));
+        // SAFETY: the canary matched: the driver is this build, and the offset is of one
+        // of its ops (`offset_of` in `exec.rs`).
+        let op: &'static RemoteOp = unsafe { image::at_offset(r.u64()?) };
+        let mut list = InputList::Zero;
+        for i in 0..r.u32()? {
+            list.push(Input::Node(inputs.read(&mut r, &nodes, name, i)?));
         }
         let body = Body::Task(Box::new(op.run));
-        let name = intern(Cow::Owned(name));
-        let node = Node::new(key, name, Scope::Process, inputs, body).with_remote(Some(op));
+        let node = Node::new(key, name, Scope::Process, list, body).with_remote(Some(op));
         nodes.push(Arc::new(node));
     }
     let outputs = (0..r.u32()?)
         .map(|_| {
             let i = r.u32()? as usize;
+            let codec = codec_at(r.u64()?);
             if i < nodes.len() {
-                Ok(i)
+                Ok((i, codec))
             } else {
                 Err(malformed())
             }
@@ -292,5 +260,91 @@ fn build(parts: &[&[u8]]) -> Result<(Vec<Arc<Node>>, Vec<usize>), String> {
     if !r.is_empty() {
         return Err(malformed());
     }
-    Ok((nodes, outputs))
+    Ok(Partition { nodes, outputs })
+}
+
+/// The codec at `offset` (read after the canary matched).
+fn codec_at(offset: u64) -> &'static Codec {
+    // SAFETY: the payload's canary matched this build's, and the driver wrote the offset
+    // of a codec (`offset_of` in `exec.rs`).
+    unsafe { image::at_offset(offset) }
+}
+
+/// The inputs of a partition's nodes that come from outside it: values in its payload
+/// and results of the partitions it depends on, each decoded once.
+struct InputReader<'a> {
+    table: Vec<(&'static Codec, &'a [u8])>,
+    table_nodes: Vec<Option<Arc<Node>>>,
+    deps: Vec<Vec<&'a [u8]>>,
+    dep_nodes: HashMap<(u32, u32), Arc<Node>>,
+}
+
+impl InputReader<'_> {
+    /// Input `i` of node `name`, read from the payload.
+    fn read(
+        &mut self,
+        r: &mut Reader<'_>,
+        nodes: &[Arc<Node>],
+        name: &str,
+        i: u32,
+    ) -> Result<Arc<Node>, String> {
+        match r.u8()? {
+            IN_LOCAL => nodes.get(r.u32()? as usize).cloned().ok_or_else(malformed),
+            IN_TABLE => {
+                let slot = r.u32()? as usize;
+                let (codec, bytes) = *self.table.get(slot).ok_or_else(malformed)?;
+                if let Some(node) = &self.table_nodes[slot] {
+                    return Ok(node.clone());
+                }
+                let node = data(codec, bytes, name, i, (0, slot as u32, 0))?;
+                self.table_nodes[slot] = Some(node.clone());
+                Ok(node)
+            }
+            IN_DEP => {
+                let (dep, out, codec) = (r.u32()?, r.u32()?, codec_at(r.u64()?));
+                if let Some(node) = self.dep_nodes.get(&(dep, out)) {
+                    return Ok(node.clone());
+                }
+                let bytes = self
+                    .deps
+                    .get(dep as usize)
+                    .and_then(|d| d.get(out as usize))
+                    .ok_or_else(malformed)?;
+                let node = data(codec, bytes, name, i, (1, dep, out))?;
+                self.dep_nodes.insert((dep, out), node.clone());
+                Ok(node)
+            }
+            _ => Err(malformed()),
+        }
+    }
+}
+
+/// A data node of the value in `bytes`, input `i` of node `name`, keyed by where it came
+/// from in the payload (`origin`).
+fn data(
+    codec: &'static Codec,
+    bytes: &[u8],
+    name: &str,
+    i: u32,
+    origin: (u64, u32, u32),
+) -> Result<Arc<Node>, String> {
+    let value = (codec.decode)(bytes).map_err(|e| {
+        format!(
+            "input {i} of `{name}` ({}) does not decode: {e}",
+            (codec.type_name)()
+        )
+    })?;
+    let mut h = KeyHasher::new("delayed.dask.input");
+    h.write_u64(origin.0);
+    h.write_u64(u64::from(origin.1));
+    h.write_u64(u64::from(origin.2));
+    // Keys made up here: never cached, never compared across processes.
+    let body = Body::Data(value);
+    Ok(Arc::new(Node::new(
+        h.finish(),
+        "input",
+        Scope::Process,
+        InputList::Zero,
+        body,
+    )))
 }

@@ -50,6 +50,10 @@ pub(crate) struct Ctx<'a> {
     pub(crate) stop: Option<&'a AtomicBool>,
     /// Results the pipeline keeps beyond the run (the cache's write-back).
     pub(crate) sink: Option<Sink<'a>>,
+    /// Refuse to run any task in this process (a cluster executor's option; see
+    /// [`Scheduler::strict`](crate::Scheduler::strict)).
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))] // read by `dask/`
+    pub(crate) strict: bool,
 }
 
 /// Results handed out as they are computed: the value of every task whose flag is set
@@ -62,6 +66,7 @@ pub(crate) struct Sink<'a> {
 
 impl Ctx<'_> {
     /// Whether the job this run belongs to was cancelled.
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))] // read by `dask/`
     pub(crate) fn stopped(&self) -> bool {
         self.stop.is_some_and(|s| s.load(Ordering::Acquire))
     }

@@ -13,6 +13,7 @@ use crate::graph::arg::{Arg, ArgInner, GraphValue};
 use crate::graph::delayed::Delayed;
 use crate::graph::names::{intern, type_display_name};
 use crate::graph::node::{Body, Input, InputList, Inputs, Node, RemoteOp, Role, Scope};
+use crate::graph::remote::erased;
 pub use crate::key::keying::FnId;
 use crate::key::keying::Keying;
 use crate::key::tokenize::{write_typed, Tokenize};
@@ -107,16 +108,10 @@ impl Call {
     }
 
     /// Lets another process run this call (feature `dask`): `op` is the same body,
-    /// registered under a stable id. Generated code passes the function's own op.
+    /// with the codecs of its parameters and result. Generated code passes the
+    /// function's own op; other bodies without captures get one in [`finish`](Call::finish).
     pub fn remote(mut self, op: &'static RemoteOp) -> Call {
         self.remote = Some(op);
-        self
-    }
-
-    /// As [`remote`](Call::remote), when the op is known only at run time (built-ins
-    /// over common types).
-    pub(crate) fn remote_if(mut self, op: Option<&'static RemoteOp>) -> Call {
-        self.remote = op;
         self
     }
 
@@ -161,6 +156,13 @@ impl Call {
         }
     }
 
+    /// Adds a constant input that is not part of the key (the caller has put it in the
+    /// identity already, `with_value`): it lets the body read it instead of capturing it,
+    /// so the body stays code only (see [`finish`](Call::finish)).
+    pub(crate) fn unkeyed_value<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.inputs.push(Input::Const(Arc::new(value)));
+    }
+
     pub(crate) fn node_arg(&mut self, node: Arc<Node>) {
         self.scope = self.scope.min(node.scope());
         self.keying.node(&node.key());
@@ -179,18 +181,17 @@ impl Call {
             Keying::Fresh => None,
             _ => self.codec,
         };
+        // A body without captures is all code: another process of this build can run it.
+        let remote = match self.remote {
+            None if std::mem::size_of::<F>() == 0 => Some(erased::<F, R>()),
+            op => op,
+        };
         let body = move |inputs: &mut Inputs<'_>| body(inputs).map(|r| Arc::new(r) as AnyValue);
-        let inputs = self.inputs;
-        let node = Node::new(
-            key,
-            self.name,
-            self.scope,
-            inputs,
-            Body::Task(Box::new(body)),
-        )
-        .with_role(self.role)
-        .with_codec(codec)
-        .with_remote(self.remote);
+        let body = Body::Task(Box::new(body));
+        let node = Node::new(key, self.name, self.scope, self.inputs, body)
+            .with_role(self.role)
+            .with_codec(codec)
+            .with_remote(remote);
         Delayed::from_node(Arc::new(node))
     }
 }
@@ -232,13 +233,9 @@ fn data_node<T: Tokenize + Send + Sync + 'static>(value: T) -> Delayed<T> {
     let key = h.finish();
     let name = type_display_name::<T>();
     let body = Body::Data(Arc::new(value));
-    Delayed::from_node(Arc::new(Node::new(
-        key,
-        name,
-        Scope::Portable,
-        InputList::Zero,
-        body,
-    )))
+    let node = Node::new(key, name, Scope::Portable, InputList::Zero, body);
+    // Its codec, for a cluster: what the type's `Tokenize` knows (the derive finds serde).
+    Delayed::from_node(Arc::new(node.with_codec(T::__codec())))
 }
 
 /// A data node with a given key and scope (a persisted result keeps those of its task).

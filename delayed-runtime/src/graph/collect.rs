@@ -1,10 +1,12 @@
 //! `collect`: many delayed items gathered into one `Delayed<Vec<T>>`, the node the crate
 //! inserts when a `Vec<Delayed<T>>` is passed where a `Vec<T>` is expected.
 
+use crate::erased::BoxError;
 use crate::graph::arg::{Arg, IntoArg};
 use crate::graph::call::{Call, FnId};
 use crate::graph::delayed::Delayed;
-use crate::graph::remote::builtin;
+use crate::graph::node::{Inputs, RemoteOp};
+use crate::graph::remote::erased_vec;
 
 /// Gathers delayed items into one `Delayed<Vec<T>>` (for functions that take a list).
 /// Items may be `Delayed<T>`, `&Delayed<T>` or plain `T`.
@@ -21,16 +23,26 @@ where
     T: Clone + Send + Sync + 'static,
 {
     static ID: FnId = FnId::new("delayed::collect", "collect", "");
-    let mut call = Call::new(&ID)
-        .with_type::<T>()
-        .collect_role()
-        .remote_if(builtin::collect::<T>());
-    let mut len = 0usize;
+    let mut call = Call::new(&ID).with_type::<T>().collect_role();
     for item in items {
         call.arg(item.into_arg());
-        len += 1;
     }
-    call.finish(move |inputs| (0..len).map(|_| inputs.take::<T>()).collect())
+    // The op of `gather`, whose result crosses with a codec over `T`'s (`remote.rs`).
+    let body = gather::<T>;
+    call.remote(op_of(&body)).finish(body)
+}
+
+fn op_of<F, T>(_: &F) -> &'static RemoteOp
+where
+    F: Fn(&mut Inputs<'_>) -> Result<Vec<T>, BoxError> + 'static,
+    T: Clone + Send + Sync + 'static,
+{
+    erased_vec::<F, T>()
+}
+
+/// `collect`'s body: every input, in order.
+fn gather<T: Clone + Send + Sync + 'static>(inputs: &mut Inputs<'_>) -> Result<Vec<T>, BoxError> {
+    (0..inputs.len()).map(|_| inputs.take::<T>()).collect()
 }
 
 /// A list of delayed items passed where a `Vec<T>` is expected is gathered by `collect`.

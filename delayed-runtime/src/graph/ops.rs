@@ -24,10 +24,7 @@ where
     U: Clone + Send + Sync + 'static,
     R: Send + Sync + 'static,
 {
-    let mut call = Call::new(id)
-        .with_type::<T>()
-        .with_type::<U>()
-        .remote_if(crate::graph::remote::builtin::binary::<T, U>(id.name()));
+    let mut call = Call::new(id).with_type::<T>().with_type::<U>();
     call.arg(lhs);
     call.arg(rhs);
     call.finish(move |inputs| {
@@ -288,9 +285,11 @@ impl<T> Delayed<T> {
     {
         let mut call = Call::new(&GET_ID).with_type::<T>().with_value(&index);
         call.node_arg(self.node.clone());
-        call.finish(move |inputs| {
+        call.unkeyed_value(index);
+        call.finish(|inputs| {
             let v = inputs.share::<T>()?;
-            Ok(v[index.clone()].clone())
+            let index = inputs.take::<I>()?;
+            Ok(v[index].clone())
         })
     }
 

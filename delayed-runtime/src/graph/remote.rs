@@ -1,183 +1,137 @@
-//! Finding a node's body in another process (feature `dask`): the registry of
-//! [`RemoteOp`]s by stable id, and the ops of the crate's own built-in nodes.
+//! The ops of bodies known by their type only: what lets every task whose body captures
+//! nothing run in another process of the same build.
 //!
-//! A [`RemoteOp`] (defined beside the node, `node.rs`) is a plain `fn` over type-erased
+//! A [`RemoteOp`] (defined beside the node, `node.rs`) is plain `fn`s over type-erased
 //! inputs plus the codecs of its inputs and result. `#[delayed]` emits one per
-//! non-generic function (a `static` and an `inventory` registration), so a worker running
-//! the same binary finds it by its id, the blake3 of the function's path and token hash.
-//! A few built-in node kinds have ops of their own for common types (`builtin`). Codecs
-//! come from probing the types (`codec.rs`).
-//!
-//! The ops are compiled in every build (they are small); only the registry needs the
-//! `dask` feature.
+//! non-generic function, with the codecs of its parameter and result types (found by
+//! probing them where they are written). Every other task whose body is a zero-sized
+//! closure (a generic `#[delayed]` fn, a method, `map`, `delay!`, an operator, `get`,
+//! `collect`, …) gets [`erased`]: one constant per body type, whose result codec is the
+//! one known for its type (`codec::of_type`). A cluster names an op by its offset in the
+//! executable (`dask/image.rs`). Ops are compiled in every build (they are small).
 
-#[cfg(feature = "dask")]
-use std::sync::OnceLock;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+use std::sync::Arc;
 
-use crate::graph::node::RemoteOp;
-#[cfg(feature = "dask")]
-use crate::key::Key;
+use crate::codec::Codec;
+use crate::erased::{AnyValue, BoxError};
+use crate::graph::node::{Inputs, RemoteOp};
 
-/// An op submitted to the registry by `#[delayed]` (through `register_remote!`).
-#[cfg(feature = "dask")]
-pub struct Registered(pub &'static RemoteOp);
-
-#[cfg(feature = "dask")]
-inventory::collect!(Registered);
-
-/// The op with stable id `id`: a `#[delayed]` function of this binary or a built-in.
-#[cfg(feature = "dask")]
-pub(crate) fn lookup(id: &Key) -> Option<&'static RemoteOp> {
-    use std::collections::HashMap;
-    static TABLE: OnceLock<HashMap<Key, &'static RemoteOp>> = OnceLock::new();
-    TABLE
-        .get_or_init(|| {
-            let registered = inventory::iter::<Registered>.into_iter().map(|r| r.0);
-            registered
-                .chain(builtin::all())
-                .map(|op| (op.id(), op))
-                .collect()
-        })
-        .get(id)
-        .copied()
+/// The op of a task whose body is the zero-sized closure (or fn item) `F` returning `R`:
+/// one constant per `(F, R)`, so every node kind built from such a body (generic
+/// `#[delayed]` fns, methods, `map`, `delay!`, operators, `get`, `collect`, …) can run
+/// in another process of the same build. The caller checks that `F` is zero-sized.
+pub(crate) fn erased<F, R>() -> &'static RemoteOp
+where
+    F: Fn(&mut Inputs<'_>) -> Result<R, BoxError> + 'static,
+    R: Send + Sync + 'static,
+{
+    &Erased::<F, R>::OP
 }
 
-/// Remote ops of built-in node kinds (operators, `collect`) over common types: generic
-/// code picks one by `TypeId` when it builds the node.
-pub(crate) mod builtin {
-    use std::any::TypeId;
-    use std::sync::Arc;
-
-    use super::RemoteOp;
-    #[allow(unused_imports)] // the other arms: unused when every type is serde
-    use crate::codec::{KnownCodec as _, NoCodec as _, Probe, SerdeCodec as _};
-    use crate::erased::AnyValue;
-
-    macro_rules! binary {
-        ($($name:ident $method:ident: $($t:ident),*;)*) => {
-            $(
-                /// The remote op of this operator over `(T, U)`, when both are one of
-                /// the primitive types listed.
-                pub(crate) fn $name<T: 'static, U: 'static>() -> Option<&'static RemoteOp> {
-                    if TypeId::of::<T>() != TypeId::of::<U>() {
-                        return None;
-                    }
-                    $(
-                        if TypeId::of::<T>() == TypeId::of::<$t>() {
-                            return Some(&$name::$t);
-                        }
-                    )*
-                    None
-                }
-
-                #[allow(non_upper_case_globals)]
-                mod $name {
-                    use super::*;
-                    $(
-                        pub(crate) static $t: RemoteOp = RemoteOp::new(
-                            concat!("delayed::ops::", stringify!($name), "::", stringify!($t)),
-                            "",
-                            |inputs| {
-                                let a = inputs.take::<$t>()?;
-                                let b = inputs.take::<$t>()?;
-                                Ok(Arc::new(std::ops::$method::$name(a, b)) as AnyValue)
-                            },
-                            |_| (&&&Probe::<$t>::new()).codec(),
-                            || (&&&Probe::<$t>::new()).codec(),
-                        );
-                    )*
-                }
-            )*
-
-            /// Every built-in operator op.
-            fn binary_ops() -> impl Iterator<Item = &'static RemoteOp> {
-                [$($(&$name::$t,)*)*].into_iter()
-            }
-        };
-    }
-
-    binary! {
-        add Add: i32, i64, u32, u64, usize, f32, f64;
-        sub Sub: i32, i64, u32, u64, usize, f32, f64;
-        mul Mul: i32, i64, u32, u64, usize, f32, f64;
-        div Div: i32, i64, u32, u64, usize, f32, f64;
-        rem Rem: i32, i64, u32, u64, usize, f32, f64;
-    }
-
-    /// The remote op of the operator named `name` (`add`, `sub`, `mul`, `truediv`, `mod`)
-    /// over `(T, U)`, if there is one.
-    pub(crate) fn binary<T: 'static, U: 'static>(name: &str) -> Option<&'static RemoteOp> {
-        match name {
-            "add" => add::<T, U>(),
-            "sub" => sub::<T, U>(),
-            "mul" => mul::<T, U>(),
-            "truediv" => div::<T, U>(),
-            "mod" => rem::<T, U>(),
-            _ => None,
-        }
-    }
-
-    macro_rules! collect {
-        ($($id:ident: $t:ty;)*) => {
-            /// The remote op of `collect::<T>`, for the element types listed.
-            pub(crate) fn collect<T: 'static>() -> Option<&'static RemoteOp> {
-                $(
-                    if TypeId::of::<T>() == TypeId::of::<$t>() {
-                        return Some(&collect_ops::$id);
-                    }
-                )*
-                None
-            }
-
-            #[allow(non_upper_case_globals)]
-            mod collect_ops {
-                use super::*;
-                $(
-                    pub(crate) static $id: RemoteOp = RemoteOp::new(
-                        concat!("delayed::collect::", stringify!($t)),
-                        "",
-                        |inputs| {
-                            let items = (0..inputs.len())
-                                .map(|_| inputs.take::<$t>())
-                                .collect::<Result<Vec<$t>, _>>()?;
-                            Ok(Arc::new(items) as AnyValue)
-                        },
-                        |_| (&&&Probe::<$t>::new()).codec(),
-                        || (&&&Probe::<Vec<$t>>::new()).codec(),
-                    );
-                )*
-            }
-
-            fn collect_all() -> impl Iterator<Item = &'static RemoteOp> {
-                [$(&collect_ops::$id,)*].into_iter()
-            }
-        };
-    }
-
-    collect! {
-        i32: i32; i64: i64; u8: u8; u32: u32; u64: u64; usize: usize; f32: f32; f64: f64;
-        bool: bool; string: String; vec_u8: Vec<u8>; vec_i64: Vec<i64>; vec_u64: Vec<u64>;
-        vec_f64: Vec<f64>; vec_i16: Vec<i16>;
-    }
-
-    /// Every built-in op, for the registry.
-    #[cfg_attr(not(feature = "dask"), allow(dead_code))]
-    pub(crate) fn all() -> impl Iterator<Item = &'static RemoteOp> {
-        binary_ops().chain(collect_all())
-    }
+/// As [`erased`], for `collect`'s body `F` making a `Vec<T>`: its result crosses with a
+/// codec over `T`'s when no codec is known for `Vec<T>` itself.
+pub(crate) fn erased_vec<F, T>() -> &'static RemoteOp
+where
+    F: Fn(&mut Inputs<'_>) -> Result<Vec<T>, BoxError> + 'static,
+    T: Clone + Send + Sync + 'static,
+{
+    &ErasedVec::<F, T>::OP
 }
 
-#[cfg(all(test, feature = "cache"))]
+/// Types only: `fn() -> (F, R)` keeps them `Send + Sync` whatever `F` and `R` are.
+struct Erased<F, R>(PhantomData<fn() -> (F, R)>);
+
+struct ErasedVec<F, T>(PhantomData<fn() -> (F, T)>);
+
+impl<F, T> ErasedVec<F, T>
+where
+    F: Fn(&mut Inputs<'_>) -> Result<Vec<T>, BoxError> + 'static,
+    T: Clone + Send + Sync + 'static,
+{
+    const OP: RemoteOp = RemoteOp::erased(
+        run_erased::<F, Vec<T>>,
+        vec_codec::<T>,
+        std::any::type_name::<Vec<T>>,
+    );
+}
+
+#[cfg_attr(not(feature = "dask"), allow(clippy::extra_unused_type_parameters))]
+fn vec_codec<T: Clone + Send + Sync + 'static>() -> Option<&'static Codec> {
+    #[cfg(feature = "dask")]
+    return crate::codec::vec_of::<T>();
+    #[cfg(not(feature = "dask"))]
+    None
+}
+
+impl<F, R> Erased<F, R>
+where
+    F: Fn(&mut Inputs<'_>) -> Result<R, BoxError> + 'static,
+    R: Send + Sync + 'static,
+{
+    const OP: RemoteOp = RemoteOp::erased(
+        run_erased::<F, R>,
+        codec_of_type::<R>,
+        std::any::type_name::<R>,
+    );
+}
+
+/// Runs the body `F` without a value of it: a zero-sized closure carries no data, so
+/// any value of its type is the closure itself (its code is this executable's).
+fn run_erased<F, R>(inputs: &mut Inputs<'_>) -> Result<AnyValue, BoxError>
+where
+    F: Fn(&mut Inputs<'_>) -> Result<R, BoxError> + 'static,
+    R: Send + Sync + 'static,
+{
+    if std::mem::size_of::<F>() != 0 {
+        return Err("internal error: a body with captures was sent as code".into());
+    }
+    // SAFETY: `F` is zero-sized (checked above), so reading one from a dangling, aligned
+    // pointer reads no memory; its one value is the closure the driver built, which
+    // captured nothing but zero-sized values (fn items, closures without captures). It is
+    // never dropped (`ManuallyDrop`), so no `Drop` runs that the driver would not run.
+    let body = ManuallyDrop::new(unsafe { NonNull::<F>::dangling().as_ptr().read() });
+    (*body)(inputs).map(|r| Arc::new(r) as AnyValue)
+}
+
+/// The codec of `R`, if one is known for its type (`codec::of_type`).
+#[cfg_attr(not(feature = "dask"), allow(clippy::extra_unused_type_parameters))]
+fn codec_of_type<R: 'static>() -> Option<&'static Codec> {
+    #[cfg(feature = "dask")]
+    return crate::codec::of_type(std::any::TypeId::of::<R>());
+    #[cfg(not(feature = "dask"))]
+    None
+}
+
+#[cfg(all(test, feature = "dask"))]
 mod tests {
     use super::*;
 
     #[test]
-    fn built_in_ops_by_type() {
-        let add = builtin::binary::<i64, i64>("add").unwrap();
-        assert!(builtin::binary::<i64, i32>("add").is_none());
-        assert!(builtin::binary::<i64, i64>("lshift").is_none());
-        assert!(builtin::collect::<String>().is_some());
-        assert_ne!(add.id(), builtin::binary::<f64, f64>("add").unwrap().id());
-        assert!((add.output)().is_some() && (add.input)(1).is_some());
+    fn erased_ops_are_one_constant_per_body_and_run_it() {
+        fn body(inputs: &mut Inputs<'_>) -> Result<u64, BoxError> {
+            Ok(inputs.len() as u64 + 41)
+        }
+        let op = erased::<fn(&mut Inputs<'_>) -> Result<u64, BoxError>, u64>();
+        // A fn pointer is not zero-sized: its op refuses to run it.
+        let slots = crate::slots::Slots::new(Vec::new());
+        let mut inputs = Inputs::new(&[], &[], &slots);
+        assert!((op.run)(&mut inputs).is_err());
+        let _ = body;
+        let closure =
+            |inputs: &mut Inputs<'_>| -> Result<u64, BoxError> { Ok(inputs.len() as u64 + 42) };
+        fn op_of<F: Fn(&mut Inputs<'_>) -> Result<u64, BoxError> + 'static>(
+            _: &F,
+        ) -> &'static RemoteOp {
+            erased::<F, u64>()
+        }
+        let op = op_of(&closure);
+        assert!(std::ptr::eq(op, op_of(&closure)));
+        let value = (op.run)(&mut inputs).unwrap();
+        assert_eq!(value.downcast_ref::<u64>(), Some(&42));
+        assert_eq!((op.output_name)(), "u64");
+        assert!((op.output)().is_some());
     }
 }

@@ -35,6 +35,17 @@ pub trait Tokenize {
     /// Writes `self` into `state`.
     fn tokenize(&self, state: &mut KeyHasher);
 
+    /// The codec that sends a value of this type to a cluster's workers, if it has one
+    /// (`#[derive(Tokenize)]` finds serde's; common std types are known without it).
+    /// Written by the derive, not by hand.
+    #[doc(hidden)]
+    fn __codec() -> Option<&'static crate::codec::Codec>
+    where
+        Self: Sized,
+    {
+        None
+    }
+
     /// Writes a slice of `Self` without its length; element types with a raw byte form
     /// override this to write the slice in one go.
     fn tokenize_slice(items: &[Self], state: &mut KeyHasher)

@@ -42,6 +42,8 @@ pub(crate) struct Event {
     /// Since the start of the compute.
     pub(crate) start_ns: u64,
     pub(crate) dur_ns: u64,
+    /// Ran on a cluster's worker, not in this process.
+    pub(crate) cluster: bool,
 }
 
 /// One worker's events, on a cache line of its own.
@@ -75,8 +77,22 @@ impl Recorder {
         (!self.buffers.is_empty()).then(Instant::now)
     }
 
-    /// Task `t` has run (`ok`: successfully, its result stored), started at `started`.
+    /// Task `t` has run in this process (`ok`: successfully, its result stored), started
+    /// at `started`.
+    #[inline]
     pub(crate) fn executed(&self, plan: &Plan<'_>, t: u32, started: Option<Instant>, ok: bool) {
+        self.executed_at(plan, t, started, ok, false);
+    }
+
+    /// As [`executed`](Recorder::executed), on a cluster's worker if `cluster`.
+    pub(crate) fn executed_at(
+        &self,
+        plan: &Plan<'_>,
+        t: u32,
+        started: Option<Instant>,
+        ok: bool,
+        cluster: bool,
+    ) {
         let node = plan.task(t);
         if !matches!(node.body(), Body::Task(_)) {
             return;
@@ -100,6 +116,7 @@ impl Recorder {
                 tid: tid as u32,
                 start_ns: nanos(start.saturating_duration_since(self.epoch)),
                 dur_ns: nanos(end.saturating_duration_since(start)),
+                cluster,
             };
             self.buffers[tid]
                 .0

@@ -42,6 +42,10 @@ pub struct Report {
     pub peak_live_results: usize,
     /// Threads that could run tasks (1 for [`Scheduler::sync`](crate::Scheduler::sync)).
     pub workers: usize,
+    /// Of the tasks run, those that ran on a cluster's workers (`Scheduler::dask`).
+    pub tasks_on_cluster: usize,
+    /// Of the tasks run, those that ran in this process (all of them, locally).
+    pub tasks_in_driver: usize,
 }
 
 /// One function's share of a [`Report`].
@@ -125,7 +129,10 @@ pub(super) fn make(
         })
         .collect();
     functions.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.name.cmp(&b.name)));
+    let tasks_on_cluster = events.iter().filter(|e| e.cluster).count();
     Report {
+        tasks_on_cluster,
+        tasks_in_driver: events.len() - tasks_on_cluster,
         tasks_run: events.len(),
         deduplicated: reachable_tasks(roots).saturating_sub(super::count_tasks(plan)),
         functions,
