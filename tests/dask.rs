@@ -729,8 +729,46 @@ fn alive(pid: u32) -> bool {
     }
 }
 
+/// The program `quiet_exit` runs: a compute on a local cluster, then an exit that drops
+/// nothing (the driver finds its input closed while the cluster is up).
+fn exit_abruptly() -> ! {
+    let cluster = Cluster::local(1).expect("a local cluster");
+    let x = inc("abrupt", 1).compute_with(&Scheduler::dask(&cluster));
+    println!("computed {x:?}");
+    std::process::exit(0)
+}
+
+/// A program that exits without closing its cluster leaves no Python traceback on its
+/// terminal (its driver's stderr is the program's).
+fn quiet_exit(_: &Cluster) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    for _ in 0..3 {
+        let out = std::process::Command::new(&exe)
+            .env(QUIET_EXIT, "1")
+            .output()
+            .map_err(|e| e.to_string())?;
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        ensure(stdout.contains("computed Ok(2)"), || {
+            format!("{stdout}\n{stderr}")
+        })?;
+        ensure(
+            !stderr.contains("Traceback") && !stderr.contains("Error"),
+            || format!("the terminal got: {stderr}"),
+        )?;
+    }
+    Ok(())
+}
+
+const QUIET_EXIT: &str = "DELAYED_TEST_QUIET_EXIT";
+
 fn main() -> ExitCode {
     delayed::worker::enter();
+    if std::env::var_os(QUIET_EXIT).is_some() {
+        exit_abruptly();
+    }
     let marks = std::env::temp_dir().join(format!("delayed-dask-marks-{}", std::process::id()));
     std::fs::create_dir_all(&marks).expect("marks dir");
     // Inherited by the cluster's workers (started below) and the task processes.
@@ -770,6 +808,7 @@ fn main() -> ExitCode {
         ("dashboard_needs_bokeh", dashboard_needs_bokeh),
         ("worker_killed_and_shutdown", worker_killed_and_shutdown),
         ("connect_to_scheduler", connect_to_scheduler),
+        ("quiet_exit", quiet_exit),
     ];
     let filter: Vec<String> = std::env::args()
         .skip(1)

@@ -36,15 +36,31 @@ def read_frame():
     return fields
 
 
+_GONE = False
+
+
 def write_frame(fields):
+    """Writes one frame; once the Rust side is gone (its end of the pipe closed), writes
+    nothing and says nothing: the program has ended, no traceback belongs on its terminal."""
+    global _GONE
+    if _GONE:
+        return
     parts = [struct.pack("<I", len(fields))]
     for field in fields:
         if isinstance(field, str):
             field = field.encode()
         parts.append(struct.pack("<I", len(field)))
         parts.append(field)
-    _OUT.write(b"".join(parts))
-    _OUT.flush()
+    try:
+        _OUT.write(b"".join(parts))
+        _OUT.flush()
+    except (BrokenPipeError, ConnectionResetError, ValueError):
+        _GONE = True
+        # The buffered bytes would be flushed again at exit, into the same closed pipe.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), _OUT.fileno())
+        except OSError:
+            pass
 
 
 def _sha256(path):
@@ -143,6 +159,11 @@ def _pids(client):
 
 
 def main():
+    # Ctrl-C reaches the whole process group: the Rust program decides what it means. If
+    # it exits, this driver reads the end of its input and closes the cluster quietly.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         import distributed
         from distributed import Client, LocalCluster
