@@ -12,8 +12,28 @@
 //! notices, runs the partition on the local scheduler (`task.rs`) and exits. Only the
 //! values that cross partitions travel, as postcard bytes that dask moves between workers.
 //!
+//! Every task whose body captures nothing runs on the workers (`place.rs` says which do
+//! not, and why). To see where a compute ran its tasks, ask for a report:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), delayed_runtime::Error> {
+//! use delayed_runtime::dask::Cluster;
+//! use delayed_runtime::{compute_with_report, value, Scheduler};
+//! let cluster = Cluster::local(2)?;
+//! let x = value(20u64).map(|x| x + 1);
+//! let (v, report) = compute_with_report(&x, &Scheduler::dask(&cluster))?;
+//! assert_eq!((v, report.tasks_on_cluster, report.tasks_in_driver), (21, 1, 0));
+//! // Or refuse any task in this process, before anything is submitted:
+//! let strict = Scheduler::dask(&cluster).strict(true);
+//! # let _ = strict;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! - `mod.rs`: [`Cluster`], the driver process and its protocol;
+//! - `place.rs`: which task runs where, and why;
 //! - `exec.rs`: the executor: phases, partitions, payloads, gathering results;
+//! - `image.rs`: ops and codecs named by their offset in the executable;
 //! - `task.rs`: the worker side of a partition;
 //! - `wire.rs`: frames and records.
 
