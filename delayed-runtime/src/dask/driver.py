@@ -2,8 +2,9 @@
 # `$DELAYED_PYTHON -c <this file>`, it talks to the Rust process over stdin/stdout in
 # frames (u32 field count, then u32 length + bytes per field, little-endian) and drives a
 # dask.distributed cluster: a LocalCluster of worker processes, or an existing scheduler.
-# Each dask task runs the Rust program's own binary as a subprocess that executes one
-# partition of the graph (`delayed::worker::enter`). Nothing else may write to stdout.
+# A worker plugin gives every worker one resident runtime, the Rust program's own binary
+# (`delayed::worker::enter`), and each dask task hands it one partition of the graph.
+# Nothing else may write to stdout.
 import hashlib
 import logging
 import os
@@ -71,74 +72,177 @@ def _sha256(path):
     return h.hexdigest()
 
 
-def _find_exe(worker, exe, digest):
-    """The path of the driver's binary on `worker` (its own path, or the copy uploaded to
-    the worker's directory), checked by hash once per worker process."""
-    import os
+class DelayedRuntime:
+    """The worker plugin that gives every dask worker (those there now, those that join
+    later, and those a nanny restarts) the driver's binary and one resident runtime of it:
+    a long-lived process that runs the worker's partitions on one pool of its threads.
 
-    exes = worker.__dict__.setdefault("_delayed_exes", {})
-    path = exes.get((exe, digest))
-    if path is None:
+    The binary is the one at `exe` when the worker sees it there with the right sha256,
+    else the copy the plugin carries (`data`, set when connecting to a scheduler whose
+    workers may be on other hosts), written to the worker's local directory. A runtime
+    that dies (killed, out of memory) is started again and the partitions it held are
+    sent again, up to `retries` times; then the task fails with that error."""
+
+    name = "delayed-runtime"
+    retries = 2
+
+    def __init__(self, exe, digest, data):
+        self.exe = exe
+        self.digest = digest
+        self.data = data
+
+    def setup(self, worker):
+        import threading
+
+        self.worker = worker
+        self.path = self._binary(worker)
+        self.lock = threading.Lock()
+        self.proc = None
+        self.next_id = 0
+        self.waiting = {}
+        self.generation = 0
+
+    def teardown(self, worker):
+        with self.lock:
+            proc, self.proc = self.proc, None
+        if proc is not None:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                proc.wait(timeout=10)
+            except Exception:
+                proc.kill()
+
+    def _binary(self, worker):
+        name = os.path.basename(self.exe)
+        local = os.path.join(worker.local_directory, name)
         found = []
-        local = os.path.join(worker.local_directory, os.path.basename(exe))
-        for candidate in (exe, local):
+        for candidate in (self.exe, local):
             if os.path.isfile(candidate):
                 got = _sha256(candidate)
                 found.append("%s (sha256 %s)" % (candidate, got[:16]))
-                if got == digest:
-                    path = candidate
-                    break
-        if path is None:
+                if got == self.digest:
+                    if not os.access(candidate, os.X_OK):
+                        os.chmod(candidate, 0o755)
+                    return candidate
+        if self.data is None:
             raise RuntimeError(
                 "delayed: worker %s has no copy of the driver's binary %s (sha256 %s); found: %s. "
-                "Run the same build on every worker host, or use Cluster::connect, which uploads it"
-                % (worker.address, exe, digest[:16], ", ".join(found) or "nothing")
+                "Run the same build on every worker host, or use Cluster::connect, which ships it"
+                % (worker.address, self.exe, self.digest[:16], ", ".join(found) or "nothing")
             )
-        if not os.access(path, os.X_OK):
-            os.chmod(path, 0o755)
-        exes[(exe, digest)] = path
-    return path
+        with open(local + ".part", "wb") as f:
+            f.write(self.data)
+        os.chmod(local + ".part", 0o755)
+        os.replace(local + ".part", local)
+        return local
+
+    def _start(self):
+        """The runtime process, started if there is none running (under `self.lock`)."""
+        import subprocess
+        import threading
+
+        if self.proc is not None and self.proc.poll() is None:
+            return self.proc
+        read_end, write_end = os.pipe()
+        env = dict(os.environ)
+        env["DELAYED_WORKER_TASK"] = "1"
+        env["DELAYED_WORKER_REPLY_FD"] = str(write_end)
+        env["DELAYED_WORKER_THREADS"] = str(getattr(self.worker.state, "nthreads", 1))
+        try:
+            proc = subprocess.Popen(
+                [self.path], stdin=subprocess.PIPE, env=env, pass_fds=(write_end,)
+            )
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
+        self.proc = proc
+        self.generation += 1
+        reader = threading.Thread(
+            target=self._replies,
+            args=(proc, os.fdopen(read_end, "rb"), self.generation),
+            name="delayed-runtime-replies",
+            daemon=True,
+        )
+        reader.start()
+        return proc
+
+    def _replies(self, proc, replies, generation):
+        """Hands each reply to its waiting task; when the runtime ends, wakes the tasks it
+        still held with its exit status (they send their partition again)."""
+        try:
+            while True:
+                head = replies.read(16)
+                if len(head) < 16:
+                    break
+                rid, length = struct.unpack("<QQ", head)
+                body = replies.read(length)
+                if len(body) < length:
+                    break
+                with self.lock:
+                    slot = self.waiting.pop(rid, None)
+                if slot is not None:
+                    slot[1].append(body)
+                    slot[0].set()
+        finally:
+            replies.close()
+            status = proc.wait()
+            with self.lock:
+                lost = [rid for rid, slot in self.waiting.items() if slot[2] == generation]
+                for rid in lost:
+                    slot = self.waiting.pop(rid)
+                    slot[1].append(status)
+                    slot[0].set()
+
+    def run(self, request):
+        """Runs one partition (its payload and its dependencies' results) in the runtime;
+        its result blob."""
+        import threading
+
+        status = None
+        for _ in range(self.retries + 1):
+            done = threading.Event()
+            answer = []
+            with self.lock:
+                proc = self._start()
+                rid = self.next_id
+                self.next_id += 1
+                self.waiting[rid] = (done, answer, self.generation)
+                try:
+                    proc.stdin.write(struct.pack("<QQ", rid, len(request)) + request)
+                    proc.stdin.flush()
+                except OSError:
+                    pass  # it has died: its reply reader wakes this request
+            done.wait()
+            if isinstance(answer[0], bytes):
+                return answer[0]
+            status = answer[0]
+        raise RuntimeError(
+            "delayed: the runtime of worker %s ended (exit status %s) while running this "
+            "partition, %d times" % (self.worker.address, status, self.retries + 1)
+        )
+
+    def pids(self):
+        with self.lock:
+            running = self.proc is not None and self.proc.poll() is None
+            return [self.proc.pid] if running else []
 
 
-def _delayed_task(exe, digest, payload, *deps):
-    """One partition: runs the driver's binary (the same build, checked by hash) as a
-    subprocess that reads the payload and the dependencies' results on stdin and writes
-    its result to a file. Runs on a dask worker."""
-    import os
-    import struct
-    import subprocess
-    import tempfile
-
+def _delayed_task(payload, *deps):
+    """One partition, run by the worker's resident runtime (`DelayedRuntime`): the payload
+    and its dependencies' results in, the result blob out. Runs on a dask worker."""
     from distributed import get_worker
 
-    worker = get_worker()
-    path = _find_exe(worker, exe, digest)
+    runtime = get_worker().plugins[DelayedRuntime.name]
     parts = [struct.pack("<I", 1 + len(deps))]
     for part in (payload,) + tuple(deps):
         parts.append(struct.pack("<Q", len(part)))
         parts.append(part)
-    fd, out_path = tempfile.mkstemp(prefix="delayed-out-", dir=worker.local_directory)
-    os.close(fd)
-    try:
-        env = dict(os.environ)
-        env["DELAYED_WORKER_TASK"] = "1"
-        env["DELAYED_WORKER_OUT"] = out_path
-        env["DELAYED_WORKER_THREADS"] = str(getattr(worker.state, "nthreads", 1))
-        proc = subprocess.run(
-            [path], input=b"".join(parts), stdout=None, stderr=subprocess.PIPE, env=env
-        )
-        with open(out_path, "rb") as f:
-            out = f.read()
-    finally:
-        try:
-            os.unlink(out_path)
-        except OSError:
-            pass
-    if proc.returncode != 0 or not out:
-        raise RuntimeError(
-            "delayed: the task process %s exited with status %d: %s"
-            % (path, proc.returncode, proc.stderr.decode(errors="replace")[-4000:])
-        )
+    out = runtime.run(b"".join(parts))
     if out[:1] != b"\x00":
         raise RuntimeError(_FAILED, out)
     return out
@@ -196,10 +300,13 @@ def main():
         else:
             client = Client(arg, timeout=timeout)
             client.wait_for_workers(1, timeout=timeout)
-            if upload == "1":
-                _upload(client, exe, digest)
-        # Every worker hashes its copy of the binary now, not in its first task.
-        client.run(lambda dask_worker: _find_exe(dask_worker, exe, digest) and None)
+        # Every worker, now and later, gets the binary (hashed now, not in its first
+        # task) and its resident runtime; workers on other hosts get the plugin's copy.
+        data = None
+        if upload == "1":
+            with open(exe, "rb") as f:
+                data = f.read()
+        _check_plugin(client.register_plugin(_runtime_plugin(exe, digest, data)))
         info = client.scheduler_info()
         threads = sum(w["nthreads"] for w in info["workers"].values())
         # The scheduler's HTTP server runs without bokeh too, but the dashboard needs it.
@@ -224,7 +331,7 @@ def main():
             command = frame[0]
             try:
                 if command == b"run":
-                    _run(client, exe, digest, sessions.setdefault(frame[1], {}), frame[2:])
+                    _run(client, sessions.setdefault(frame[1], {}), frame[2:])
                 elif command == b"release":
                     sessions.pop(frame[1], None)
                     write_frame(["ok"])
@@ -243,7 +350,7 @@ def main():
         write_frame(["closed"])
 
 
-def _run(client, exe, digest, futures, frame):
+def _run(client, futures, frame):
     count = int(frame[0])
     i = 1
     for _ in range(count):
@@ -252,7 +359,7 @@ def _run(client, exe, digest, futures, frame):
         deps = frame[i + 2].decode().split("\n") if frame[i + 2] else []
         i += 3
         futures[key] = client.submit(
-            _delayed_task, exe, digest, payload, *[futures[d] for d in deps], key=key, pure=False
+            _delayed_task, payload, *[futures[d] for d in deps], key=key, pure=False
         )
     wanted = frame[i].decode().split("\n") if frame[i] else []
     try:
@@ -266,34 +373,21 @@ def _run(client, exe, digest, futures, frame):
     write_frame(["ok"] + list(results))
 
 
-def _upload(client, exe, digest):
-    """Copies the binary into the local directory of each worker that has no copy of it
-    at its own path (workers on other hosts); workers that join later do not get it."""
-    name = os.path.basename(exe)
+def _runtime_plugin(exe, digest, data):
+    """The `DelayedRuntime` plugin, as a `WorkerPlugin` of this `distributed`."""
+    from distributed.diagnostics.plugin import WorkerPlugin
 
-    def has_it(dask_worker):
-        try:
-            _find_exe(dask_worker, exe, digest)
-            return True
-        except RuntimeError:
-            return False
+    class Plugin(DelayedRuntime, WorkerPlugin):
+        pass
 
-    lacking = [w for w, ok in client.run(has_it).items() if not ok]
-    if not lacking:
-        return
-    with open(exe, "rb") as f:
-        data = f.read()
+    return Plugin(exe, digest, data)
 
-    def save(dask_worker):
-        import os
 
-        path = os.path.join(dask_worker.local_directory, name)
-        with open(path + ".part", "wb") as f:
-            f.write(data)
-        os.chmod(path + ".part", 0o755)
-        os.replace(path + ".part", path)
-
-    client.run(save, workers=lacking)
+def _check_plugin(replies):
+    """Raises the first worker's error of a plugin registration, if any."""
+    for address, reply in (replies or {}).items():
+        if isinstance(reply, dict) and reply.get("status") == "error":
+            raise RuntimeError("%s: %s" % (address, reply.get("exception") or reply))
 
 
 def _close(client, cluster):

@@ -1,7 +1,8 @@
-//! The worker side of a partition: this binary, started by a dask task with
-//! `DELAYED_WORKER_TASK` set, reads the partition and its inputs on stdin, runs it on the
-//! local scheduler, and writes the values others read (or the failure) to the file named
-//! by `DELAYED_WORKER_OUT`.
+//! The worker side: this binary, started once per dask worker by its plugin (in
+//! `driver.py`) with `DELAYED_WORKER_TASK` set, stays resident and runs the partitions
+//! the worker's dask tasks hand it, each with its inputs, on one pool of the worker's
+//! threads; each result (the values others read, or the failure) goes back under its
+//! request's id.
 //!
 //! The result blob is `0u8`, a `u32` count and each value as length-prefixed postcard
 //! bytes; or `1u8`, the failure's kind (`0` failed, `1` panicked), the task's label, the
@@ -9,7 +10,9 @@
 //! message when the partition could not run.
 
 use std::borrow::Cow;
-use std::io::Read;
+use std::io::{Read, Write};
+use std::os::fd::FromRawFd;
+use std::sync::{Mutex, PoisonError};
 use std::sync::Arc;
 
 use std::collections::HashMap;
@@ -19,46 +22,82 @@ use super::image;
 use super::wire::{malformed, Reader, Writer};
 use crate::codec::Codec;
 use crate::error::Error;
-use crate::executor::local::{OnCaller, OwnPool};
+use crate::executor::local::OwnPool;
 use crate::executor::{Ctx, Executor};
 use crate::graph::names::intern;
 use crate::graph::node::{Body, Input, InputList, Node, RemoteOp, Scope};
 use crate::key::{Key, KeyHasher};
 use crate::plan::Plan;
 
-/// Set (to anything) in the environment of a task process.
+/// Set (to anything) in the environment of a worker's runtime process.
 pub(crate) const TASK_ENV: &str = "DELAYED_WORKER_TASK";
-const OUT_ENV: &str = "DELAYED_WORKER_OUT";
+/// The file descriptor the runtime writes its replies to (stdout stays the tasks').
+const REPLY_FD_ENV: &str = "DELAYED_WORKER_REPLY_FD";
 const THREADS_ENV: &str = "DELAYED_WORKER_THREADS";
 
-/// Whether this process was started to run a partition.
+/// Whether this process was started as a worker's runtime.
 pub(crate) fn is_task() -> bool {
     std::env::var_os(TASK_ENV).is_some()
 }
 
-/// Runs the partition on stdin and writes its result; the process's exit code.
+/// The resident runtime of one dask worker: reads partitions on stdin (each a `u64`
+/// request id, a `u64` length and the partition's bytes), runs each on one pool of the
+/// worker's threads as soon as it arrives (several at once), and writes each result
+/// blob, under its id, to the reply descriptor. Ends when stdin closes (the worker's
+/// plugin closed it, or the worker died); the process's exit code.
 pub(crate) fn main() -> i32 {
-    let Some(out) = std::env::var_os(OUT_ENV) else {
-        eprintln!("delayed: {TASK_ENV} is set but {OUT_ENV} is not");
-        return 2;
-    };
     let threads = std::env::var(THREADS_ENV)
         .ok()
         .and_then(|s| s.parse::<usize>().ok())
         .unwrap_or(1)
         .max(1);
-    let mut input = Vec::new();
-    let blob = match std::io::stdin().read_to_end(&mut input) {
-        Ok(_) => run_partition(&input, threads),
-        Err(e) => infra(&format!("reading the partition: {e}")),
+    let Some(fd) = std::env::var(REPLY_FD_ENV).ok().and_then(|s| s.parse::<i32>().ok()) else {
+        eprintln!("delayed: {TASK_ENV} is set but {REPLY_FD_ENV} is not");
+        return 2;
     };
-    match std::fs::write(&out, blob) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("delayed: cannot write the task result: {e}");
-            2
-        }
+    // SAFETY: the worker's plugin passed this descriptor, a pipe's write end, to this
+    // process for its replies; nothing else in the process uses it.
+    let replies = Mutex::new(unsafe { std::fs::File::from_raw_fd(fd) });
+    crate::panics::install();
+    let pool = OwnPool::new(threads);
+    let mut stdin = std::io::stdin().lock();
+    std::thread::scope(|scope| loop {
+        let (id, input) = match read_request(&mut stdin) {
+            Ok(Some(request)) => request,
+            Ok(None) => return 0,
+            Err(e) => {
+                eprintln!("delayed: reading a partition: {e}");
+                return 2;
+            }
+        };
+        let (pool, replies) = (&pool, &replies);
+        scope.spawn(move || {
+            let blob = run_partition(&input, pool);
+            let mut out = replies.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut frame = Vec::with_capacity(16 + blob.len());
+            frame.extend(id.to_le_bytes());
+            frame.extend((blob.len() as u64).to_le_bytes());
+            frame.extend(blob);
+            if let Err(e) = out.write_all(&frame).and_then(|()| out.flush()) {
+                eprintln!("delayed: writing a result: {e}");
+            }
+        });
+    })
+}
+
+/// The next request, or `None` at the end of the input.
+fn read_request(input: &mut impl Read) -> std::io::Result<Option<(u64, Vec<u8>)>> {
+    let mut head = [0u8; 16];
+    match input.read_exact(&mut head) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
     }
+    let id = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
+    let len = u64::from_le_bytes(head[8..].try_into().unwrap_or_default());
+    let mut bytes = vec![0u8; usize::try_from(len).map_err(std::io::Error::other)?];
+    input.read_exact(&mut bytes)?;
+    Ok(Some((id, bytes)))
 }
 
 fn infra(message: &str) -> Vec<u8> {
@@ -80,7 +119,7 @@ fn parts(input: &[u8]) -> Result<Vec<&[u8]>, String> {
         .collect()
 }
 
-fn run_partition(input: &[u8], threads: usize) -> Vec<u8> {
+fn run_partition(input: &[u8], pool: &OwnPool) -> Vec<u8> {
     let built = parts(input).and_then(|parts| build(&parts));
     let Partition { nodes, outputs } = match built {
         Ok(built) => built,
@@ -88,13 +127,8 @@ fn run_partition(input: &[u8], threads: usize) -> Vec<u8> {
     };
     let roots: Vec<&Arc<Node>> = outputs.iter().map(|&(i, _)| &nodes[i]).collect();
     // The local executor directly: a partition is planned already, uncached, unwatched.
-    crate::panics::install();
     let plan = Plan::new(&roots);
-    let ran = if threads == 1 {
-        OnCaller.run(&plan, &Ctx::default())
-    } else {
-        OwnPool::new(threads).run(&plan, &Ctx::default())
-    };
+    let ran = pool.run(&plan, &Ctx::default());
     match ran {
         Ok(values) => {
             let mut w = Writer::default();
