@@ -9,6 +9,7 @@
 //! `DELAYED_TEST_MARKS`, inherited by the workers), holding the pid and parent pid of the
 //! process that ran it.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -74,6 +75,14 @@ fn nap(tag: String, i: u64, ms: u64) -> u64 {
     mark(&format!("{tag}_nap"));
     std::thread::sleep(Duration::from_millis(ms));
     i
+}
+
+/// Where a task ran: the pid of its process, after a short nap (so tasks spread).
+#[delayed]
+fn pid_after(salt: u64, i: u64, ms: u64) -> u32 {
+    let _ = (salt, i);
+    std::thread::sleep(Duration::from_millis(ms));
+    std::process::id()
 }
 
 #[delayed]
@@ -606,6 +615,203 @@ fn worker_killed_and_shutdown(_: &Cluster) -> Result<(), String> {
     }
 }
 
+/// The processes that ran 16 short tasks spread over the cluster (`salt` keeps them
+/// apart from other computes' tasks).
+fn runtime_pids(cluster: &Cluster, salt: u64) -> Result<BTreeSet<u32>, String> {
+    let pids: Vec<Delayed<u32>> = (0..16).map(|i| pid_after(salt, i, 60)).collect();
+    let got = delayed::compute_with(&pids, &Scheduler::dask(cluster)).map_err(|e| e.to_string())?;
+    Ok(got.into_iter().collect())
+}
+
+/// The parent of process `pid` (from `/proc`).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (name) state ppid …`: the name may hold spaces, so read after its `)`.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// One resident runtime per worker: the partitions of two computes all run in the same
+/// two long-lived processes, each a child of its worker.
+fn resident_runtime(cluster: &Cluster) -> Result<(), String> {
+    let first = runtime_pids(cluster, 1)?;
+    let second = runtime_pids(cluster, 2)?;
+    let workers = cluster.worker_pids().map_err(|e| e.to_string())?;
+    ensure(first.len() == 2 && first == second, || {
+        format!("first {first:?}, second {second:?}")
+    })?;
+    for pid in &first {
+        let parent = parent_of(*pid);
+        ensure(parent.is_some_and(|p| workers.contains(&p)), || {
+            format!("runtime {pid} has parent {parent:?}, workers are {workers:?}")
+        })?;
+    }
+    Ok(())
+}
+
+/// A runtime killed (SIGKILL) in the middle of a compute: its worker starts another, the
+/// partitions it held run again there, and the compute gives the right result.
+fn runtime_killed(cluster: &Cluster) -> Result<(), String> {
+    let before = runtime_pids(cluster, 3)?;
+    let naps: Vec<Delayed<u64>> = (0..8).map(|i| nap("rtkill", i, 500)).collect();
+    let job =
+        delayed::submit_with(naps.clone(), &Scheduler::dask(cluster)).map_err(|e| e.to_string())?;
+    std::thread::sleep(Duration::from_millis(300));
+    for pid in &before {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+    }
+    let got = job.wait().map_err(|e| e.to_string())?;
+    ensure(got == (0..8).collect::<Vec<u64>>(), || format!("{got:?}"))?;
+    let after = runtime_pids(cluster, 4)?;
+    ensure(after.is_disjoint(&before) && after.len() == 2, || {
+        format!("before {before:?}, after {after:?}")
+    })
+}
+
+/// `dask scheduler` on loopback, writing its address to `file`.
+fn start_scheduler(python: &str, file: &Path) -> Result<std::process::Child, String> {
+    std::process::Command::new(python)
+        .args([
+            "-m",
+            "distributed.cli.dask_scheduler",
+            "--host",
+            "127.0.0.1",
+        ])
+        .args([
+            "--port",
+            "0",
+            "--dashboard-address",
+            ":0",
+            "--scheduler-file",
+        ])
+        .arg(file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("dask scheduler: {e}"))
+}
+
+/// The address the scheduler wrote to its scheduler file, once it has.
+fn scheduler_address(file: &Path, deadline: Instant) -> Result<String, String> {
+    loop {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let found = text
+            .split('"')
+            .skip_while(|s| *s != "address")
+            .nth(2)
+            .filter(|a| a.starts_with("tcp://"));
+        if let Some(address) = found {
+            return Ok(address.to_owned());
+        }
+        if Instant::now() > deadline {
+            return Err("the scheduler wrote no address".to_owned());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until `cluster` has `n` workers.
+fn wait_for_workers(cluster: &Cluster, n: usize, deadline: Instant) -> Result<Vec<u32>, String> {
+    loop {
+        let pids = cluster.worker_pids().map_err(|e| e.to_string())?;
+        if pids.len() >= n {
+            return Ok(pids);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{} of {n} workers registered", pids.len()));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// "Another host": a worker that joins after the first compute, in a mount namespace
+/// where the driver's build directory is hidden under a tmpfs (so the binary's path does
+/// not exist there), gets the binary from the plugin and runs the next compute's tasks.
+/// Needs root (`unshare -m`), as CI runs.
+fn late_worker_elsewhere(_: &Cluster) -> Result<(), String> {
+    let python = std::env::var("DELAYED_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let dir = std::env::temp_dir().join(format!("delayed-dask-late-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let file = dir.join("scheduler.json");
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let hidden = exe
+        .parent()
+        .ok_or("the test binary has no directory")?
+        .to_owned();
+    let mut scheduler = start_scheduler(&python, &file)?;
+    let mut children: Vec<std::process::Child> = Vec::new();
+    let result = (|| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let address = scheduler_address(&file, deadline)?;
+        let worker = |local: &str| {
+            let mut cmd = std::process::Command::new(&python);
+            cmd.args([
+                "-m",
+                "distributed.cli.dask_worker",
+                &address,
+                "--nthreads",
+                "1",
+            ])
+            .arg("--local-directory")
+            .arg(dir.join(local));
+            cmd
+        };
+        let here = worker("here")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("dask worker: {e}"))?;
+        children.push(here);
+        let cluster = Cluster::connect(&address).map_err(|e| e.to_string())?;
+        wait_for_workers(&cluster, 1, deadline)?;
+        let first = runtime_pids(&cluster, 7)?;
+        ensure(first.len() == 1, || {
+            format!("one worker, runtimes {first:?}")
+        })?;
+        // The second worker: the binary's directory is an empty tmpfs where it runs.
+        let script = r#"mount -t tmpfs tmpfs "$1" && test ! -e "$2" && shift 2 && exec "$@""#;
+        let w = worker("elsewhere");
+        let elsewhere = std::process::Command::new("unshare")
+            .args(["-m", "sh", "-c", script, "sh"])
+            .arg(&hidden)
+            .arg(&exe)
+            .arg(w.get_program())
+            .args(w.get_args())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("unshare (needs root): {e}"))?;
+        let elsewhere_pid = elsewhere.id();
+        children.push(elsewhere);
+        let workers = wait_for_workers(&cluster, 2, deadline)?;
+        // `dask worker` runs its worker under a nanny: the late one is the nanny's child.
+        let late = workers
+            .iter()
+            .copied()
+            .find(|&w| w == elsewhere_pid || parent_of(w) == Some(elsewhere_pid))
+            .ok_or_else(|| format!("the late worker {elsewhere_pid} is not among {workers:?}"))?;
+        let second = runtime_pids(&cluster, 8)?;
+        let parents: Vec<Option<u32>> = second.iter().map(|&p| parent_of(p)).collect();
+        ensure(parents.contains(&Some(late)), || {
+            format!(
+                "no task ran on the late worker {late}: runtimes {second:?}, parents {parents:?}"
+            )
+        })
+    })();
+    for child in &mut children {
+        stop(child);
+    }
+    stop(&mut scheduler);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 /// Stops a child process with SIGTERM (dask's CLIs then close cleanly), SIGKILL after 10 s.
 fn stop(child: &mut std::process::Child) {
     let _ = std::process::Command::new("kill")
@@ -631,39 +837,11 @@ fn connect_to_scheduler(_: &Cluster) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let file = dir.join("scheduler.json");
     let quiet = || std::process::Stdio::null();
-    let mut scheduler = std::process::Command::new(&python)
-        .args([
-            "-m",
-            "distributed.cli.dask_scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-        ])
-        .args(["--dashboard-address", ":0", "--scheduler-file"])
-        .arg(&file)
-        .stdout(quiet())
-        .stderr(quiet())
-        .spawn()
-        .map_err(|e| format!("dask scheduler: {e}"))?;
+    let mut scheduler = start_scheduler(&python, &file)?;
     let mut children = Vec::new();
     let result = (|| {
         let deadline = Instant::now() + Duration::from_secs(30);
-        let address = loop {
-            let text = std::fs::read_to_string(&file).unwrap_or_default();
-            let found = text
-                .split('"')
-                .skip_while(|s| *s != "address")
-                .nth(2)
-                .filter(|a| a.starts_with("tcp://"));
-            if let Some(address) = found {
-                break address.to_owned();
-            }
-            if Instant::now() > deadline {
-                return Err("the scheduler wrote no address".to_owned());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let address = scheduler_address(&file, deadline)?;
         for _ in 0..2 {
             let worker = std::process::Command::new(&python)
                 .args(["-m", "distributed.cli.dask_worker", &address])
@@ -809,6 +987,9 @@ fn main() -> ExitCode {
         ("worker_killed_and_shutdown", worker_killed_and_shutdown),
         ("connect_to_scheduler", connect_to_scheduler),
         ("quiet_exit", quiet_exit),
+        ("resident_runtime", resident_runtime),
+        ("runtime_killed", runtime_killed),
+        ("late_worker_elsewhere", late_worker_elsewhere),
     ];
     let filter: Vec<String> = std::env::args()
         .skip(1)

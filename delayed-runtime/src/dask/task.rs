@@ -12,8 +12,8 @@
 use std::borrow::Cow;
 use std::io::{Read, Write};
 use std::os::fd::FromRawFd;
-use std::sync::{Mutex, PoisonError};
 use std::sync::Arc;
+use std::sync::{Mutex, PoisonError};
 
 use std::collections::HashMap;
 
@@ -51,7 +51,10 @@ pub(crate) fn main() -> i32 {
         .and_then(|s| s.parse::<usize>().ok())
         .unwrap_or(1)
         .max(1);
-    let Some(fd) = std::env::var(REPLY_FD_ENV).ok().and_then(|s| s.parse::<i32>().ok()) else {
+    let Some(fd) = std::env::var(REPLY_FD_ENV)
+        .ok()
+        .and_then(|s| s.parse::<i32>().ok())
+    else {
         eprintln!("delayed: {TASK_ENV} is set but {REPLY_FD_ENV} is not");
         return 2;
     };
