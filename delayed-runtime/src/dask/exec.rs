@@ -490,7 +490,7 @@ impl Remote<'_, '_, '_> {
         match reply.first().map(Vec::as_slice) {
             Some(b"ok") => {}
             Some(b"failed") => {
-                return Err(self.task_error(reply.get(1).map_or(&[][..], |b| b)));
+                return Err(self.task_error(reply.get(1).map_or(&[][..], |b| b), parts));
             }
             _ => {
                 let message = String::from_utf8_lossy(reply.get(1).map_or(&[][..], |b| b));
@@ -537,6 +537,7 @@ impl Remote<'_, '_, '_> {
     ) -> Result<(Vec<u8>, String), Error> {
         let part = &parts[p as usize];
         let mut table = Table::default();
+        let mut names = Names::default();
         let mut deps: Vec<u32> = Vec::new();
         let mut nodes = Writer::default();
         for (i, &t) in part.tasks.iter().enumerate() {
@@ -546,8 +547,8 @@ impl Remote<'_, '_, '_> {
             let node = self.plan.task(t);
             let op =
                 self.placement.ops[t as usize].ok_or_else(|| internal("not a cluster task"))?;
-            nodes.raw(node.key().as_bytes());
-            nodes.str(node.name());
+            // No key: a partition's nodes are distinct already; the worker numbers them.
+            nodes.u32(names.index(node.name()));
             nodes.u64(image::offset_of(op));
             nodes.u32(node.inputs().len() as u32);
             for (i, (&s, input)) in self
@@ -606,11 +607,16 @@ impl Remote<'_, '_, '_> {
         let mut w = Writer::default();
         w.raw(MAGIC);
         w.u64(image::canary());
+        w.u32(p);
         // The codecs the worker must know by type (beyond the common ones).
         let known = codec::registered();
         w.u32(known.len() as u32);
         for codec in known {
             w.u64(image::offset_of(codec));
+        }
+        w.u32(names.list.len() as u32);
+        for name in &names.list {
+            w.str(name);
         }
         w.u32(table.entries.len() as u32);
         for (codec, blob) in &table.entries {
@@ -638,19 +644,24 @@ impl Remote<'_, '_, '_> {
     }
 
     /// The error a failed partition reported, as the local scheduler would give it.
-    fn task_error(&self, blob: &[u8]) -> Error {
+    fn task_error(&self, blob: &[u8], parts: &[Part]) -> Error {
         match super::task::read_failure(blob) {
             Ok(failure) => {
-                let t = self
-                    .plan
-                    .tasks()
-                    .iter()
-                    .position(|node| node.key() == failure.key);
-                let needed = t.map_or_else(
-                    || (Vec::new(), 0),
-                    |t| self.plan.dependents_of(t as u32, Error::MAX_DEPENDENTS),
-                );
-                failure.into_error(needed)
+                // The worker numbered the partition's nodes: (partition, index).
+                let (p, i) = failure.position;
+                let t = parts
+                    .get(p as usize)
+                    .and_then(|part| part.tasks.get(i as usize))
+                    .copied();
+                match t {
+                    Some(t) => {
+                        let needed = self.plan.dependents_of(t, Error::MAX_DEPENDENTS);
+                        failure.into_error(self.plan.task(t).label(), needed)
+                    }
+                    None => Error::Scheduler {
+                        message: "internal error (dask): a failure names no task".into(),
+                    },
+                }
             }
             Err(message) => Error::Scheduler {
                 message: format!("dask: a task failed: {message}"),
@@ -681,6 +692,23 @@ fn encode_input(
         ),
     })?;
     Ok((codec, bytes))
+}
+
+/// The display names of a partition's nodes, each written once.
+#[derive(Default)]
+struct Names {
+    list: Vec<&'static str>,
+    index: HashMap<*const u8, u32>,
+}
+
+impl Names {
+    /// The index of `name` (names are interned: one address per name).
+    fn index(&mut self, name: &'static str) -> u32 {
+        *self.index.entry(name.as_ptr()).or_insert_with(|| {
+            self.list.push(name);
+            self.list.len() as u32 - 1
+        })
+    }
 }
 
 /// The values a partition carries in its payload, each once, with its codec.

@@ -5,9 +5,10 @@
 //! request's id.
 //!
 //! The result blob is `0u8`, a `u32` count and each value as length-prefixed postcard
-//! bytes; or `1u8`, the failure's kind (`0` failed, `1` panicked), the task's label, the
-//! message, the task's key and the panic's location (empty if none); or `2u8` and a
-//! message when the partition could not run.
+//! bytes; or `1u8`, the failure's kind (`0` failed, `1` panicked), the message, the
+//! task's key (its partition and index, which the driver turns back into its task) and
+//! the panic's location (empty if none); or `2u8` and a message when the partition could
+//! not run.
 
 use std::borrow::Cow;
 use std::io::{Read, Write};
@@ -81,8 +82,11 @@ pub(crate) fn main() -> i32 {
             frame.extend(id.to_le_bytes());
             frame.extend((blob.len() as u64).to_le_bytes());
             frame.extend(blob);
-            if let Err(e) = out.write_all(&frame).and_then(|()| out.flush()) {
-                eprintln!("delayed: writing a result: {e}");
+            match out.write_all(&frame).and_then(|()| out.flush()) {
+                Ok(()) => {}
+                // The worker is gone: nobody waits for this or any later result.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+                Err(e) => eprintln!("delayed: writing a result: {e}"),
             }
         });
     })
@@ -167,7 +171,6 @@ fn failure(error: &Error, nodes: &[Arc<Node>]) -> Vec<u8> {
     let mut w = Writer::default();
     w.u8(1);
     w.u8(kind);
-    w.str(task);
     w.str(&message);
     w.raw(key.as_bytes());
     w.str(location.unwrap_or(""));
@@ -177,19 +180,19 @@ fn failure(error: &Error, nodes: &[Arc<Node>]) -> Vec<u8> {
 /// A task failure read back on the driver.
 pub(crate) struct Failure {
     panicked: bool,
-    task: String,
     message: String,
-    pub(crate) key: Key,
+    /// The failed task's (partition, index).
+    pub(crate) position: (u32, u32),
     /// Where a panic happened (`file:line:column`), if known.
     location: Option<String>,
 }
 
 impl Failure {
     /// The error, as the local scheduler gives it, with the tasks that needed this one.
-    pub(crate) fn into_error(self, dependents: (Vec<String>, usize)) -> Error {
+    pub(crate) fn into_error(self, task: String, dependents: (Vec<String>, usize)) -> Error {
         let error = if self.panicked {
             Error::Panicked {
-                task: self.task,
+                task,
                 message: self.message,
                 location: self.location,
                 dependents: Vec::new(),
@@ -197,7 +200,7 @@ impl Failure {
             }
         } else {
             Error::Failed {
-                task: self.task,
+                task,
                 source: self.message.into(),
                 dependents: Vec::new(),
                 more_dependents: 0,
@@ -213,15 +216,13 @@ pub(crate) fn read_failure(blob: &[u8]) -> Result<Failure, String> {
     match r.u8()? {
         1 => {
             let panicked = r.u8()? == 1;
-            let task = r.str()?.to_owned();
             let message = r.str()?.to_owned();
-            let key = r.key()?;
+            let position = position_of(&r.key()?);
             let location = Some(r.str()?.to_owned()).filter(|l| !l.is_empty());
             Ok(Failure {
                 panicked,
-                task,
                 message,
-                key,
+                position,
                 location,
             })
         }
@@ -255,9 +256,13 @@ fn build(parts: &[&[u8]]) -> Result<Partition, String> {
                 .into(),
         );
     }
+    let partition = r.u32()?;
     for _ in 0..r.u32()? {
         crate::codec::register(codec_at(r.u64()?));
     }
+    let names: Vec<&'static str> = (0..r.u32()?)
+        .map(|_| Ok(intern(Cow::Owned(r.str()?.to_owned()))))
+        .collect::<Result<_, String>>()?;
     let mut inputs = InputReader {
         table: (0..r.u32()?)
             .map(|_| Ok((codec_at(r.u64()?), r.bytes()?)))
@@ -269,9 +274,9 @@ fn build(parts: &[&[u8]]) -> Result<Partition, String> {
     inputs.table_nodes = vec![None; inputs.table.len()];
     let count = r.u32()? as usize;
     let mut nodes: Vec<Arc<Node>> = Vec::with_capacity(count);
-    for _ in 0..count {
-        let key = r.key()?;
-        let name = intern(Cow::Owned(r.str()?.to_owned()));
+    for index in 0..count as u32 {
+        let key = position_key(partition, index);
+        let name = *names.get(r.u32()? as usize).ok_or_else(malformed)?;
         // SAFETY: the canary matched: the driver is this build, and the offset is of one
         // of its ops (`offset_of` in `exec.rs`).
         let op: &'static RemoteOp = unsafe { image::at_offset(r.u64()?) };
@@ -298,6 +303,31 @@ fn build(parts: &[&[u8]]) -> Result<Partition, String> {
         return Err(malformed());
     }
     Ok(Partition { nodes, outputs })
+}
+
+/// The key of node `index` of partition `partition`: made up here (the driver sends
+/// none), distinct within the partition, and telling the driver which task failed. Its
+/// first bytes are a mix of the two (the planner hashes keys by their first bits); the
+/// two themselves follow.
+fn position_key(partition: u32, index: u32) -> Key {
+    let position = (u64::from(partition) << 32) | u64::from(index);
+    // splitmix64's finalizer: a bijection, so distinct positions keep distinct keys.
+    let mut mixed = position.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    mixed ^= mixed >> 31;
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&mixed.to_le_bytes());
+    bytes[8..16].copy_from_slice(&position.to_le_bytes());
+    bytes[16..24].copy_from_slice(b"dlpartnd");
+    Key::from_bytes(bytes)
+}
+
+/// The (partition, index) of a key made by [`position_key`].
+fn position_of(key: &Key) -> (u32, u32) {
+    let b = key.as_bytes();
+    let position = u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
+    ((position >> 32) as u32, position as u32)
 }
 
 /// The codec at `offset` (read after the canary matched).
@@ -384,4 +414,23 @@ fn data(
         InputList::Zero,
         body,
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn position_keys_spread_and_come_back() {
+        let keys: Vec<Key> = (0..1000).map(|i| position_key(3, i)).collect();
+        let low: std::collections::HashSet<u32> =
+            keys.iter().map(|k| k.prefix64() as u32).collect();
+        assert!(
+            low.len() > 990,
+            "the planner's hash bits collide: {}",
+            low.len()
+        );
+        assert_eq!(position_of(&keys[17]), (3, 17));
+        assert_eq!(position_of(&position_key(u32::MAX, 5)), (u32::MAX, 5));
+    }
 }
