@@ -478,13 +478,16 @@
 //! }
 //! ```
 //!
-//! dask's workers run this same binary to execute tasks, so `main` must start with
-//! [`worker::enter`] (`#[delayed::main]` adds it). The graph is cut into coarse
-//! partitions, each one dask task run by the local scheduler inside a worker; only values
-//! that cross partitions travel, as postcard bytes. A node runs on the cluster when it is
-//! a non-generic `#[delayed]` function over serde types (or `image` buffers), or an
-//! operator or `collect` over common types; any other node runs here, on the driver, in
-//! phases between the cluster's: every graph runs. See [`dask`] for the details.
+//! dask's workers run this same binary (one resident runtime per worker) to execute
+//! tasks, so `main` must start with [`worker::enter`] (`#[delayed::main]` adds it). The
+//! graph is cut into coarse partitions, each one dask task that the worker's runtime runs
+//! on its threads; only values that cross partitions travel, as postcard bytes. Every
+//! task whose body captures nothing runs on the cluster (functions, generic or not,
+//! methods, `map` and `delay!` without captures, operators, `get`, `unpack`, `collect`)
+//! when the values it reads and makes have serde; the others run here, on the driver,
+//! and every graph runs, unless the scheduler is `strict(true)`. A
+//! [`compute_with_report`](crate::compute_with_report) counts where tasks ran. See
+//! [`dask`] for the details.
 
 #![warn(missing_docs)]
 

@@ -7,10 +7,12 @@
 //! `LocalCluster` of worker processes ([`Cluster::local`]) or connects to a running
 //! scheduler ([`Cluster::connect`]).
 //!
-//! A compute (`exec.rs`) cuts the planned graph into coarse partitions, each one dask task
-//! that runs this very binary again as a subprocess: [`worker::enter`](crate::worker::enter)
-//! notices, runs the partition on the local scheduler (`task.rs`) and exits. Only the
-//! values that cross partitions travel, as postcard bytes that dask moves between workers.
+//! A compute (`exec.rs`) cuts the planned graph into coarse partitions, each one dask
+//! task. A worker plugin (in `driver.py`) gives every worker one resident runtime: this
+//! very binary, where [`worker::enter`](crate::worker::enter) notices it and serves the
+//! worker's partitions on one pool of its threads (`task.rs`) until the worker goes. Only
+//! the values that cross partitions travel, as postcard bytes that dask moves between
+//! workers.
 //!
 //! Every task whose body captures nothing runs on the workers (`place.rs` says which do
 //! not, and why). To see where a compute ran its tasks, ask for a report:
@@ -162,7 +164,7 @@ impl Cluster {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            // The driver's own Python must not be taken for a task process.
+            // The driver's own Python must not be taken for a worker's runtime.
             .env_remove(task::TASK_ENV)
             .spawn()
             .map_err(|e| {
