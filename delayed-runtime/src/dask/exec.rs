@@ -536,74 +536,19 @@ impl Remote<'_, '_, '_> {
         local_of: &mut [u32],
     ) -> Result<(Vec<u8>, String), Error> {
         let part = &parts[p as usize];
-        let mut table = Table::default();
-        let mut names = Names::default();
-        let mut deps: Vec<u32> = Vec::new();
-        let mut nodes = Writer::default();
+        let mut out = Payload::default();
         for (i, &t) in part.tasks.iter().enumerate() {
             local_of[t as usize] = i as u32;
         }
         for &t in &part.tasks {
-            let node = self.plan.task(t);
-            let op =
-                self.placement.ops[t as usize].ok_or_else(|| internal("not a cluster task"))?;
-            // No key: a partition's nodes are distinct already; the worker numbers them.
-            nodes.u32(names.index(node.name()));
-            nodes.u64(image::offset_of(op));
-            nodes.u32(node.inputs().len() as u32);
-            for (i, (&s, input)) in self
-                .plan
-                .sources_of(t)
-                .iter()
-                .zip(node.inputs())
-                .enumerate()
-            {
-                // A value from this process: the codec the op knows for the input, else
-                // the one of the value's own type.
-                let known = self.placement.out_codec.get(s as usize).copied().flatten();
-                let encode = |value: &AnyValue, known: Option<&'static Codec>| {
-                    let codec = (op.input)(i)
-                        .or(known)
-                        .or_else(|| codec::of_type((**value).type_id()));
-                    encode_input(node, i, value, codec)
-                };
-                if s == CONST {
-                    let Input::Const(value) = input else {
-                        return Err(internal("a constant input is a node"));
-                    };
-                    nodes.u8(IN_TABLE);
-                    nodes.u32(table.push(encode(value, None)?));
-                } else if self.part[s as usize] == p {
-                    nodes.u8(IN_LOCAL);
-                    nodes.u32(local_of[s as usize]);
-                } else if self.part[s as usize] != NONE {
-                    let q = self.part[s as usize];
-                    let dep = deps.iter().position(|&d| d == q).unwrap_or_else(|| {
-                        deps.push(q);
-                        deps.len() - 1
-                    });
-                    let codec = known.ok_or_else(|| internal("a cluster result has no codec"))?;
-                    nodes.u8(IN_DEP);
-                    nodes.u32(dep as u32);
-                    nodes.u32(self.out_index[s as usize]);
-                    nodes.u64(image::offset_of(codec));
-                } else {
-                    let slot = match table.slot_of(s) {
-                        Some(slot) => slot,
-                        None => {
-                            let value = values[s as usize]
-                                .as_ref()
-                                .ok_or_else(|| internal("a driver value is missing"))?;
-                            let slot = table.push(encode(value, known)?);
-                            table.remember(s, slot);
-                            slot
-                        }
-                    };
-                    nodes.u8(IN_TABLE);
-                    nodes.u32(slot);
-                }
-            }
+            self.write_node(&mut out, p, t, values, local_of)?;
         }
+        let Payload {
+            table,
+            names,
+            deps,
+            nodes,
+        } = out;
         let mut w = Writer::default();
         w.raw(MAGIC);
         w.u64(image::canary());
@@ -641,6 +586,73 @@ impl Remote<'_, '_, '_> {
             .collect::<Vec<_>>()
             .join("\n");
         Ok((w.buf, deps))
+    }
+
+    /// Task `t` of partition `p`: its name, op and inputs (each from this partition, from
+    /// another one, or a value of the payload's table).
+    fn write_node(
+        &self,
+        out: &mut Payload,
+        p: u32,
+        t: u32,
+        values: &[Option<AnyValue>],
+        local_of: &[u32],
+    ) -> Result<(), Error> {
+        let node = self.plan.task(t);
+        let op = self.placement.ops[t as usize].ok_or_else(|| internal("not a cluster task"))?;
+        // No key: a partition's nodes are distinct already; the worker numbers them.
+        out.nodes.u32(out.names.index(node.name()));
+        out.nodes.u64(image::offset_of(op));
+        out.nodes.u32(node.inputs().len() as u32);
+        let sources = self.plan.sources_of(t);
+        for (i, (&s, input)) in sources.iter().zip(node.inputs()).enumerate() {
+            // A value from this process: the codec the op knows for the input, else the
+            // one of the value's own type.
+            let known = self.placement.out_codec.get(s as usize).copied().flatten();
+            let encode = |value: &AnyValue, known: Option<&'static Codec>| {
+                let codec = (op.input)(i)
+                    .or(known)
+                    .or_else(|| codec::of_type((**value).type_id()));
+                encode_input(node, i, value, codec)
+            };
+            if s == CONST {
+                let Input::Const(value) = input else {
+                    return Err(internal("a constant input is a node"));
+                };
+                out.nodes.u8(IN_TABLE);
+                let slot = out.table.push(encode(value, None)?);
+                out.nodes.u32(slot);
+            } else if self.part[s as usize] == p {
+                out.nodes.u8(IN_LOCAL);
+                out.nodes.u32(local_of[s as usize]);
+            } else if self.part[s as usize] != NONE {
+                let q = self.part[s as usize];
+                let dep = out.deps.iter().position(|&d| d == q).unwrap_or_else(|| {
+                    out.deps.push(q);
+                    out.deps.len() - 1
+                });
+                let codec = known.ok_or_else(|| internal("a cluster result has no codec"))?;
+                out.nodes.u8(IN_DEP);
+                out.nodes.u32(dep as u32);
+                out.nodes.u32(self.out_index[s as usize]);
+                out.nodes.u64(image::offset_of(codec));
+            } else {
+                let slot = match out.table.slot_of(s) {
+                    Some(slot) => slot,
+                    None => {
+                        let value = values[s as usize]
+                            .as_ref()
+                            .ok_or_else(|| internal("a driver value is missing"))?;
+                        let slot = out.table.push(encode(value, known)?);
+                        out.table.remember(s, slot);
+                        slot
+                    }
+                };
+                out.nodes.u8(IN_TABLE);
+                out.nodes.u32(slot);
+            }
+        }
+        Ok(())
     }
 
     /// The error a failed partition reported, as the local scheduler would give it.
@@ -692,6 +704,16 @@ fn encode_input(
         ),
     })?;
     Ok((codec, bytes))
+}
+
+/// A partition's payload while its nodes are written.
+#[derive(Default)]
+struct Payload {
+    table: Table,
+    names: Names,
+    /// The partitions it reads from, in the order its inputs name them.
+    deps: Vec<u32>,
+    nodes: Writer,
 }
 
 /// The display names of a partition's nodes, each written once.

@@ -158,49 +158,8 @@ impl Cluster {
         let exe = exe.to_str().ok_or_else(|| {
             scheduler_error(format!("the binary's path is not UTF-8: {}", exe.display()))
         })?;
-        let mut child = Command::new(&python)
-            .arg("-c")
-            .arg(DRIVER)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            // The driver's own Python must not be taken for a worker's runtime.
-            .env_remove(task::TASK_ENV)
-            .spawn()
-            .map_err(|e| {
-                scheduler_error(format!(
-                    "cannot run Python `{python}` ({e}): install Python 3 and `pip install distributed`, or set DELAYED_PYTHON"
-                ))
-            })?;
-        let driver_pid = child.id();
-        let (stdin, stdout) = match (child.stdin.take(), child.stdout.take()) {
-            (Some(stdin), Some(stdout)) => (stdin, stdout),
-            _ => return Err(scheduler_error("the dask driver has no pipes")),
-        };
-        let (send, frames) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("delayed-dask-driver".into())
-            .spawn(move || {
-                let mut stdout = BufReader::new(stdout);
-                loop {
-                    let frame = wire::read_frame(&mut stdout);
-                    let end = !matches!(frame, Ok(Some(_)));
-                    let sent = match frame {
-                        Ok(Some(fields)) => send.send(Ok(fields)),
-                        Ok(None) => break,
-                        Err(e) => send.send(Err(e)),
-                    };
-                    if end || sent.is_err() {
-                        break;
-                    }
-                }
-            })
-            .map_err(|e| scheduler_error(format!("cannot start a thread: {e}")))?;
-        let mut conn = Conn {
-            child,
-            stdin: BufWriter::new(stdin),
-            frames,
-        };
+        let mut conn = Conn::spawn(&python)?;
+        let driver_pid = conn.child.id();
         let limit = timeout();
         let upload = if upload { "1" } else { "0" };
         let secs = format!("{}", limit.as_secs_f64());
@@ -354,6 +313,52 @@ impl Inner {
 }
 
 impl Conn {
+    /// The Python driver, started with `python`, and a thread reading its frames.
+    fn spawn(python: &str) -> Result<Conn, Error> {
+        let mut child = Command::new(python)
+            .arg("-c")
+            .arg(DRIVER)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            // The driver's own Python must not be taken for a worker's runtime.
+            .env_remove(task::TASK_ENV)
+            .spawn()
+            .map_err(|e| {
+                scheduler_error(format!(
+                    "cannot run Python `{python}` ({e}): install Python 3 and `pip install distributed`, or set DELAYED_PYTHON"
+                ))
+            })?;
+        let (stdin, stdout) = match (child.stdin.take(), child.stdout.take()) {
+            (Some(stdin), Some(stdout)) => (stdin, stdout),
+            _ => return Err(scheduler_error("the dask driver has no pipes")),
+        };
+        let (send, frames) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("delayed-dask-driver".into())
+            .spawn(move || {
+                let mut stdout = BufReader::new(stdout);
+                loop {
+                    let frame = wire::read_frame(&mut stdout);
+                    let end = !matches!(frame, Ok(Some(_)));
+                    let sent = match frame {
+                        Ok(Some(fields)) => send.send(Ok(fields)),
+                        Ok(None) => break,
+                        Err(e) => send.send(Err(e)),
+                    };
+                    if end || sent.is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| scheduler_error(format!("cannot start a thread: {e}")))?;
+        Ok(Conn {
+            child,
+            stdin: BufWriter::new(stdin),
+            frames,
+        })
+    }
+
     fn send(&mut self, fields: &[&[u8]]) -> Result<(), Error> {
         wire::write_frame(&mut self.stdin, fields)
             .map_err(|e| scheduler_error(format!("the dask driver is gone ({e})")))
