@@ -44,6 +44,9 @@ use crate::plan::{Plan, CONST};
 
 const NONE: u32 = u32::MAX;
 
+/// How many results a task gathers to get a partition of its own (see [`chunk_bounds`]).
+const WIDE: usize = 4096;
+
 /// The payload format's first bytes.
 pub(crate) const MAGIC: &[u8; 4] = b"DLP2";
 
@@ -279,13 +282,27 @@ impl Layout {
 
 /// Where a cluster phase's tasks are cut into partitions (chunk boundaries).
 ///
-/// Balanced: chunk sizes differ by at most one task. A phase of a few tasks gets one
-/// partition per task (nothing is known of their costs, and a few dask tasks more cost
-/// less than a long task waiting behind another in one partition), except that a task
-/// reading only the one before it, which nothing else reads, joins it.
+/// Balanced: chunk sizes differ by at most one task, except that a task gathering many
+/// results ([`WIDE`] or more: a `collect` of a whole phase) is a partition of its own, so
+/// that the tasks beside it in the plan's order run with the others instead of after all
+/// of them. A phase of a few tasks gets one partition per
+/// task (nothing is known of their costs, and a few dask tasks more cost less than a long
+/// task waiting behind another in one partition), except that a task reading only the one
+/// before it, which nothing else reads, joins it.
 fn chunk_bounds(plan: &Plan<'_>, tasks: &[u32], wanted: usize) -> Vec<usize> {
     if tasks.len() > 2 * wanted {
-        return (0..=wanted).map(|c| c * tasks.len() / wanted).collect();
+        let mut bounds: Vec<usize> = (0..=wanted).map(|c| c * tasks.len() / wanted).collect();
+        for i in tasks
+            .iter()
+            .enumerate()
+            .filter(|&(_, &t)| plan.sources_of(t).iter().filter(|&&s| s != CONST).count() >= WIDE)
+            .map(|(i, _)| i)
+        {
+            bounds.extend([i, i + 1]);
+        }
+        bounds.sort_unstable();
+        bounds.dedup();
+        return bounds;
     }
     let mut bounds = vec![0];
     for i in 1..tasks.len() {
