@@ -239,13 +239,7 @@ impl<'g> Visits<'g> {
                     task_of[v as usize] = next;
                     let inputs = &self.pending[self.pending_start[v as usize] as usize
                         ..self.pending_start[v as usize + 1] as usize];
-                    sources.extend(inputs.iter().map(|&c| {
-                        if c == CONST {
-                            CONST
-                        } else {
-                            task_of[c as usize]
-                        }
-                    }));
+                    sources.extend(renumbered(inputs, &task_of));
                     input_start.push(sources.len() as u32);
                     tasks.push(node);
                 }
@@ -342,7 +336,7 @@ impl<'g> Plan<'g> {
                 }
             }
         }
-        let mut renumbered = vec![PENDING; n];
+        let mut new_number = vec![PENDING; n];
         let mut tasks = Vec::with_capacity(n);
         let mut input_start = vec![0u32];
         let mut sources = Vec::with_capacity(self.sources.len());
@@ -350,21 +344,15 @@ impl<'g> Plan<'g> {
             if !needed[t] {
                 continue;
             }
-            renumbered[t] = tasks.len() as u32;
+            new_number[t] = tasks.len() as u32;
             let node = self.tasks[t];
             if node.kind() == NodeKind::Task {
-                sources.extend(self.sources_of(t as u32).iter().map(|&s| {
-                    if s == CONST {
-                        CONST
-                    } else {
-                        renumbered[s as usize]
-                    }
-                }));
+                sources.extend(renumbered(self.sources_of(t as u32), &new_number));
             }
             input_start.push(sources.len() as u32);
             tasks.push(node);
         }
-        let roots = self.roots.iter().map(|&r| renumbered[r as usize]).collect();
+        let roots = self.roots.iter().map(|&r| new_number[r as usize]).collect();
         Plan::from_parts(tasks, input_start, sources, roots)
     }
 
@@ -461,6 +449,14 @@ impl<T> Delayed<T> {
     pub fn graph_len(&self) -> usize {
         Plan::new(&[&self.node]).len()
     }
+}
+
+/// `sources` with every task number `s` replaced by `to[s]` (constants stay constants):
+/// how a plan's sources follow its tasks into another numbering.
+pub(crate) fn renumbered<'a>(sources: &'a [u32], to: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
+    sources
+        .iter()
+        .map(move |&s| if s == CONST { CONST } else { to[s as usize] })
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ use crate::executor::local::GlobalPool;
 use crate::executor::{Ctx, Executor, Sink};
 use crate::graph::node::{Body, Input, InputList, Node, RemoteOp};
 use crate::key::KeyHasher;
-use crate::plan::{Plan, CONST};
+use crate::plan::{renumbered, Plan, CONST};
 
 const NONE: u32 = u32::MAX;
 
@@ -418,13 +418,7 @@ fn run_here(
     for &t in tasks {
         sub_of[t as usize] = sub_tasks.len() as u32;
         sub_tasks.push(plan.task(t));
-        sources.extend(plan.sources_of(t).iter().map(|&s| {
-            if s == CONST {
-                CONST
-            } else {
-                sub_of[s as usize]
-            }
-        }));
+        sources.extend(renumbered(plan.sources_of(t), sub_of));
         input_start.push(sources.len() as u32);
     }
     let roots: Vec<u32> = tasks
