@@ -226,11 +226,6 @@ class DelayedRuntime:
             "partition, %d times" % (self.worker.address, status, self.retries + 1)
         )
 
-    def pids(self):
-        with self.lock:
-            running = self.proc is not None and self.proc.poll() is None
-            return [self.proc.pid] if running else []
-
 
 def _delayed_task(payload, *deps):
     """One partition, run by the worker's resident runtime (`DelayedRuntime`): the payload
