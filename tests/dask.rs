@@ -12,7 +12,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use delayed::dask::Cluster;
 use delayed::prelude::*;
@@ -75,6 +76,18 @@ fn nap(tag: String, i: u64, ms: u64) -> u64 {
     mark(&format!("{tag}_nap"));
     std::thread::sleep(Duration::from_millis(ms));
     i
+}
+
+/// The sum of `data`'s bytes, plus `i`.
+#[delayed]
+fn byte_sum(data: &[u8], i: u64) -> u64 {
+    data.iter().map(|&b| b as u64).sum::<u64>() + i
+}
+
+fn millis_since_epoch() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Where a task ran: the pid of its process, after a short nap (so tasks spread).
@@ -358,6 +371,79 @@ fn every_node_kind_on_workers(cluster: &Cluster) -> Result<(), String> {
 /// A value without serde stays in the driver with what makes and reads it (counted in
 /// the report); a strict scheduler refuses the graph before submitting anything, naming
 /// the task and the fix.
+/// No phase waits for another: a driver task (a closure with captures) runs as soon as
+/// its input is back, and the cluster task after it runs at once, while a long cluster
+/// task beside them is still running.
+fn no_barriers(cluster: &Cluster) -> Result<(), String> {
+    let me = std::process::id();
+    let slow = nap("barrier_slow", 1, 3000);
+    let quick = nap("barrier_quick", 2, 0);
+    let ran_at: Arc<Mutex<Option<Duration>>> = Arc::default();
+    let seen = ran_at.clone();
+    let started = Instant::now();
+    let start_ms = millis_since_epoch();
+    let here = quick.map(move |x| {
+        if let Ok(mut at) = seen.lock() {
+            *at = Some(started.elapsed());
+        }
+        x + 10
+    });
+    // A `Vec<u64>`: a type with a codec known by type (a triple has none).
+    let after = here.map(|x| vec![x * 2, std::process::id() as u64, millis_since_epoch()]);
+    let (got, report) = delayed::compute_with_report((&slow, &after), &Scheduler::dask(cluster))
+        .map_err(|e| e.to_string())?;
+    let took = started.elapsed();
+    let (s, after) = got;
+    let [a, pid, after_ms] = after[..] else {
+        return Err(format!("{after:?}"));
+    };
+    ensure((s, a) == (1, 24), || format!("{s} {a}"))?;
+    ensure(pid != me as u64, || {
+        "the task after the driver's ran in the driver".into()
+    })?;
+    ensure(
+        (report.tasks_on_cluster, report.tasks_in_driver) == (3, 1),
+        || format!("{report:?}"),
+    )?;
+    let ran_at = ran_at
+        .lock()
+        .map_err(|e| e.to_string())?
+        .ok_or("never ran")?;
+    ensure(took >= Duration::from_millis(3000), || {
+        format!("took {took:?}")
+    })?;
+    // The slow task takes 3 s: both ran well before it finished.
+    ensure(ran_at < Duration::from_millis(2000), || {
+        format!("the driver task waited for the slow one: it ran at {ran_at:?}")
+    })?;
+    let after_at = after_ms.saturating_sub(start_ms);
+    ensure(after_at < 2000, || {
+        format!("the cluster task after it waited: it ran at {after_at} ms")
+    })
+}
+
+/// A large driver value read by many partitions is sent to the cluster once (scattered),
+/// not copied into each payload; every reader gets it.
+fn data_once(cluster: &Cluster) -> Result<(), String> {
+    let big: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+    let data = value(big.clone());
+    let sums: Vec<Delayed<u64>> = (0..24).map(|i| byte_sum(&data, i)).collect();
+    let (got, report) = delayed::compute_with_report(&sums, &Scheduler::dask(cluster))
+        .map_err(|e| e.to_string())?;
+    let base: u64 = big.iter().map(|&b| b as u64).sum();
+    ensure(got == (0..24).map(|i| base + i).collect::<Vec<_>>(), || {
+        format!("{got:?}")
+    })?;
+    ensure(report.tasks_on_cluster == 24, || format!("{report:?}"))?;
+    // 24 readers in 8 partitions: once is about 1 MiB, once per payload would be 8.
+    let sent = report.bytes_to_cluster;
+    ensure(
+        sent > big.len() as u64 && sent < 3 * big.len() as u64 / 2,
+        || format!("{sent} bytes sent for a value of {}", big.len()),
+    )?;
+    ensure(report.bytes_from_cluster < 4096, || format!("{report:?}"))
+}
+
 fn strict_refuses_driver_tasks(cluster: &Cluster) -> Result<(), String> {
     let local = value(5u64).map(|x| Local(*x * 2));
     let back = local.map(|l| l.0 + 1);
@@ -977,6 +1063,8 @@ fn main() -> ExitCode {
         ("driver_side_nodes", driver_side_nodes),
         ("every_node_kind_on_workers", every_node_kind_on_workers),
         ("strict_refuses_driver_tasks", strict_refuses_driver_tasks),
+        ("no_barriers", no_barriers),
+        ("data_once", data_once),
         ("shapes", shapes),
         ("concurrent_computes", concurrent_computes),
         ("jobs_on_the_cluster", jobs_on_the_cluster),

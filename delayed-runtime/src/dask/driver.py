@@ -316,7 +316,7 @@ def main():
         _close(client, cluster)
         return
 
-    # The futures of each compute (a session), kept until it releases them.
+    # Each compute's futures (a session), kept until it releases them.
     sessions = {}
     try:
         while True:
@@ -325,10 +325,15 @@ def main():
                 break
             command = frame[0]
             try:
-                if command == b"run":
-                    _run(client, sessions.setdefault(frame[1], {}), frame[2:])
+                if command == b"submit":
+                    sessions.setdefault(frame[1], _Session()).submit(client, frame[2:])
+                    write_frame(["ok"])
+                elif command == b"wait":
+                    write_frame(sessions.setdefault(frame[1], _Session()).wait(client, frame[2]))
                 elif command == b"release":
-                    sessions.pop(frame[1], None)
+                    session = sessions.pop(frame[1], None)
+                    if session is not None:
+                        session.release(client)
                     write_frame(["ok"])
                 elif command == b"pids":
                     write_frame(["ok", _pids(client)])
@@ -345,27 +350,82 @@ def main():
         write_frame(["closed"])
 
 
-def _run(client, futures, frame):
-    count = int(frame[0])
-    i = 1
-    for _ in range(count):
-        key = frame[i].decode()
-        payload = frame[i + 1]
-        deps = frame[i + 2].decode().split("\n") if frame[i + 2] else []
-        i += 3
-        futures[key] = client.submit(
-            _delayed_task, payload, *[futures[d] for d in deps], key=key, pure=False
-        )
-    wanted = frame[i].decode().split("\n") if frame[i] else []
-    try:
-        results = client.gather([futures[k] for k in wanted])
-    except Exception as e:
-        if len(e.args) == 2 and e.args[0] == _FAILED:
-            write_frame(["failed", e.args[1]])
-        else:
-            write_frame(["err", "%s: %s" % (type(e).__name__, e)])
-        return
-    write_frame(["ok"] + list(results))
+class _Session:
+    """One compute's futures: the partitions submitted so far and the values scattered for
+    them, and the partitions finished since the driver last asked."""
+
+    def __init__(self):
+        import threading
+
+        self.futures = {}
+        self.wanted = set()
+        self.finished = []
+        self.cond = threading.Condition()
+
+    def _done(self, future):
+        # On the client's event loop: only note it.
+        with self.cond:
+            self.finished.append(future)
+            self.cond.notify()
+
+    def submit(self, client, frame):
+        """`frame`: scattered values (count, then key and blob each), partitions (count,
+        then key, payload and its dependencies' keys each), the keys whose results the
+        driver wants."""
+        i = 0
+        n = int(frame[i])
+        i += 1
+        data = {}
+        for _ in range(n):
+            data[frame[i].decode()] = frame[i + 1]
+            i += 2
+        if data:
+            # Each value once on one worker; dask copies it to the others that need it,
+            # once each.
+            self.futures.update(client.scatter(data, hash=False))
+        n = int(frame[i])
+        i += 1
+        for _ in range(n):
+            key = frame[i].decode()
+            payload = frame[i + 1]
+            deps = frame[i + 2].decode().split("\n") if frame[i + 2] else []
+            i += 3
+            future = client.submit(
+                _delayed_task, payload, *[self.futures[d] for d in deps], key=key, pure=False
+            )
+            self.futures[key] = future
+            future.add_done_callback(self._done)
+        if frame[i]:
+            self.wanted.update(frame[i].decode().split("\n"))
+
+    def wait(self, client, timeout_ms):
+        """The partitions finished within `timeout_ms` (at least one, unless the time runs
+        out): key and result blob each (the blob empty unless wanted), gathered once; or
+        the first failure."""
+        with self.cond:
+            self.cond.wait_for(lambda: self.finished, int(timeout_ms) / 1000.0)
+            batch, self.finished = self.finished, []
+        for future in batch:
+            if future.status == "error":
+                e = future.exception()
+                if len(e.args) == 2 and e.args[0] == _FAILED:
+                    return ["failed", e.args[1]]
+                return ["err", "%s: %s" % (type(e).__name__, e)]
+            if future.status != "finished":
+                return ["err", "partition %s was %s" % (future.key, future.status)]
+        wanted = [f for f in batch if f.key in self.wanted]
+        results = dict(zip([f.key for f in wanted], client.gather(wanted))) if wanted else {}
+        reply = ["ok"]
+        for future in batch:
+            reply += [future.key, results.get(future.key, b"")]
+        return reply
+
+    def release(self, client):
+        """Forgets the futures: dask frees their results and drops what has not started."""
+        pending = [f for f in self.futures.values() if not f.done()]
+        if pending:
+            client.cancel(pending)
+        self.futures.clear()
 
 
 def _runtime_plugin(exe, digest, data):

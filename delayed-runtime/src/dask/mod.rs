@@ -41,6 +41,8 @@
 
 mod exec;
 mod image;
+mod layout;
+mod payload;
 mod place;
 pub(crate) mod task;
 mod wire;

@@ -45,7 +45,8 @@ impl Placement {
                         placement.out_codec[t] = Some(out);
                     }
                     Err(why) => {
-                        placement.out_codec[t] = node.remote().and_then(|op| (op.output)());
+                        placement.out_codec[t] =
+                            (node.remote().and_then(|op| (op.output)())).or(node.codec());
                         placement.why[t] = Some(why);
                     }
                 },

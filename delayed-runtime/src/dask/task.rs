@@ -18,8 +18,8 @@ use std::sync::{Mutex, PoisonError};
 
 use std::collections::HashMap;
 
-use super::exec::{read_outputs, IN_DEP, IN_LOCAL, IN_TABLE, MAGIC};
 use super::image;
+use super::payload::{read_outputs, IN_DEP, IN_LOCAL, IN_TABLE, MAGIC};
 use super::wire::{malformed, Reader, Writer};
 use crate::codec::Codec;
 use crate::error::Error;

@@ -13,7 +13,7 @@ use crate::graph::arg::{Arg, ArgInner, GraphValue};
 use crate::graph::delayed::Delayed;
 use crate::graph::names::{intern, type_display_name};
 use crate::graph::node::{Body, Input, InputList, Inputs, Node, RemoteOp, Role, Scope};
-use crate::graph::remote::erased;
+use crate::graph::remote::{codec_of_type, erased};
 pub use crate::key::keying::FnId;
 use crate::key::keying::Keying;
 use crate::key::tokenize::{write_typed, Tokenize};
@@ -178,7 +178,9 @@ impl Call {
     {
         let key = self.keying.finish(self.name);
         let codec = match self.keying {
-            Keying::Fresh => None,
+            // Never cached (process scope): the codec says how its result crosses to a
+            // cluster when this body, which has captures, runs here.
+            Keying::Fresh => codec_of_type::<R>(),
             _ => self.codec,
         };
         // A body without captures is all code: another process of this build can run it.

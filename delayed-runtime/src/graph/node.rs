@@ -14,8 +14,9 @@
 //! - data has no inputs, so walks stop at data and a persisted result cuts its graph;
 //! - its scope is never wider than any input's (a key holds only as far as all its
 //!   upstream code and data);
-//! - a remote op belongs to a task body only; a codec is a task's cache codec or data's
-//!   transfer codec.
+//! - a remote op belongs to a task body only; a codec is a task's cache codec, a
+//!   process-scope task's transfer codec (its result type's, for a body that stays in
+//!   this process but whose result a cluster may read), or data's transfer codec.
 
 use std::sync::Arc;
 
@@ -268,7 +269,8 @@ impl Node {
         &self.body
     }
 
-    /// A task's cache codec, or data's transfer codec, if any.
+    /// A task's cache codec (a process-scope task's transfer codec), or data's transfer
+    /// codec, if any.
     #[cfg_attr(not(feature = "cache"), allow(dead_code))]
     pub(crate) fn codec(&self) -> Option<&'static Codec> {
         self.codec

@@ -98,7 +98,9 @@ where
 
 /// The codec of `R`, if one is known for its type (`codec::of_type`).
 #[cfg_attr(not(feature = "dask"), allow(clippy::extra_unused_type_parameters))]
-fn codec_of_type<R: 'static>() -> Option<&'static Codec> {
+/// The codec known for `R` by its type (`codec::of_type`), with the `dask` feature.
+#[inline]
+pub(crate) fn codec_of_type<R: 'static>() -> Option<&'static Codec> {
     #[cfg(feature = "dask")]
     return crate::codec::of_type(std::any::TypeId::of::<R>());
     #[cfg(not(feature = "dask"))]

@@ -68,9 +68,18 @@ pub(crate) struct Recorder {
     /// Tasks finished, read by the progress bar's ticker.
     done: Option<Arc<AtomicU64>>,
     live: Option<Live>,
+    /// Bytes sent to a cluster and received from it.
+    crossed: [AtomicU64; 2],
 }
 
 impl Recorder {
+    /// `sent` bytes went to a cluster and `received` came back.
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))]
+    pub(crate) fn crossed(&self, sent: usize, received: usize) {
+        self.crossed[0].fetch_add(sent as u64, Ordering::Relaxed);
+        self.crossed[1].fetch_add(received as u64, Ordering::Relaxed);
+    }
+
     /// The start time of a task, when tasks are timed.
     #[inline]
     pub(crate) fn clock(&self) -> Option<Instant> {
@@ -222,6 +231,7 @@ impl Watch {
                 pooled,
                 done: bar.is_some().then_some(done),
                 live,
+                crossed: Default::default(),
             },
             bar,
             trace: self.trace.clone(),
@@ -262,6 +272,11 @@ impl Session {
             .live
             .as_ref()
             .map_or(0, |l| l.peak.load(Ordering::Acquire));
+        let crossed = self
+            .recorder
+            .crossed
+            .each_ref()
+            .map(|c| c.load(Ordering::Relaxed));
         let events = self.recorder.into_events(self.trace.is_some());
         let written = match &self.trace {
             Some(path) => trace::write(path, plan, &events, self.workers, wall).map_err(|source| {
@@ -276,7 +291,7 @@ impl Session {
         written?;
         let report = self
             .report
-            .then(|| report::make(plan, roots, &events, wall, peak, self.workers));
+            .then(|| report::make(plan, roots, &events, wall, peak, self.workers, crossed));
         Ok((values, report))
     }
 }

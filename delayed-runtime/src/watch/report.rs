@@ -46,6 +46,11 @@ pub struct Report {
     pub tasks_on_cluster: usize,
     /// Of the tasks run, those that ran in this process (all of them, locally).
     pub tasks_in_driver: usize,
+    /// Bytes sent to the cluster: partitions (code offsets, small values) and the
+    /// driver's values the cluster reads, each large value once.
+    pub bytes_to_cluster: u64,
+    /// Bytes of results gathered from the cluster (each once).
+    pub bytes_from_cluster: u64,
 }
 
 /// One function's share of a [`Report`].
@@ -113,6 +118,7 @@ pub(super) fn make(
     wall: Duration,
     peak_live_results: usize,
     workers: usize,
+    [bytes_to_cluster, bytes_from_cluster]: [u64; 2],
 ) -> Report {
     let mut by_name: HashMap<&str, (usize, u64)> = HashMap::new();
     for e in events {
@@ -133,6 +139,8 @@ pub(super) fn make(
     Report {
         tasks_on_cluster,
         tasks_in_driver: events.len() - tasks_on_cluster,
+        bytes_to_cluster,
+        bytes_from_cluster,
         tasks_run: events.len(),
         deduplicated: reachable_tasks(roots).saturating_sub(super::count_tasks(plan)),
         functions,

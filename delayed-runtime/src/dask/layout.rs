@@ -1,0 +1,258 @@
+//! How a plan is cut for the cluster: each task's phase (driver or cluster side), the
+//! cluster phases cut into partitions (one dask task each), and which values leave their
+//! partition.
+//!
+//! **Phases.** In plan order (inputs first), each task gets the earliest phase after its
+//! inputs' of its kind: driver phases are even, cluster phases odd. Phases only decide the
+//! cut (a partition never holds two tasks with a driver task between them, so partitions
+//! and driver tasks form an acyclic graph); they are not barriers: `exec.rs` submits a
+//! partition as soon as the driver values it reads exist, and runs a driver task as soon
+//! as its inputs are here.
+//!
+//! **Partitions.** The tasks of a cluster phase, in plan order (a depth-first post-order
+//! from the roots, so a branch's tasks are contiguous), are cut into up to
+//! 4 × (worker threads) contiguous chunks (see [`chunk_bounds`]). Contiguous chunks of a
+//! topological order form an acyclic graph, so each chunk is one dask task that waits only
+//! for the chunks it reads from. Only values read outside their partition (or returned)
+//! are written out. A partition's dask key is its last task's name and a blake3 of its
+//! tasks' keys.
+
+use crate::executor::Ctx;
+use crate::graph::node::RemoteOp;
+use crate::key::KeyHasher;
+use crate::plan::{Plan, CONST};
+
+pub(super) const NONE: u32 = u32::MAX;
+
+/// How many results a task gathers to get a partition of its own (see [`chunk_bounds`]).
+const WIDE: usize = 4096;
+
+/// One dask task: a contiguous run of a cluster phase's tasks.
+pub(super) struct Part {
+    pub(super) tasks: Vec<u32>,
+    /// The tasks written out, in order.
+    pub(super) outputs: Vec<u32>,
+    pub(super) key: String,
+    /// The driver tasks whose values it reads (each once).
+    pub(super) needs: Vec<u32>,
+    /// The partitions it reads from (each once).
+    pub(super) after: Vec<u32>,
+}
+
+/// Each task's phase (driver phases even, cluster phases odd), and the tasks of each.
+struct Phases {
+    of: Vec<u32>,
+    tasks: Vec<Vec<u32>>,
+}
+
+impl Phases {
+    /// In plan order (inputs first), each task gets the earliest phase after its inputs'
+    /// of its kind.
+    fn of(plan: &Plan<'_>, ops: &[Option<&'static RemoteOp>]) -> Phases {
+        let n = plan.len();
+        let mut of = vec![0u32; n];
+        for t in 0..n {
+            let latest = plan
+                .sources_of(t as u32)
+                .iter()
+                .filter(|&&s| s != CONST)
+                .map(|&s| of[s as usize])
+                .max()
+                .unwrap_or(0);
+            let on_cluster = ops[t].is_some();
+            of[t] = if on_cluster == (latest % 2 == 1) {
+                latest
+            } else {
+                latest + 1
+            };
+        }
+        let count = of.iter().copied().max().map_or(0, |p| p as usize + 1);
+        let mut tasks: Vec<Vec<u32>> = vec![Vec::new(); count];
+        for t in 0..n {
+            tasks[of[t] as usize].push(t as u32);
+        }
+        Phases { of, tasks }
+    }
+}
+
+/// The partitions of the cluster phases, and which values leave their partition.
+pub(super) struct Layout {
+    /// Each cluster task's partition; `NONE` for the driver's tasks.
+    pub(super) part: Vec<u32>,
+    pub(super) parts: Vec<Part>,
+    /// Read outside its partition or driver phase (or returned).
+    pub(super) exported: Vec<bool>,
+    /// Comes back to the driver.
+    pub(super) to_driver: Vec<bool>,
+    /// A task's index among its partition's outputs.
+    pub(super) out_index: Vec<u32>,
+    /// A driver value read by two partitions or more (sent to the cluster once when it
+    /// is large, see `exec.rs`).
+    pub(super) shared: Vec<bool>,
+}
+
+impl Layout {
+    /// Cuts `plan`, whose cluster tasks are those with an op in `ops`, into partitions
+    /// of about `wanted` per cluster phase.
+    pub(super) fn of(
+        plan: &Plan<'_>,
+        ops: &[Option<&'static RemoteOp>],
+        wanted: usize,
+        ctx: &Ctx<'_>,
+    ) -> Layout {
+        let phases = Phases::of(plan, ops);
+        let n = plan.len();
+        let mut part = vec![NONE; n];
+        let mut parts: Vec<Part> = Vec::new();
+        for tasks in phases.tasks.iter().skip(1).step_by(2) {
+            for chunk in chunk_bounds(plan, tasks, wanted)
+                .windows(2)
+                .map(|w| &tasks[w[0]..w[1]])
+            {
+                for &t in chunk {
+                    part[t as usize] = parts.len() as u32;
+                }
+                parts.push(Part {
+                    tasks: chunk.to_vec(),
+                    outputs: Vec::new(),
+                    key: partition_key(plan, chunk),
+                    needs: Vec::new(),
+                    after: Vec::new(),
+                });
+            }
+        }
+        let (exported, to_driver) = exports(plan, &phases.of, &part, ctx);
+        let mut out_index = vec![NONE; n];
+        let mut readers = vec![0u32; n];
+        // The last partition that listed a task among its needs or its dependencies.
+        let mut listed = vec![NONE; n];
+        for (p, this) in parts.iter_mut().enumerate() {
+            let p = p as u32;
+            for &t in &this.tasks {
+                if exported[t as usize] {
+                    out_index[t as usize] = this.outputs.len() as u32;
+                    this.outputs.push(t);
+                }
+                for &s in plan.sources_of(t) {
+                    if s == CONST || part[s as usize] == p || listed[s as usize] == p {
+                        continue;
+                    }
+                    listed[s as usize] = p;
+                    let q = part[s as usize];
+                    if q == NONE {
+                        readers[s as usize] += 1;
+                        this.needs.push(s);
+                    } else if !this.after.contains(&q) {
+                        this.after.push(q);
+                    }
+                }
+            }
+        }
+        Layout {
+            part,
+            parts,
+            exported,
+            to_driver,
+            out_index,
+            shared: readers.into_iter().map(|r| r >= 2).collect(),
+        }
+    }
+}
+
+/// Where a cluster phase's tasks are cut into partitions (chunk boundaries).
+///
+/// Balanced: chunk sizes differ by at most one task, except that a task gathering many
+/// results ([`WIDE`] or more: a `collect` of a whole phase) is a partition of its own, so
+/// that the tasks beside it in the plan's order run with the others instead of after all
+/// of them. A phase of a few tasks gets one partition per
+/// task (nothing is known of their costs, and a few dask tasks more cost less than a long
+/// task waiting behind another in one partition), except that a task reading only the one
+/// before it, which nothing else reads, joins it.
+fn chunk_bounds(plan: &Plan<'_>, tasks: &[u32], wanted: usize) -> Vec<usize> {
+    if tasks.len() > 2 * wanted {
+        let mut bounds: Vec<usize> = (0..=wanted).map(|c| c * tasks.len() / wanted).collect();
+        for i in tasks
+            .iter()
+            .enumerate()
+            .filter(|&(_, &t)| plan.sources_of(t).iter().filter(|&&s| s != CONST).count() >= WIDE)
+            .map(|(i, _)| i)
+        {
+            bounds.extend([i, i + 1]);
+        }
+        bounds.sort_unstable();
+        bounds.dedup();
+        return bounds;
+    }
+    let mut bounds = vec![0];
+    for i in 1..tasks.len() {
+        let (prev, t) = (tasks[i - 1], tasks[i]);
+        let mut reads = plan.sources_of(t).iter().filter(|&&s| s != CONST);
+        let chained = reads.next() == Some(&prev)
+            && reads.next().is_none()
+            && plan.reads()[prev as usize] == 1;
+        if !chained {
+            bounds.push(i);
+        }
+    }
+    bounds.push(tasks.len());
+    bounds
+}
+
+/// A partition's dask key: its last task's name and a blake3 of its tasks' keys.
+fn partition_key(plan: &Plan<'_>, chunk: &[u32]) -> String {
+    let mut h = KeyHasher::new("delayed.dask.partition");
+    for &t in chunk {
+        h.write_key(&plan.task(t).key());
+    }
+    let name: String = plan
+        .task(chunk[chunk.len() - 1])
+        .name()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{name}-{}", &h.finish().to_hex()[..32])
+}
+
+/// Which values leave their partition (or driver phase), and which come back to the
+/// driver: the roots, what driver tasks read, and what the pipeline's sink wants.
+fn exports(plan: &Plan<'_>, phase: &[u32], part: &[u32], ctx: &Ctx<'_>) -> (Vec<bool>, Vec<bool>) {
+    let n = plan.len();
+    let mut exported = vec![false; n];
+    let mut to_driver = vec![false; n];
+    for &r in plan.roots() {
+        exported[r as usize] = true;
+        to_driver[r as usize] = true;
+    }
+    for t in 0..n {
+        if part[t] != NONE && ctx.wants(t as u32) {
+            exported[t] = true;
+            to_driver[t] = true;
+        }
+    }
+    for u in 0..n {
+        for &s in plan.sources_of(u as u32) {
+            if s == CONST {
+                continue;
+            }
+            let s = s as usize;
+            let (ps, pu) = (part[s], part[u]);
+            if ps != NONE {
+                if pu != ps {
+                    exported[s] = true;
+                }
+                if pu == NONE {
+                    to_driver[s] = true;
+                }
+            } else if phase[u] != phase[s] {
+                exported[s] = true;
+            }
+        }
+    }
+    (exported, to_driver)
+}
