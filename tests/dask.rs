@@ -90,6 +90,14 @@ fn millis_since_epoch() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Holds `mb` MiB (every page touched) for `ms` milliseconds.
+#[delayed]
+fn hog(mb: u64, ms: u64) -> u64 {
+    let block = vec![1u8; (mb as usize) << 20];
+    std::thread::sleep(Duration::from_millis(ms));
+    block.iter().step_by(4096).map(|&b| b as u64).sum()
+}
+
 /// Where a task ran: the pid of its process, after a short nap (so tasks spread).
 #[delayed]
 fn pid_after(salt: u64, i: u64, ms: u64) -> u32 {
@@ -917,6 +925,52 @@ fn stop(child: &mut std::process::Child) {
 /// `dask scheduler` and two `dask worker` processes, as on many machines: the same graph
 /// gives the same result through `Cluster::connect`, on both workers; dropping the
 /// `Cluster` leaves the scheduler running for the next client.
+/// A runtime's memory counts against its worker's memory limit: a partition holding more
+/// than the limit gets its runtime killed (and sent again, then fails with an error that
+/// says why and names the task); the next compute on the same worker runs.
+fn memory_limit(_: &Cluster) -> Result<(), String> {
+    let python = std::env::var("DELAYED_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let dir = std::env::temp_dir().join(format!("delayed-dask-memory-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let file = dir.join("scheduler.json");
+    let mut scheduler = start_scheduler(&python, &file)?;
+    let mut worker = None;
+    let result = (|| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let address = scheduler_address(&file, deadline)?;
+        worker = Some(
+            std::process::Command::new(&python)
+                .args(["-m", "distributed.cli.dask_worker", &address])
+                .args(["--nthreads", "1", "--memory-limit", "300MiB"])
+                .arg("--local-directory")
+                .arg(&dir)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .map_err(|e| format!("dask worker: {e}"))?,
+        );
+        let cluster = Cluster::connect(&address).map_err(|e| e.to_string())?;
+        wait_for_workers(&cluster, 1, deadline)?;
+        let dask = Scheduler::dask(&cluster);
+        let err = hog(400, 1500)
+            .compute_with(&dask)
+            .err()
+            .ok_or("400 MiB on a worker limited to 300 MiB ran")?
+            .to_string();
+        ensure(err.contains("memory limit") && err.contains("hog"), || {
+            err.clone()
+        })?;
+        let small = hog(16, 0).compute_with(&dask).map_err(|e| e.to_string())?;
+        ensure(small == 16 << 8, || format!("{small}"))
+    })();
+    if let Some(child) = &mut worker {
+        stop(child);
+    }
+    stop(&mut scheduler);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 fn connect_to_scheduler(_: &Cluster) -> Result<(), String> {
     let python = std::env::var("DELAYED_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let dir = std::env::temp_dir().join(format!("delayed-dask-connect-{}", std::process::id()));
@@ -1074,6 +1128,7 @@ fn main() -> ExitCode {
         ("dashboard_needs_bokeh", dashboard_needs_bokeh),
         ("worker_killed_and_shutdown", worker_killed_and_shutdown),
         ("connect_to_scheduler", connect_to_scheduler),
+        ("memory_limit", memory_limit),
         ("quiet_exit", quiet_exit),
         ("resident_runtime", resident_runtime),
         ("runtime_killed", runtime_killed),

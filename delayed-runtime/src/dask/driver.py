@@ -101,6 +101,45 @@ class DelayedRuntime:
         self.next_id = 0
         self.waiting = {}
         self.generation = 0
+        self.over_limit = None
+        self._count_memory(worker)
+
+    def _count_memory(self, worker):
+        """Makes the runtime's memory the worker's, as dask sees it: the worker's own memory
+        sample (what pauses the worker at 80 % of its limit, what the scheduler and the
+        dashboard show) includes the runtime's resident memory, and where the nanny would
+        restart a worker over its terminate fraction (95 %), the runtime is killed
+        instead: its partitions are sent again (up to `retries` times), then fail."""
+        import dask
+        import psutil
+
+        monitor = getattr(worker, "monitor", None)
+        if monitor is None:
+            return
+        own = monitor.get_process_memory
+        limit = getattr(getattr(worker, "memory_manager", None), "memory_limit", None)
+        terminate = dask.config.get("distributed.worker.memory.terminate", False)
+
+        def get_process_memory():
+            memory = own()
+            proc = self.proc
+            if proc is None or proc.poll() is not None:
+                return memory
+            try:
+                runtime = psutil.Process(proc.pid).memory_info().rss
+            except (psutil.Error, OSError):
+                return memory
+            if limit and terminate and memory + runtime > terminate * limit:
+                self.over_limit = (memory + runtime, limit)
+                logging.getLogger("distributed.worker").warning(
+                    "delayed: worker %s and its runtime use %d MB, over %d%% of the "
+                    "worker's memory limit (%d MB): killing the runtime",
+                    worker.address, (memory + runtime) >> 20, terminate * 100, limit >> 20,
+                )
+                proc.kill()
+            return memory + runtime
+
+        monitor.get_process_memory = get_process_memory
 
     def teardown(self, worker):
         with self.lock:
@@ -221,9 +260,16 @@ class DelayedRuntime:
             if isinstance(answer[0], bytes):
                 return answer[0]
             status = answer[0]
+        why = ""
+        if self.over_limit is not None:
+            used, limit = self.over_limit
+            why = " (killed at %d MB, over the worker's memory limit of %d MB)" % (
+                used >> 20,
+                limit >> 20,
+            )
         raise RuntimeError(
-            "delayed: the runtime of worker %s ended (exit status %s) while running this "
-            "partition, %d times" % (self.worker.address, status, self.retries + 1)
+            "delayed: the runtime of worker %s ended (exit status %s%s) while running this "
+            "partition, %d times" % (self.worker.address, status, why, self.retries + 1)
         )
 
 
@@ -410,9 +456,9 @@ class _Session:
                 e = future.exception()
                 if len(e.args) == 2 and e.args[0] == _FAILED:
                     return ["failed", e.args[1]]
-                return ["err", "%s: %s" % (type(e).__name__, e)]
+                return ["lost", "%s: %s" % (type(e).__name__, e), future.key]
             if future.status != "finished":
-                return ["err", "partition %s was %s" % (future.key, future.status)]
+                return ["lost", "it was %s" % future.status, future.key]
         wanted = [f for f in batch if f.key in self.wanted]
         results = dict(zip([f.key for f in wanted], client.gather(wanted))) if wanted else {}
         reply = ["ok"]

@@ -227,6 +227,7 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
             Some(b"failed") => {
                 return Err(self.task_error(reply.get(1).map_or(&[][..], |b| b)));
             }
+            Some(b"lost") => return Err(self.lost(&reply)),
             _ => {
                 let message = String::from_utf8_lossy(reply.get(1).map_or(&[][..], |b| b));
                 return Err(Error::Scheduler {
@@ -334,6 +335,27 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
         let here = &self.here;
         self.driver_left.retain(|&t| !here[t as usize]);
         Ok(true)
+    }
+
+    /// The error for a partition that did not finish (its runtime or worker was lost too
+    /// many times), naming its tasks.
+    fn lost(&self, reply: &[Vec<u8>]) -> Error {
+        let field = |i: usize| String::from_utf8_lossy(reply.get(i).map_or(&[][..], |b| b));
+        let (message, key) = (field(1), field(2));
+        let tasks = match self.part_of_key.get(key.as_ref()) {
+            Some(&p) => {
+                let part = &self.layout.parts[p as usize];
+                let last = part.tasks[part.tasks.len() - 1];
+                match part.tasks.len() {
+                    1 => format!("`{}`", self.plan.task(last).label()),
+                    n => format!("{n} tasks up to `{}`", self.plan.task(last).label()),
+                }
+            }
+            None => format!("partition {key}"),
+        };
+        Error::Scheduler {
+            message: format!("dask: {tasks} did not run: {message}"),
+        }
     }
 
     /// The error a failed partition reported, as the local scheduler would give it.
