@@ -237,11 +237,16 @@ class DelayedRuntime:
                     slot[1].append(status)
                     slot[0].set()
 
-    def run(self, request):
-        """Runs one partition (its payload and its dependencies' results) in the runtime;
-        its result blob."""
+    def run(self, parts):
+        """Runs one partition in the runtime: `parts` are its payload and its dependencies'
+        results, written to the runtime's stdin one after another (no joined copy: a
+        dependency may be tens of MB). Returns its result blob."""
         import threading
 
+        head = [struct.pack("<I", len(parts))]
+        for part in parts:
+            head.append(struct.pack("<Q", len(part)))
+        length = 4 + sum(8 + len(part) for part in parts)
         status = None
         for _ in range(self.retries + 1):
             done = threading.Event()
@@ -252,8 +257,12 @@ class DelayedRuntime:
                 self.next_id += 1
                 self.waiting[rid] = (done, answer, self.generation)
                 try:
-                    proc.stdin.write(struct.pack("<QQ", rid, len(request)) + request)
-                    proc.stdin.flush()
+                    out = proc.stdin
+                    out.write(struct.pack("<QQ", rid, length) + head[0])
+                    for size, part in zip(head[1:], parts):
+                        out.write(size)
+                        out.write(part)
+                    out.flush()
                 except OSError:
                     pass  # it has died: its reply reader wakes this request
             done.wait()
@@ -279,11 +288,7 @@ def _delayed_task(payload, *deps):
     from distributed import get_worker
 
     runtime = get_worker().plugins[DelayedRuntime.name]
-    parts = [struct.pack("<I", 1 + len(deps))]
-    for part in (payload,) + tuple(deps):
-        parts.append(struct.pack("<Q", len(part)))
-        parts.append(part)
-    out = runtime.run(b"".join(parts))
+    out = runtime.run((payload,) + tuple(deps))
     if out[:1] != b"\x00":
         raise RuntimeError(_FAILED, out)
     return out

@@ -162,47 +162,41 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
         }
     }
 
-    /// Submits, in one request, every partition whose driver inputs are here (and the
-    /// large driver values they share, once).
+    /// Submits every partition whose driver inputs are here (and the large driver values
+    /// they share, once), each as soon as its payload is written: the cluster starts on
+    /// the first while the next is written.
     fn submit_ready(&mut self) -> Result<(), Error> {
         let parts = &self.layout.parts;
-        let mut batch: Vec<(u32, Vec<u8>, String)> = Vec::new();
         for (p, part) in parts.iter().enumerate().skip(self.first_unsubmitted) {
             let ready = !self.submitted[p]
                 && part.needs.iter().all(|&s| self.here[s as usize])
                 && part.after.iter().all(|&q| self.submitted[q as usize]);
-            if !ready {
-                continue;
+            if ready {
+                let (payload, deps) = self.payloads.write(p as u32, &self.values)?;
+                self.submit(p as u32, &payload, &deps.join("\n"))?;
+                self.submitted[p] = true;
             }
-            let (payload, deps) = self.payloads.write(p as u32, &self.values)?;
-            self.submitted[p] = true;
-            batch.push((p as u32, payload, deps.join("\n")));
         }
         while self.submitted.get(self.first_unsubmitted) == Some(&true) {
             self.first_unsubmitted += 1;
         }
-        if batch.is_empty() {
-            return Ok(());
-        }
+        Ok(())
+    }
+
+    /// Sends partition `p` (and the values to scatter before it) to dask.
+    fn submit(&mut self, p: u32, payload: &[u8], deps: &str) -> Result<(), Error> {
         let scatter = std::mem::take(&mut self.payloads.scatter);
-        let (n_scatter, n_parts) = (scatter.len().to_string(), batch.len().to_string());
-        let wanted = (batch.iter())
-            .filter(|(p, ..)| self.gathered(*p))
-            .map(|(p, ..)| parts[*p as usize].key.as_str())
-            .collect::<Vec<_>>()
-            .join("\n");
+        let n_scatter = scatter.len().to_string();
+        let key = self.layout.parts[p as usize].key.as_bytes();
+        let wanted: &[u8] = if self.gathered(p) { key } else { b"" };
         let mut fields: Vec<&[u8]> = vec![b"submit", self.session.as_bytes()];
         fields.push(n_scatter.as_bytes());
         for (key, blob) in &scatter {
             fields.extend([key.as_bytes(), blob.as_slice()]);
         }
-        fields.push(n_parts.as_bytes());
-        for (p, payload, deps) in &batch {
-            fields.extend([parts[*p as usize].key.as_bytes(), payload, deps.as_bytes()]);
-        }
-        fields.push(wanted.as_bytes());
+        fields.extend([b"1", key, payload, deps.as_bytes(), wanted]);
         self.cluster.request(&fields)?;
-        self.running += batch.len();
+        self.running += 1;
         if let Some(recorder) = self.ctx.recorder {
             recorder.crossed(fields.iter().map(|f| f.len()).sum(), 0);
         }

@@ -27,6 +27,9 @@ pub(super) const NONE: u32 = u32::MAX;
 /// How many results a task gathers to get a partition of its own (see [`chunk_bounds`]).
 const WIDE: usize = 4096;
 
+/// How many tasks read a task that goes to its phase's first partition (see [`cut`]).
+const SHARED_READS: u32 = 64;
+
 /// One dask task: a contiguous run of a cluster phase's tasks.
 pub(super) struct Part {
     pub(super) tasks: Vec<u32>,
@@ -104,11 +107,10 @@ impl Layout {
         let n = plan.len();
         let mut part = vec![NONE; n];
         let mut parts: Vec<Part> = Vec::new();
-        for tasks in phases.tasks.iter().skip(1).step_by(2) {
-            for chunk in chunk_bounds(plan, tasks, wanted)
-                .windows(2)
-                .map(|w| &tasks[w[0]..w[1]])
-            {
+        let mut pulled = vec![false; n];
+        for (k, tasks) in phases.tasks.iter().enumerate().skip(1).step_by(2) {
+            let (tasks, bounds) = cut(plan, tasks, (&phases.of, k as u32), wanted, &mut pulled);
+            for chunk in bounds.windows(2).map(|w| &tasks[w[0]..w[1]]) {
                 for &t in chunk {
                     part[t as usize] = parts.len() as u32;
                 }
@@ -157,6 +159,56 @@ impl Layout {
             shared: readers.into_iter().map(|r| r >= 2).collect(),
         }
     }
+}
+
+/// A cluster phase's tasks (phase `k` of `phase`) in the order they are cut, and where
+/// (chunk boundaries).
+///
+/// The tasks that many others read ([`SHARED_READS`] or more: an image every crop reads,
+/// crops every pair reads), with what they read in the phase, come first as a partition
+/// of their own when they are few (half a chunk at most). Otherwise they would fall in the
+/// phase's first chunk in plan order, and every other chunk would wait for all of it.
+/// Both parts keep plan order, and the first holds all its own inputs in the phase, so
+/// the partitions stay acyclic. `pulled` is scratch, false for this phase's tasks.
+fn cut<'t>(
+    plan: &Plan<'_>,
+    tasks: &'t [u32],
+    (phase, k): (&[u32], u32),
+    wanted: usize,
+    pulled: &mut [bool],
+) -> (std::borrow::Cow<'t, [u32]>, Vec<usize>) {
+    use std::borrow::Cow;
+    if tasks.len() <= 2 * wanted {
+        return (Cow::Borrowed(tasks), chunk_bounds(plan, tasks, wanted));
+    }
+    let reads = plan.reads();
+    let mut count = 0;
+    // Inputs after their readers: a pulled task pulls its inputs.
+    for &t in tasks.iter().rev() {
+        if reads[t as usize] < SHARED_READS && !pulled[t as usize] {
+            continue;
+        }
+        pulled[t as usize] = true;
+        count += 1;
+        for &s in plan.sources_of(t) {
+            if s != CONST && phase[s as usize] == k {
+                pulled[s as usize] = true;
+            }
+        }
+    }
+    if count == 0 || count > tasks.len() / (2 * wanted) {
+        return (Cow::Borrowed(tasks), chunk_bounds(plan, tasks, wanted));
+    }
+    let (first, rest): (Vec<u32>, Vec<u32>) = tasks.iter().partition(|&&t| pulled[t as usize]);
+    let mut bounds = vec![0];
+    bounds.extend(
+        chunk_bounds(plan, &rest, wanted)
+            .into_iter()
+            .map(|b| b + count),
+    );
+    let mut ordered = first;
+    ordered.extend(rest);
+    (Cow::Owned(ordered), bounds)
 }
 
 /// Where a cluster phase's tasks are cut into partitions (chunk boundaries).
