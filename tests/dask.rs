@@ -436,8 +436,16 @@ fn data_once(cluster: &Cluster) -> Result<(), String> {
     let big: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
     let data = value(big.clone());
     let sums: Vec<Delayed<u64>> = (0..24).map(|i| byte_sum(&data, i)).collect();
-    let (got, report) = delayed::compute_with_report(&sums, &Scheduler::dask(cluster))
-        .map_err(|e| e.to_string())?;
+    let trace = std::env::temp_dir().join(format!("delayed-data-once-{}.json", std::process::id()));
+    let dask = Scheduler::dask(cluster).trace(&trace);
+    let (got, report) = delayed::compute_with_report(&sums, &dask).map_err(|e| e.to_string())?;
+    // The trace says where each task ran.
+    let text = std::fs::read_to_string(&trace).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&trace);
+    let on_cluster = text.matches("\"where\":\"cluster\"").count();
+    ensure(on_cluster == 24, || {
+        format!("{on_cluster} tasks marked on the cluster")
+    })?;
     let base: u64 = big.iter().map(|&b| b as u64).sum();
     ensure(got == (0..24).map(|i| base + i).collect::<Vec<_>>(), || {
         format!("{got:?}")

@@ -15,7 +15,9 @@
 //! workers.
 //!
 //! Every task whose body captures nothing runs on the workers (`place.rs` says which do
-//! not, and why). To see where a compute ran its tasks, ask for a report:
+//! not, and why). To see where a compute ran its tasks, ask for a report (counts, and
+//! the bytes that crossed), or for a trace ([`Scheduler::trace`]): each task's event there
+//! has `"where": "cluster"` when it ran on a worker. Strict computes refuse the rest:
 //!
 //! ```no_run
 //! # fn main() -> Result<(), delayed_runtime::Error> {
@@ -34,7 +36,9 @@
 //!
 //! - `mod.rs`: [`Cluster`], the driver process and its protocol;
 //! - `place.rs`: which task runs where, and why;
-//! - `exec.rs`: the executor: phases, partitions, payloads, gathering results;
+//! - `layout.rs`: phases and partitions (the cut);
+//! - `payload.rs`: a partition's bytes, and the values scattered once;
+//! - `exec.rs`: the executor: the flow of submitting, running here, gathering;
 //! - `image.rs`: ops and codecs named by their offset in the executable;
 //! - `task.rs`: the worker side of a partition;
 //! - `wire.rs`: frames and records.

@@ -27,7 +27,7 @@ use crate::executor::local::OwnPool;
 use crate::executor::{Ctx, Executor};
 use crate::graph::names::intern;
 use crate::graph::node::{Body, Input, InputList, Node, RemoteOp, Scope};
-use crate::key::{Key, KeyHasher};
+use crate::key::Key;
 use crate::plan::Plan;
 
 /// Set (to anything) in the environment of a worker's runtime process.
@@ -323,6 +323,19 @@ fn position_key(partition: u32, index: u32) -> Key {
     Key::from_bytes(bytes)
 }
 
+/// The key of an input read from the payload at `origin` (kind, then two indexes): as
+/// [`position_key`], a mix first and the origin itself after, with another tag, so it is
+/// distinct from every other key of the partition without hashing (a partition gathering
+/// millions of results makes millions of these).
+fn input_key((kind, a, b): (u64, u32, u32)) -> Key {
+    let position = (u64::from(a) << 32) | u64::from(b);
+    let mut bytes = *position_key(a ^ (kind as u32).rotate_left(16), b).as_bytes();
+    bytes[8..16].copy_from_slice(&position.to_le_bytes());
+    bytes[16..24].copy_from_slice(&kind.to_le_bytes());
+    bytes[24..32].copy_from_slice(b"dlinput.");
+    Key::from_bytes(bytes)
+}
+
 /// The (partition, index) of a key made by [`position_key`].
 fn position_of(key: &Key) -> (u32, u32) {
     let b = key.as_bytes();
@@ -401,14 +414,10 @@ fn data(
             (codec.type_name)()
         )
     })?;
-    let mut h = KeyHasher::new("delayed.dask.input");
-    h.write_u64(origin.0);
-    h.write_u64(u64::from(origin.1));
-    h.write_u64(u64::from(origin.2));
     // Keys made up here: never cached, never compared across processes.
     let body = Body::Data(value);
     Ok(Arc::new(Node::new(
-        h.finish(),
+        input_key(origin),
         "input",
         Scope::Process,
         InputList::Zero,
@@ -419,6 +428,20 @@ fn data(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn input_keys_are_distinct_from_each_other_and_from_positions() {
+        let mut keys = std::collections::HashSet::new();
+        for kind in 0..2u64 {
+            for a in 0..20 {
+                for b in 0..50 {
+                    assert!(keys.insert(input_key((kind, a, b))));
+                    assert!(keys.insert(position_key(a, b)) || kind == 1);
+                }
+            }
+        }
+        assert_eq!(keys.len(), 2 * 20 * 50 + 20 * 50);
+    }
 
     #[test]
     fn position_keys_spread_and_come_back() {

@@ -2,7 +2,8 @@
 //! (<https://ui.perfetto.dev>) and `chrome://tracing` open: one complete event (`"ph":"X"`)
 //! per task that ran, named after its function, on the thread that ran it, with times in
 //! microseconds since the compute started and the key's first 8 hex digits in `args.key`
-//! (the task's label is `name-key`).
+//! (the task's label is `name-key`). A task that ran on a cluster's worker has
+//! `args.where` `"cluster"` (and the instant its partition finished, no duration).
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -71,7 +72,11 @@ fn write_json(
             line.push(HEX[usize::from(byte >> 4)] as char);
             line.push(HEX[usize::from(byte & 15)] as char);
         }
-        line.push_str("\"}}");
+        line.push('"');
+        if e.cluster {
+            line.push_str(",\"where\":\"cluster\"");
+        }
+        line.push_str("}}");
         if i + 1 < events.len() {
             line.push(',');
         }
