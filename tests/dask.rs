@@ -239,6 +239,23 @@ fn marks_all(tag: &str) -> Vec<(u32, u32)> {
 
 /// Independent branches spread over every worker: the parents of the processes that
 /// ran tasks include each worker's pid, and the sleeps overlap.
+/// The report's per-function times come from the workers, where the tasks ran.
+fn worker_times(cluster: &Cluster) -> Result<(), String> {
+    let naps: Vec<Delayed<u64>> = (0..6).map(|i| nap("times", i, 100)).collect();
+    let (got, report) = delayed::compute_with_report(&naps, &Scheduler::dask(cluster))
+        .map_err(|e| e.to_string())?;
+    ensure(got == (0..6).collect::<Vec<u64>>(), || format!("{got:?}"))?;
+    let stats = report.function("nap").ok_or("no `nap` in the report")?;
+    ensure(stats.calls == 6, || format!("{stats:?}"))?;
+    // Six naps of 100 ms each, measured where they slept.
+    ensure(stats.total >= Duration::from_millis(600), || {
+        format!("{stats:?}")
+    })?;
+    ensure(stats.total < Duration::from_secs(5), || {
+        format!("{stats:?}")
+    })
+}
+
 fn spreads_over_workers(cluster: &Cluster) -> Result<(), String> {
     let workers = cluster.worker_pids().map_err(|e| e.to_string())?;
     ensure(workers.len() == 2, || format!("worker pids {workers:?}"))?;
@@ -1121,6 +1138,7 @@ fn main() -> ExitCode {
     let checks: &[(&str, Check)] = &[
         ("tutorial_graph", tutorial_graph),
         ("spreads_over_workers", spreads_over_workers),
+        ("worker_times", worker_times),
         ("failures", failures),
         ("driver_side_nodes", driver_side_nodes),
         ("every_node_kind_on_workers", every_node_kind_on_workers),

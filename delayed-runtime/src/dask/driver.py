@@ -282,16 +282,56 @@ class DelayedRuntime:
         )
 
 
+_COSTS_TOPIC = "delayed-costs"
+
+
 def _delayed_task(payload, *deps):
     """One partition, run by the worker's resident runtime (`DelayedRuntime`): the payload
-    and its dependencies' results in, the result blob out. Runs on a dask worker."""
+    and its dependencies' results in, the result blob out; what its functions cost goes
+    to the client as an event. Runs on a dask worker."""
     from distributed import get_worker
 
-    runtime = get_worker().plugins[DelayedRuntime.name]
-    out = runtime.run((payload,) + tuple(deps))
+    worker = get_worker()
+    runtime = worker.plugins[DelayedRuntime.name]
+    reply = runtime.run((payload,) + tuple(deps))
+    (n,) = struct.unpack_from("<I", reply)
+    costs, out = reply[4 : 4 + n], reply[4 + n :]
+    if costs:
+        worker.log_event(_COSTS_TOPIC, {"key": worker.get_current_task(), "costs": costs})
     if out[:1] != b"\x00":
         raise RuntimeError(_FAILED, out)
     return out
+
+
+class _Costs:
+    """What each finished partition's functions cost, as the workers' events bring it."""
+
+    def __init__(self):
+        import threading
+
+        self.by_key = {}
+        self.cond = threading.Condition()
+
+    def event(self, event):
+        _, msg = event
+        with self.cond:
+            self.by_key[msg["key"]] = msg["costs"]
+            self.cond.notify_all()
+
+    def take(self, keys, timeout=0):
+        """Key and costs of those of `keys` that are in, waiting up to `timeout` s for all
+        of them (an event may arrive just after its task's result)."""
+        with self.cond:
+            if timeout:
+                self.cond.wait_for(lambda: all(k in self.by_key for k in keys), timeout)
+            out = []
+            for k in keys:
+                if k in self.by_key:
+                    out += [k, self.by_key.pop(k)]
+            return out
+
+
+_COSTS = _Costs()
 
 
 def _has_bokeh():
@@ -353,6 +393,7 @@ def main():
             with open(exe, "rb") as f:
                 data = f.read()
         _check_plugin(client.register_plugin(_runtime_plugin(exe, digest, data)))
+        client.subscribe_topic(_COSTS_TOPIC, _COSTS.event)
         info = client.scheduler_info()
         threads = sum(w["nthreads"] for w in info["workers"].values())
         # The scheduler's HTTP server runs without bokeh too, but the dashboard needs it.
@@ -381,6 +422,9 @@ def main():
                     write_frame(["ok"])
                 elif command == b"wait":
                     write_frame(sessions.setdefault(frame[1], _Session()).wait(client, frame[2]))
+                elif command == b"costs":
+                    session = sessions.setdefault(frame[1], _Session())
+                    write_frame(["ok"] + session.costs(int(frame[2]) / 1000.0))
                 elif command == b"release":
                     session = sessions.pop(frame[1], None)
                     if session is not None:
@@ -411,6 +455,7 @@ class _Session:
         self.futures = {}
         self.wanted = set()
         self.finished = []
+        self.uncosted = set()
         self.cond = threading.Condition()
 
     def _done(self, future):
@@ -451,8 +496,8 @@ class _Session:
 
     def wait(self, client, timeout_ms):
         """The partitions finished within `timeout_ms` (at least one, unless the time runs
-        out): key and result blob each (the blob empty unless wanted), gathered once; or
-        the first failure."""
+        out): key, result blob (empty unless wanted; gathered once) and costs each; or the
+        first failure."""
         with self.cond:
             self.cond.wait_for(lambda: self.finished, int(timeout_ms) / 1000.0)
             batch, self.finished = self.finished, []
@@ -466,10 +511,18 @@ class _Session:
                 return ["lost", "it was %s" % future.status, future.key]
         wanted = [f for f in batch if f.key in self.wanted]
         results = dict(zip([f.key for f in wanted], client.gather(wanted))) if wanted else {}
-        reply = ["ok"]
+        self.uncosted.update(f.key for f in batch)
+        reply = ["ok", str(len(batch))]
         for future in batch:
             reply += [future.key, results.get(future.key, b"")]
-        return reply
+        return reply + self.costs(0)
+
+    def costs(self, timeout):
+        """Key and costs of the finished partitions whose costs are in (waiting up to
+        `timeout` s for all of them)."""
+        got = _COSTS.take(list(self.uncosted), timeout)
+        self.uncosted.difference_update(got[0::2])
+        return got
 
     def release(self, client):
         """Forgets the futures: dask frees their results and drops what has not started."""

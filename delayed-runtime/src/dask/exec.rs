@@ -51,7 +51,8 @@ impl Executor for Inner {
         if ctx.strict {
             placement.refuse_local(plan)?;
         }
-        let layout = Layout::of(plan, &placement.ops, 4 * self.threads().max(1), ctx);
+        let costs = self.mean_costs();
+        let layout = Layout::of(plan, &placement.ops, 4 * self.threads().max(1), &costs, ctx);
         let mut flow = Flow::new(self, plan, ctx, &placement, &layout);
         let outcome = flow.run();
         if flow.running + flow.finished > 0 {
@@ -103,6 +104,8 @@ struct Flow<'a, 'p, 'g> {
     first_unsubmitted: usize,
     running: usize,
     finished: usize,
+    /// Finished partitions whose costs came in.
+    costed: usize,
     part_of_key: HashMap<String, u32>,
     scratch: Vec<u32>,
 }
@@ -134,6 +137,7 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
             first_unsubmitted: 0,
             running: 0,
             finished: 0,
+            costed: 0,
             part_of_key: (parts.iter().enumerate())
                 .map(|(p, part)| (part.key.clone(), p as u32))
                 .collect(),
@@ -150,7 +154,7 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
             self.submit_ready()?;
             let ran = self.run_wave()?;
             if self.driver_left.is_empty() && self.finished == self.layout.parts.len() {
-                return Ok(());
+                return self.late_costs();
             }
             if ran {
                 continue; // its values may let more partitions go
@@ -229,7 +233,11 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
                 });
             }
         }
-        for pair in reply[1..].chunks(2) {
+        let count = (reply.get(1))
+            .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok())
+            .ok_or_else(|| internal("a wait's reply has no count"))?;
+        let (finished, costs) = reply[2..].split_at((2 * count).min(reply.len() - 2));
+        for pair in finished.chunks(2) {
             let [key, blob] = pair else {
                 return Err(internal("a finished partition without its result"));
             };
@@ -239,7 +247,39 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
                 .ok_or_else(|| internal("dask finished a partition of another compute"))?;
             self.finished_part(p, blob)?;
         }
+        self.learn(costs);
         Ok(())
+    }
+
+    /// Takes in the costs of the finished partitions not in yet, waiting a little for
+    /// them (they travel as worker events, which may trail the results).
+    fn late_costs(&mut self) -> Result<(), Error> {
+        if self.costed == self.finished {
+            return Ok(());
+        }
+        let reply = self
+            .cluster
+            .request(&[b"costs", self.session.as_bytes(), b"200"])?;
+        self.learn(&reply[1..]);
+        Ok(())
+    }
+
+    /// Takes in what finished partitions' functions cost on their workers (key and
+    /// costs each): for the next computes' cuts, and this compute's report.
+    fn learn(&mut self, pairs: &[Vec<u8>]) {
+        for pair in pairs.chunks(2) {
+            self.costed += 1;
+            // Costs only steer the cut: a garbled record is not this compute's error.
+            let Some(Ok(costs)) = pair.get(1).map(|c| super::task::read_costs(c)) else {
+                continue;
+            };
+            for (name, calls, ns) in costs {
+                self.cluster.learn(name, calls, ns);
+                if let Some(recorder) = self.ctx.recorder {
+                    recorder.worker_time(name, ns);
+                }
+            }
+        }
     }
 
     /// Partition `p` has finished: its tasks are done, and the results in `blob` (empty

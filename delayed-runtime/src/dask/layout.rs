@@ -17,6 +17,8 @@
 //! are written out. A partition's dask key is its last task's name and a blake3 of its
 //! tasks' keys.
 
+use std::collections::HashMap;
+
 use crate::executor::Ctx;
 use crate::graph::node::RemoteOp;
 use crate::key::KeyHasher;
@@ -101,6 +103,7 @@ impl Layout {
         plan: &Plan<'_>,
         ops: &[Option<&'static RemoteOp>],
         wanted: usize,
+        costs: &Costs,
         ctx: &Ctx<'_>,
     ) -> Layout {
         let phases = Phases::of(plan, ops);
@@ -109,7 +112,8 @@ impl Layout {
         let mut parts: Vec<Part> = Vec::new();
         let mut pulled = vec![false; n];
         for (k, tasks) in phases.tasks.iter().enumerate().skip(1).step_by(2) {
-            let (tasks, bounds) = cut(plan, tasks, (&phases.of, k as u32), wanted, &mut pulled);
+            let phase = (&phases.of[..], k as u32);
+            let (tasks, bounds) = cut(plan, tasks, phase, (wanted, costs), &mut pulled);
             for chunk in bounds.windows(2).map(|w| &tasks[w[0]..w[1]]) {
                 for &t in chunk {
                     part[t as usize] = parts.len() as u32;
@@ -174,12 +178,15 @@ fn cut<'t>(
     plan: &Plan<'_>,
     tasks: &'t [u32],
     (phase, k): (&[u32], u32),
-    wanted: usize,
+    (wanted, costs): (usize, &Costs),
     pulled: &mut [bool],
 ) -> (std::borrow::Cow<'t, [u32]>, Vec<usize>) {
     use std::borrow::Cow;
     if tasks.len() <= 2 * wanted {
-        return (Cow::Borrowed(tasks), chunk_bounds(plan, tasks, wanted));
+        return (
+            Cow::Borrowed(tasks),
+            chunk_bounds(plan, tasks, wanted, costs),
+        );
     }
     let reads = plan.reads();
     let mut count = 0;
@@ -197,12 +204,15 @@ fn cut<'t>(
         }
     }
     if count == 0 || count > tasks.len() / (2 * wanted) {
-        return (Cow::Borrowed(tasks), chunk_bounds(plan, tasks, wanted));
+        return (
+            Cow::Borrowed(tasks),
+            chunk_bounds(plan, tasks, wanted, costs),
+        );
     }
     let (first, rest): (Vec<u32>, Vec<u32>) = tasks.iter().partition(|&&t| pulled[t as usize]);
     let mut bounds = vec![0];
     bounds.extend(
-        chunk_bounds(plan, &rest, wanted)
+        chunk_bounds(plan, &rest, wanted, costs)
             .into_iter()
             .map(|b| b + count),
     );
@@ -213,16 +223,22 @@ fn cut<'t>(
 
 /// Where a cluster phase's tasks are cut into partitions (chunk boundaries).
 ///
-/// Balanced: chunk sizes differ by at most one task, except that a task gathering many
+/// Balanced by cost: each chunk holds about the same measured work (the mean time of each
+/// task's function on the workers in earlier computes on this cluster; a function not
+/// measured yet counts as the phase's mean), or, when nothing is measured yet, the same
+/// number of tasks (sizes differ by at most one), except that a task gathering many
 /// results ([`WIDE`] or more: a `collect` of a whole phase) is a partition of its own, so
 /// that the tasks beside it in the plan's order run with the others instead of after all
 /// of them. A phase of a few tasks gets one partition per
 /// task (nothing is known of their costs, and a few dask tasks more cost less than a long
 /// task waiting behind another in one partition), except that a task reading only the one
 /// before it, which nothing else reads, joins it.
-fn chunk_bounds(plan: &Plan<'_>, tasks: &[u32], wanted: usize) -> Vec<usize> {
+fn chunk_bounds(plan: &Plan<'_>, tasks: &[u32], wanted: usize, costs: &Costs) -> Vec<usize> {
     if tasks.len() > 2 * wanted {
-        let mut bounds: Vec<usize> = (0..=wanted).map(|c| c * tasks.len() / wanted).collect();
+        let mut bounds = match weights(plan, tasks, costs) {
+            Some(weights) => balanced(&weights, wanted),
+            None => (0..=wanted).map(|c| c * tasks.len() / wanted).collect(),
+        };
         for i in tasks
             .iter()
             .enumerate()
@@ -247,6 +263,50 @@ fn chunk_bounds(plan: &Plan<'_>, tasks: &[u32], wanted: usize) -> Vec<usize> {
         }
     }
     bounds.push(tasks.len());
+    bounds
+}
+
+/// The measured mean cost of each function (ns), by name.
+pub(super) type Costs = HashMap<String, f64>;
+
+/// Each task's cost, when any of `tasks` has a measured one (the others get their mean).
+fn weights(plan: &Plan<'_>, tasks: &[u32], costs: &Costs) -> Option<Vec<f64>> {
+    if costs.is_empty() {
+        return None;
+    }
+    let known: Vec<Option<f64>> = (tasks.iter())
+        .map(|&t| costs.get(plan.task(t).name()).copied())
+        .collect();
+    let (sum, count) = (known.iter().flatten()).fold((0.0, 0usize), |(s, c), &x| (s + x, c + 1));
+    if count == 0 {
+        return None;
+    }
+    let mean = sum / count as f64;
+    Some(
+        known
+            .into_iter()
+            .map(|k| k.unwrap_or(mean).max(1.0))
+            .collect(),
+    )
+}
+
+/// Boundaries cutting `weights` into `wanted` runs of about equal sums (none empty).
+fn balanced(weights: &[f64], wanted: usize) -> Vec<usize> {
+    let total: f64 = weights.iter().sum();
+    let mut bounds = vec![0];
+    let (mut acc, mut next) = (0.0, 1);
+    for (i, &w) in weights.iter().enumerate() {
+        acc += w;
+        while next < wanted && acc >= total * next as f64 / wanted as f64 {
+            if bounds.last() != Some(&(i + 1)) {
+                bounds.push(i + 1);
+            }
+            next += 1;
+        }
+    }
+    if bounds.last() != Some(&weights.len()) {
+        bounds.push(weights.len());
+    }
     bounds
 }
 
@@ -307,4 +367,26 @@ fn exports(plan: &Plan<'_>, phase: &[u32], part: &[u32], ctx: &Ctx<'_>) -> (Vec<
         }
     }
     (exported, to_driver)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::balanced;
+
+    #[test]
+    fn balanced_cuts_by_weight_not_by_count() {
+        // Ten cheap tasks then two that cost as much as all of them.
+        let mut weights = vec![1.0; 10];
+        weights.extend([10.0, 10.0]);
+        assert_eq!(balanced(&weights, 3), vec![0, 10, 11, 12]);
+        // Equal weights: equal counts.
+        assert_eq!(balanced(&[2.0; 8], 4), vec![0, 2, 4, 6, 8]);
+    }
+
+    #[test]
+    fn balanced_never_makes_an_empty_chunk() {
+        let bounds = balanced(&[100.0, 1.0, 1.0, 1.0], 4);
+        assert!(bounds.windows(2).all(|w| w[0] < w[1]), "{bounds:?}");
+        assert_eq!((bounds[0], bounds[bounds.len() - 1]), (0, 4));
+    }
 }

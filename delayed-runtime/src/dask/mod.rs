@@ -104,6 +104,8 @@ pub(crate) struct Inner {
     driver_pid: u32,
     /// Numbers the computes, whose futures the driver keeps apart.
     sessions: std::sync::atomic::AtomicU64,
+    /// What each function has cost on the workers so far: calls and nanoseconds.
+    costs: Mutex<std::collections::HashMap<String, (u64, u64)>>,
 }
 
 struct Conn {
@@ -219,6 +221,7 @@ impl Cluster {
                 version: text(5),
                 driver_pid,
                 sessions: std::sync::atomic::AtomicU64::new(0),
+                costs: Mutex::default(),
             }),
         })
     }
@@ -315,6 +318,23 @@ impl Inner {
 
     pub(crate) fn address(&self) -> &str {
         &self.address
+    }
+
+    /// `calls` of function `name` took `ns` nanoseconds on a worker.
+    pub(crate) fn learn(&self, name: &str, calls: u32, ns: u64) {
+        let mut costs = self.costs.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = costs.entry(name.to_owned()).or_default();
+        entry.0 += u64::from(calls);
+        entry.1 = entry.1.saturating_add(ns);
+    }
+
+    /// The mean cost (ns) of each function measured so far.
+    pub(crate) fn mean_costs(&self) -> layout::Costs {
+        let costs = self.costs.lock().unwrap_or_else(|p| p.into_inner());
+        (costs.iter())
+            .filter(|(_, &(calls, _))| calls > 0)
+            .map(|(name, &(calls, ns))| (name.clone(), ns as f64 / calls as f64))
+            .collect()
     }
 }
 

@@ -29,6 +29,7 @@ use crate::graph::names::intern;
 use crate::graph::node::{Body, Input, InputList, Node, RemoteOp, Scope};
 use crate::key::Key;
 use crate::plan::Plan;
+use crate::watch::Recorder;
 
 /// Set (to anything) in the environment of a worker's runtime process.
 pub(crate) const TASK_ENV: &str = "DELAYED_WORKER_TASK";
@@ -76,11 +77,15 @@ pub(crate) fn main() -> i32 {
         };
         let (pool, replies) = (&pool, &replies);
         scope.spawn(move || {
-            let blob = run_partition(&input, pool);
+            let (blob, costs) = run_partition(&input, pool);
             let mut out = replies.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut frame = Vec::with_capacity(16 + blob.len());
+            // The reply: the costs (length first), then the partition's result blob.
+            let len = 4 + costs.len() + blob.len();
+            let mut frame = Vec::with_capacity(16 + len);
             frame.extend(id.to_le_bytes());
-            frame.extend((blob.len() as u64).to_le_bytes());
+            frame.extend((len as u64).to_le_bytes());
+            frame.extend((costs.len() as u32).to_le_bytes());
+            frame.extend(costs);
             frame.extend(blob);
             match out.write_all(&frame).and_then(|()| out.flush()) {
                 Ok(()) => {}
@@ -126,17 +131,27 @@ fn parts(input: &[u8]) -> Result<Vec<&[u8]>, String> {
         .collect()
 }
 
-fn run_partition(input: &[u8], pool: &OwnPool) -> Vec<u8> {
+/// Runs one partition: its result blob, and what its functions cost (see [`costs`]).
+fn run_partition(input: &[u8], pool: &OwnPool) -> (Vec<u8>, Vec<u8>) {
     let built = parts(input).and_then(|parts| build(&parts));
     let Partition { nodes, outputs } = match built {
         Ok(built) => built,
-        Err(message) => return infra(&message),
+        Err(message) => return (infra(&message), Vec::new()),
     };
     let roots: Vec<&Arc<Node>> = outputs.iter().map(|&(i, _)| &nodes[i]).collect();
-    // The local executor directly: a partition is planned already, uncached, unwatched.
+    // The local executor directly (a partition is planned already, uncached), timed (one
+    // task in 16 of large partitions): the driver learns what each function costs and the
+    // report shows it.
     let plan = Plan::new(&roots);
-    let ran = pool.run(&plan, &Ctx::default());
-    match ran {
+    let every = if plan.len() < 4096 { 1 } else { 16 };
+    let recorder = Recorder::sampling(pool.workers(), pool.pooled(), every);
+    let ctx = Ctx {
+        recorder: Some(&recorder),
+        ..Ctx::default()
+    };
+    let ran = pool.run(&plan, &ctx);
+    let costs = costs(&recorder.sampled_costs(&plan));
+    let blob = match ran {
         Ok(values) => {
             let mut w = Writer::default();
             w.u8(0);
@@ -144,13 +159,36 @@ fn run_partition(input: &[u8], pool: &OwnPool) -> Vec<u8> {
             for ((node, value), &(_, codec)) in roots.iter().zip(&values).zip(&outputs) {
                 match (codec.encode)(value) {
                     Ok(bytes) => w.bytes(&bytes),
-                    Err(e) => return infra(&format!("encoding `{}`: {e}", node.label())),
+                    Err(e) => return (infra(&format!("encoding `{}`: {e}", node.label())), costs),
                 }
             }
             w.buf
         }
         Err(error) => failure(&error, &nodes),
+    };
+    (blob, costs)
+}
+
+/// Each function's calls and total time in a partition: `u32` count, then name, calls
+/// (`u32`) and nanoseconds (`u64`) each.
+fn costs(functions: &[(&str, u32, u64)]) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u32(functions.len() as u32);
+    for &(name, calls, ns) in functions {
+        w.str(name);
+        w.u32(calls);
+        w.u64(ns);
     }
+    w.buf
+}
+
+/// The costs [`costs`] wrote: name, calls, nanoseconds.
+pub(crate) fn read_costs(bytes: &[u8]) -> Result<Vec<(&str, u32, u64)>, String> {
+    let mut r = Reader::new(bytes);
+    let count = r.u32()?;
+    (0..count)
+        .map(|_| Ok((r.str()?, r.u32()?, r.u64()?)))
+        .collect()
 }
 
 fn failure(error: &Error, nodes: &[Arc<Node>]) -> Vec<u8> {

@@ -54,7 +54,7 @@ impl<'p, 'g> Run<'p, 'g> {
 
     /// Runs task `t`, storing its result; returns `false` if it failed.
     fn execute(&self, t: u32) -> bool {
-        let started = self.watch.and_then(Recorder::clock);
+        let started = self.watch.and_then(|w| w.clock_for(t));
         let node = self.plan.task(t);
         let outcome = match node.body() {
             Body::Data(value) => Ok(value.clone()),

@@ -11,6 +11,7 @@ mod progress;
 mod report;
 mod trace;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -70,9 +71,69 @@ pub(crate) struct Recorder {
     live: Option<Live>,
     /// Bytes sent to a cluster and received from it.
     crossed: [AtomicU64; 2],
+    /// Time spent by functions on a cluster's workers, by name (ns).
+    worker_time: Mutex<HashMap<String, u64>>,
+    /// One task in 2^bits is timed, chosen by a multiplicative hash of its index (so a
+    /// pattern in the plan's order does not bias it); 0: every task.
+    sample_bits: u32,
 }
 
 impl Recorder {
+    /// A recorder that times one task in `every` (a power of two), for what functions
+    /// cost, and watches nothing else: a worker's runtime measuring its partitions.
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))]
+    pub(crate) fn sampling(workers: usize, pooled: bool, every: u32) -> Recorder {
+        Recorder {
+            epoch: Instant::now(),
+            buffers: (0..=workers.max(1))
+                .map(|_| Buffer(Mutex::new(Vec::new())))
+                .collect(),
+            pooled,
+            done: None,
+            live: None,
+            crossed: Default::default(),
+            worker_time: Mutex::default(),
+            sample_bits: every.next_power_of_two().trailing_zeros().min(31),
+        }
+    }
+
+    /// Per function of `plan`: its calls, and their estimated total time (the mean of
+    /// the sampled calls times the calls), longest first.
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))]
+    pub(crate) fn sampled_costs(self, plan: &Plan<'_>) -> Vec<(&'static str, u32, u64)> {
+        let mut by_name: HashMap<&'static str, (u32, u32, u64)> = HashMap::new();
+        for node in plan.tasks() {
+            if matches!(node.body(), Body::Task(_)) && !node.is_collect() {
+                by_name.entry(node.name()).or_default().0 += 1;
+            }
+        }
+        for e in self.into_events(false) {
+            let entry = by_name.entry(plan.task(e.task).name()).or_default();
+            entry.1 += 1;
+            entry.2 = entry.2.saturating_add(e.dur_ns);
+        }
+        let mut costs: Vec<(&'static str, u32, u64)> = (by_name.into_iter())
+            .filter(|(_, (_, sampled, _))| *sampled > 0)
+            .map(|(name, (calls, sampled, ns))| {
+                let total = ns as f64 / f64::from(sampled) * f64::from(calls);
+                (name, calls, total as u64)
+            })
+            .collect();
+        costs.sort_by_key(|c| std::cmp::Reverse(c.2));
+        costs
+    }
+
+    /// Calls of function `name` took `ns` nanoseconds on a cluster's workers.
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))]
+    pub(crate) fn worker_time(&self, name: &str, ns: u64) {
+        let mut times = self
+            .worker_time
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let total = times.entry(name.to_owned()).or_default();
+        *total = total.saturating_add(ns);
+    }
+
     /// `sent` bytes went to a cluster and `received` came back.
     #[cfg_attr(not(feature = "dask"), allow(dead_code))]
     pub(crate) fn crossed(&self, sent: usize, received: usize) {
@@ -81,9 +142,18 @@ impl Recorder {
     }
 
     /// The start time of a task, when tasks are timed.
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))] // a cluster's partitions use it
     #[inline]
     pub(crate) fn clock(&self) -> Option<Instant> {
         (!self.buffers.is_empty()).then(Instant::now)
+    }
+
+    /// The start time of task `t`, when it is timed (see [`Recorder::sampling`]).
+    #[inline]
+    pub(crate) fn clock_for(&self, t: u32) -> Option<Instant> {
+        let sampled =
+            self.sample_bits == 0 || t.wrapping_mul(0x9E37_79B9) >> (32 - self.sample_bits) == 0;
+        (!self.buffers.is_empty() && sampled).then(Instant::now)
     }
 
     /// Task `t` has run in this process (`ok`: successfully, its result stored), started
@@ -232,6 +302,8 @@ impl Watch {
                 done: bar.is_some().then_some(done),
                 live,
                 crossed: Default::default(),
+                worker_time: Mutex::default(),
+                sample_bits: 0,
             },
             bar,
             trace: self.trace.clone(),
@@ -277,6 +349,11 @@ impl Session {
             .crossed
             .each_ref()
             .map(|c| c.load(Ordering::Relaxed));
+        let worker_time = std::mem::take(
+            &mut *(self.recorder.worker_time)
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         let events = self.recorder.into_events(self.trace.is_some());
         let written = match &self.trace {
             Some(path) => trace::write(path, plan, &events, self.workers, wall).map_err(|source| {
@@ -289,9 +366,18 @@ impl Session {
         };
         let values = result?;
         written?;
-        let report = self
-            .report
-            .then(|| report::make(plan, roots, &events, wall, peak, self.workers, crossed));
+        let report = self.report.then(|| {
+            report::make(
+                plan,
+                roots,
+                &events,
+                (wall, peak, self.workers),
+                report::FromCluster {
+                    crossed,
+                    worker_time,
+                },
+            )
+        });
         Ok((values, report))
     }
 }

@@ -61,7 +61,8 @@ pub struct FunctionStats {
     pub name: String,
     /// How many of its calls ran.
     pub calls: usize,
-    /// Their summed run time (on all threads, so it can exceed the wall time).
+    /// Their summed run time (on all threads, so it can exceed the wall time; on a
+    /// cluster, as its workers measured it).
     pub total: Duration,
 }
 
@@ -111,20 +112,32 @@ impl fmt::Display for Count {
     }
 }
 
+/// What a cluster told of a compute: bytes sent and received, and its functions' time on
+/// the workers by name (ns).
+pub(super) struct FromCluster {
+    pub(super) crossed: [u64; 2],
+    pub(super) worker_time: HashMap<String, u64>,
+}
+
 pub(super) fn make(
     plan: &Plan<'_>,
     roots: &[&Arc<Node>],
     events: &[Event],
-    wall: Duration,
-    peak_live_results: usize,
-    workers: usize,
-    [bytes_to_cluster, bytes_from_cluster]: [u64; 2],
+    (wall, peak_live_results, workers): (Duration, usize, usize),
+    cluster: FromCluster,
 ) -> Report {
+    let [bytes_to_cluster, bytes_from_cluster] = cluster.crossed;
     let mut by_name: HashMap<&str, (usize, u64)> = HashMap::new();
     for e in events {
         let entry = by_name.entry(plan.task(e.task).name()).or_default();
         entry.0 += 1;
         entry.1 = entry.1.saturating_add(e.dur_ns);
+    }
+    // A cluster's tasks are counted by their events (without durations), timed here.
+    for (name, &ns) in &cluster.worker_time {
+        if let Some(entry) = by_name.get_mut(name.as_str()) {
+            entry.1 = entry.1.saturating_add(ns);
+        }
     }
     let mut functions: Vec<FunctionStats> = by_name
         .into_iter()
