@@ -824,7 +824,7 @@ fn scheduler_address(file: &Path, deadline: Instant) -> Result<String, String> {
             .split('"')
             .skip_while(|s| *s != "address")
             .nth(2)
-            .filter(|a| a.starts_with("tcp://"));
+            .filter(|a| a.starts_with("tcp://") || a.starts_with("tls://"));
         if let Some(address) = found {
             return Ok(address.to_owned());
         }
@@ -996,6 +996,158 @@ fn memory_limit(_: &Cluster) -> Result<(), String> {
     result
 }
 
+/// A CA and one certificate signed by it for 127.0.0.1 (scheduler, worker and client
+/// share it), made with the `openssl` command: `(ca, cert, key)`.
+fn make_certs(dir: &Path) -> Result<(PathBuf, PathBuf, PathBuf), String> {
+    let openssl = |args: &[&str]| -> Result<(), String> {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map_err(|e| format!("openssl: {e} (install openssl)"))?;
+        ensure(out.status.success(), || {
+            format!("openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr))
+        })
+    };
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let rsa = ["-newkey", "rsa:2048", "-nodes", "-days", "2"];
+    let ca_out = [
+        "-subj",
+        "/CN=delayed-test-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ];
+    openssl(&[&["req", "-x509"], &rsa[..], &ca_out[..]].concat())?;
+    let node_out = [
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "node.key",
+        "-out",
+        "node.csr",
+    ];
+    openssl(&[&["req"], &rsa[..3], &node_out[..]].concat())?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "node.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "node.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ])?;
+    Ok((
+        dir.join("ca.pem"),
+        dir.join("node.pem"),
+        dir.join("node.key"),
+    ))
+}
+
+/// A scheduler and a worker that require TLS (certificates made by the test): a plain
+/// connect is refused with a hint, a missing certificate file is named, `connect_with`
+/// computes; a missing scheduler file is a clear error (`connect_to_scheduler` connects
+/// through the file a scheduler wrote).
+fn tls_and_scheduler_file(_: &Cluster) -> Result<(), String> {
+    let python = std::env::var("DELAYED_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let dir = std::env::temp_dir().join(format!("delayed-dask-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let (ca, cert, key) = make_certs(&dir)?;
+    let tls = |cmd: &mut std::process::Command| {
+        cmd.arg("--tls-ca-file").arg(&ca);
+        cmd.arg("--tls-cert").arg(&cert);
+        cmd.arg("--tls-key").arg(&key);
+    };
+    let file = dir.join("scheduler.json");
+    let mut command = std::process::Command::new(&python);
+    command.args([
+        "-m",
+        "distributed.cli.dask_scheduler",
+        "--host",
+        "127.0.0.1",
+    ]);
+    command.args([
+        "--port",
+        "0",
+        "--protocol",
+        "tls",
+        "--dashboard-address",
+        ":0",
+    ]);
+    command.arg("--scheduler-file").arg(&file);
+    tls(&mut command);
+    let quiet = || std::process::Stdio::null();
+    let mut scheduler = (command.stdout(quiet()).stderr(quiet()).spawn())
+        .map_err(|e| format!("dask scheduler: {e}"))?;
+    let mut worker = None;
+    let result = (|| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let address = scheduler_address(&file, deadline)?;
+        ensure(address.starts_with("tls://"), || address.clone())?;
+        let mut command = std::process::Command::new(&python);
+        command.args([
+            "-m",
+            "distributed.cli.dask_worker",
+            &address,
+            "--nthreads",
+            "1",
+        ]);
+        command.arg("--local-directory").arg(&dir);
+        tls(&mut command);
+        worker = Some(
+            (command.stdout(quiet()).stderr(quiet()).spawn())
+                .map_err(|e| format!("dask worker: {e}"))?,
+        );
+        std::env::set_var("DELAYED_DASK_TIMEOUT", "5");
+        let plain = Cluster::connect(&address);
+        std::env::remove_var("DELAYED_DASK_TIMEOUT");
+        let err = plain
+            .err()
+            .ok_or("a plain connect to a TLS scheduler worked")?
+            .to_string();
+        ensure(err.contains("connect_with"), || err.clone())?;
+        let missing = delayed::dask::Security::tls(dir.join("nope.pem"), &cert, &key);
+        let err = Cluster::connect_with(&address, &missing)
+            .err()
+            .ok_or("connected with a missing CA file")?
+            .to_string();
+        ensure(err.contains("nope.pem"), || err.clone())?;
+        let sec = delayed::dask::Security::tls(&ca, &cert, &key);
+        let cluster = Cluster::connect_with(&address, &sec).map_err(|e| e.to_string())?;
+        wait_for_workers(&cluster, 1, deadline)?;
+        let x = (inc("tls", 1) * 2i64)
+            .compute_with(&Scheduler::dask(&cluster))
+            .map_err(|e| e.to_string())?;
+        ensure(x == 4, || format!("over TLS: {x}"))?;
+        drop(cluster);
+        let err = Cluster::from_scheduler_file(dir.join("missing.json"))
+            .err()
+            .ok_or("a missing scheduler file worked")?
+            .to_string();
+        ensure(err.contains("--scheduler-file"), || err.clone())?;
+        Ok(())
+    })();
+    if let Some(child) = &mut worker {
+        stop(child);
+    }
+    stop(&mut scheduler);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 fn connect_to_scheduler(_: &Cluster) -> Result<(), String> {
     let python = std::env::var("DELAYED_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let dir = std::env::temp_dir().join(format!("delayed-dask-connect-{}", std::process::id()));
@@ -1046,7 +1198,10 @@ fn connect_to_scheduler(_: &Cluster) -> Result<(), String> {
             })?;
         }
         drop(cluster);
-        let again = Cluster::connect(&address).map_err(|e| e.to_string())?;
+        let again = Cluster::from_scheduler_file(&file).map_err(|e| e.to_string())?;
+        ensure(again.scheduler_address() == address, || {
+            format!("the file's scheduler: {}", again.scheduler_address())
+        })?;
         let x = (inc("connect", 1) * 2i64)
             .compute_with(&Scheduler::dask(&again))
             .map_err(|e| e.to_string())?;
@@ -1154,6 +1309,7 @@ fn main() -> ExitCode {
         ("dashboard_needs_bokeh", dashboard_needs_bokeh),
         ("worker_killed_and_shutdown", worker_killed_and_shutdown),
         ("connect_to_scheduler", connect_to_scheduler),
+        ("tls_and_scheduler_file", tls_and_scheduler_file),
         ("memory_limit", memory_limit),
         ("quiet_exit", quiet_exit),
         ("resident_runtime", resident_runtime),

@@ -369,7 +369,7 @@ def main():
     start = read_frame()
     if start is None:
         return
-    _, mode, arg, exe, timeout, upload = [f.decode() for f in start]
+    _, mode, arg, exe, timeout, upload, ca, cert, key = [f.decode() for f in start]
     timeout = float(timeout)
     cluster = None
     client = None
@@ -384,7 +384,17 @@ def main():
             )
             client = Client(cluster, timeout=timeout)
         else:
-            client = Client(arg, timeout=timeout)
+            security = None
+            if ca:
+                from distributed.security import Security
+
+                security = Security(
+                    tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True
+                )
+            if mode == "file":
+                client = Client(scheduler_file=arg, timeout=timeout, security=security)
+            else:
+                client = Client(arg, timeout=timeout, security=security)
             client.wait_for_workers(1, timeout=timeout)
         # Every worker, now and later, gets the binary (hashed now, not in its first
         # task) and its resident runtime; workers on other hosts get the plugin's copy.

@@ -147,7 +147,7 @@ impl Cluster {
         if workers == 0 {
             return Err(scheduler_error("Cluster::local needs at least one worker"));
         }
-        Cluster::start("local", &workers.to_string(), false)
+        Cluster::start("local", &workers.to_string(), false, None)
     }
 
     /// Connects to a running dask scheduler (`dask scheduler` prints its address, such as
@@ -156,10 +156,62 @@ impl Cluster {
     /// Fails within `DELAYED_DASK_TIMEOUT` seconds (default 20) if the scheduler cannot be
     /// reached or has no workers.
     pub fn connect(address: &str) -> Result<Cluster, Error> {
-        Cluster::start("connect", address, true)
+        Cluster::start("connect", address, true, None)
     }
 
-    fn start(mode: &str, arg: &str, upload: bool) -> Result<Cluster, Error> {
+    /// As [`connect`](Cluster::connect), to a scheduler that requires TLS
+    /// (`tls://10.0.0.5:8786`), with the certificates in `security` (dask's
+    /// `Security(tls_ca_file=…, tls_client_cert=…, tls_client_key=…,
+    /// require_encryption=True)`). A missing certificate file is an error before anything
+    /// is started.
+    ///
+    /// ```no_run
+    /// use delayed_runtime::dask::{Cluster, Security};
+    /// let sec = Security::tls("ca.pem", "client-cert.pem", "client-key.pem");
+    /// let cluster = Cluster::connect_with("tls://10.0.0.5:8786", &sec)?;
+    /// # Ok::<(), delayed_runtime::Error>(())
+    /// ```
+    pub fn connect_with(address: &str, security: &Security) -> Result<Cluster, Error> {
+        security.check()?;
+        Cluster::start("connect", address, true, Some(security))
+    }
+
+    /// Connects to the scheduler described by the JSON file that `dask scheduler
+    /// --scheduler-file PATH` writes (as dask-jobqueue, dask-mpi and HPC job scripts
+    /// share it), and uploads this binary as [`connect`](Cluster::connect) does.
+    ///
+    /// ```no_run
+    /// use delayed_runtime::dask::Cluster;
+    /// let cluster = Cluster::from_scheduler_file("/shared/scheduler.json")?;
+    /// # Ok::<(), delayed_runtime::Error>(())
+    /// ```
+    pub fn from_scheduler_file(path: impl AsRef<std::path::Path>) -> Result<Cluster, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            scheduler_error(format!(
+                "cannot read the scheduler file {} ({e}); `dask scheduler --scheduler-file {}` writes it",
+                path.display(),
+                path.display()
+            ))
+        })?;
+        if !text.contains("\"address\"") {
+            return Err(scheduler_error(format!(
+                "{} is not a dask scheduler file (it names no address)",
+                path.display()
+            )));
+        }
+        let path = path
+            .to_str()
+            .ok_or_else(|| scheduler_error(format!("the path is not UTF-8: {}", path.display())))?;
+        Cluster::start("file", path, true, None)
+    }
+
+    fn start(
+        mode: &str,
+        arg: &str,
+        upload: bool,
+        security: Option<&Security>,
+    ) -> Result<Cluster, Error> {
         let python = std::env::var("DELAYED_PYTHON").unwrap_or_else(|_| "python3".to_owned());
         let exe = std::env::current_exe()
             .map_err(|e| scheduler_error(format!("cannot find this program's binary: {e}")))?;
@@ -171,6 +223,7 @@ impl Cluster {
         let limit = timeout();
         let upload = if upload { "1" } else { "0" };
         let secs = format!("{}", limit.as_secs_f64());
+        let tls = security.map_or([""; 3], |s| [&s.ca, &s.cert, &s.key].map(|p| p.as_str()));
         // Importing distributed and starting processes comes on top of the timeout.
         let reply = conn
             .send(&[
@@ -180,6 +233,9 @@ impl Cluster {
                 exe.as_bytes(),
                 secs.as_bytes(),
                 upload.as_bytes(),
+                tls[0].as_bytes(),
+                tls[1].as_bytes(),
+                tls[2].as_bytes(),
             ])
             .and_then(|()| conn.recv(Some(limit + Duration::from_secs(30))));
         let fields = match reply {
@@ -202,12 +258,16 @@ impl Cluster {
             }
             _ => {
                 conn.kill();
-                let what = if mode == "local" {
-                    "could not start a local dask cluster".to_owned()
-                } else {
-                    format!("could not connect to the dask scheduler at {arg}")
+                let what = match mode {
+                    "local" => "could not start a local dask cluster".to_owned(),
+                    "file" => format!("could not connect to the dask scheduler of {arg}"),
+                    _ => format!("could not connect to the dask scheduler at {arg}"),
                 };
-                return Err(scheduler_error(format!("{what}: {}", text(1))));
+                let hint = match (mode, security) {
+                    ("local", _) | (_, Some(_)) => "",
+                    _ => " (if the scheduler requires TLS, use Cluster::connect_with(address, &Security::tls(ca, cert, key)))",
+                };
+                return Err(scheduler_error(format!("{what}: {}{hint}", text(1))));
             }
         }
         let threads = text(2).parse::<usize>().unwrap_or(0).max(1);
@@ -263,6 +323,48 @@ impl Cluster {
             .split(',')
             .filter_map(|p| p.trim().parse().ok())
             .collect())
+    }
+}
+
+/// Certificates for a scheduler that requires TLS: see [`Cluster::connect_with`].
+#[derive(Clone, Debug)]
+pub struct Security {
+    ca: String,
+    cert: String,
+    key: String,
+}
+
+impl Security {
+    /// dask's `Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key,
+    /// require_encryption=True)`: PEM files of the certificate authority the scheduler's
+    /// certificate is signed by, and of this client's certificate and key.
+    pub fn tls(
+        ca: impl AsRef<std::path::Path>,
+        cert: impl AsRef<std::path::Path>,
+        key: impl AsRef<std::path::Path>,
+    ) -> Security {
+        let text = |p: &std::path::Path| p.to_string_lossy().into_owned();
+        Security {
+            ca: text(ca.as_ref()),
+            cert: text(cert.as_ref()),
+            key: text(key.as_ref()),
+        }
+    }
+
+    /// Each file is there (dask's own error for a missing one is a long traceback).
+    fn check(&self) -> Result<(), Error> {
+        for (what, path) in [
+            ("CA", &self.ca),
+            ("certificate", &self.cert),
+            ("key", &self.key),
+        ] {
+            if !std::path::Path::new(path).is_file() {
+                return Err(scheduler_error(format!(
+                    "the TLS {what} file {path} does not exist"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
