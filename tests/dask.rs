@@ -78,6 +78,18 @@ fn nap(tag: String, i: u64, ms: u64) -> u64 {
     i
 }
 
+/// Fails (an `Err`) on its first `fails` runs, counted with marker files under `tag`;
+/// then returns which run it is.
+#[delayed]
+fn flaky(tag: String, fails: u64) -> Result<u64, std::io::Error> {
+    let before = marks(&tag).len() as u64;
+    mark(&tag);
+    if before < fails {
+        return Err(std::io::Error::other(format!("flaky: run {}", before + 1)));
+    }
+    Ok(before + 1)
+}
+
 /// The sum of `data`'s bytes, plus `i`.
 #[delayed]
 fn byte_sum(data: &[u8], i: u64) -> u64 {
@@ -239,6 +251,37 @@ fn marks_all(tag: &str) -> Vec<(u32, u32)> {
 
 /// Independent branches spread over every worker: the parents of the processes that
 /// ran tasks include each worker's pid, and the sleeps overlap.
+/// `.retries(2)`: a task failing twice succeeds on its third run; one that keeps failing
+/// fails the compute after three runs; without retries, one run.
+fn retries(cluster: &Cluster) -> Result<(), String> {
+    for tag in ["retry_ok", "retry_bad", "retry_none"] {
+        clear_marks(tag);
+    }
+    let dask = Scheduler::dask(cluster).retries(2);
+    let ok = flaky("retry_ok", 2)
+        .compute_with(&dask)
+        .map_err(|e| e.to_string())?;
+    ensure(ok == 3, || format!("succeeded on run {ok}"))?;
+    ensure(marks("retry_ok").len() == 3, || {
+        format!("{:?}", marks("retry_ok"))
+    })?;
+    let err = flaky("retry_bad", 5)
+        .compute_with(&dask)
+        .err()
+        .ok_or("a task failing five times succeeded with two retries")?;
+    ensure(matches!(err, delayed::Error::Failed { .. }), || {
+        format!("{err:?}")
+    })?;
+    ensure(err.to_string().contains("flaky: run 3"), || err.to_string())?;
+    ensure(marks("retry_bad").len() == 3, || {
+        format!("{:?}", marks("retry_bad"))
+    })?;
+    let once = flaky("retry_none", 1).compute_with(&Scheduler::dask(cluster));
+    ensure(once.is_err() && marks("retry_none").len() == 1, || {
+        format!("{once:?} after {} runs", marks("retry_none").len())
+    })
+}
+
 /// The report's per-function times come from the workers, where the tasks ran.
 fn worker_times(cluster: &Cluster) -> Result<(), String> {
     let naps: Vec<Delayed<u64>> = (0..6).map(|i| nap("times", i, 100)).collect();
@@ -915,7 +958,15 @@ fn late_worker_elsewhere(_: &Cluster) -> Result<(), String> {
             .copied()
             .find(|&w| w == elsewhere_pid || parent_of(w) == Some(elsewhere_pid))
             .ok_or_else(|| format!("the late worker {elsewhere_pid} is not among {workers:?}"))?;
+        let before = cluster.threads();
         let second = runtime_pids(&cluster, 8)?;
+        // One thread each: the compute after the join cut for two.
+        ensure((before, cluster.threads()) == (1, 2), || {
+            format!(
+                "threads {before} → {} after a worker joined",
+                cluster.threads()
+            )
+        })?;
         let parents: Vec<Option<u32>> = second.iter().map(|&p| parent_of(p)).collect();
         ensure(parents.contains(&Some(late)), || {
             format!(
@@ -1294,6 +1345,7 @@ fn main() -> ExitCode {
         ("tutorial_graph", tutorial_graph),
         ("spreads_over_workers", spreads_over_workers),
         ("worker_times", worker_times),
+        ("retries", retries),
         ("failures", failures),
         ("driver_side_nodes", driver_side_nodes),
         ("every_node_kind_on_workers", every_node_kind_on_workers),

@@ -96,6 +96,7 @@ fn execute(
         stop: options.stop,
         sink,
         strict: scheduler.is_strict(),
+        retries: scheduler.retries_of(),
     };
     let result = executor.run(plan, &ctx);
     match session {

@@ -53,6 +53,8 @@ pub struct Scheduler {
     watch: Watch,
     /// Set by `Scheduler::strict`.
     strict: bool,
+    /// Set by `Scheduler::retries`.
+    retries: u32,
 }
 
 impl Default for Scheduler {
@@ -76,6 +78,9 @@ impl std::fmt::Debug for Scheduler {
         }
         if self.strict {
             f.write_str(".strict(true)")?;
+        }
+        if self.retries > 0 {
+            write!(f, ".retries({})", self.retries)?;
         }
         Ok(())
     }
@@ -168,6 +173,29 @@ impl Scheduler {
         self
     }
 
+    /// On a cluster (`Scheduler::dask`): a task whose function returns `Err` or panics
+    /// runs again, up to `n` more times, before the compute fails with the usual
+    /// [`Error::Failed`](crate::Error::Failed) or [`Error::Panicked`](crate::Error::Panicked)
+    /// (dask's `retries=`, for flaky work: a network read, a busy service). The tasks
+    /// of its partition run again with it. Workers lost while running stay dask's
+    /// business, as before (its `allowed-failures`). The local schedulers run each task
+    /// once (a task's inputs may have been moved into it): for them it changes nothing.
+    ///
+    /// ```
+    /// use delayed::Scheduler;
+    /// let sched = Scheduler::new().retries(2);
+    /// assert_eq!(format!("{sched:?}"), "Scheduler::new().retries(2)");
+    /// ```
+    pub fn retries(mut self, n: u32) -> Scheduler {
+        self.retries = n;
+        self
+    }
+
+    /// How many times a failed task runs again ([`retries`](Scheduler::retries)).
+    pub(crate) fn retries_of(&self) -> u32 {
+        self.retries
+    }
+
     /// Whether [`strict`](Scheduler::strict) is on.
     pub(crate) fn is_strict(&self) -> bool {
         self.strict
@@ -187,6 +215,7 @@ impl Scheduler {
             cache: None,
             watch: Watch::default(),
             strict: false,
+            retries: 0,
         }
     }
 

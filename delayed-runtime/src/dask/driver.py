@@ -477,7 +477,7 @@ class _Session:
     def submit(self, client, frame):
         """`frame`: scattered values (count, then key and blob each), partitions (count,
         then key, payload and its dependencies' keys each), the keys whose results the
-        driver wants."""
+        driver wants, how many times a failed partition runs again."""
         i = 0
         n = int(frame[i])
         i += 1
@@ -490,6 +490,7 @@ class _Session:
             # once each.
             self.futures.update(client.scatter(data, hash=False))
         n = int(frame[i])
+        retries = int(frame[i + 2 + 3 * n]) or None
         i += 1
         for _ in range(n):
             key = frame[i].decode()
@@ -497,7 +498,12 @@ class _Session:
             deps = frame[i + 2].decode().split("\n") if frame[i + 2] else []
             i += 3
             future = client.submit(
-                _delayed_task, payload, *[self.futures[d] for d in deps], key=key, pure=False
+                _delayed_task,
+                payload,
+                *[self.futures[d] for d in deps],
+                key=key,
+                pure=False,
+                retries=retries,
             )
             self.futures[key] = future
             future.add_done_callback(self._done)

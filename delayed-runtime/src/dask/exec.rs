@@ -52,7 +52,12 @@ impl Executor for Inner {
             placement.refuse_local(plan)?;
         }
         let costs = self.mean_costs();
-        let layout = Layout::of(plan, &placement.ops, 4 * self.threads().max(1), &costs, ctx);
+        // The cluster's size now: workers that joined since the last compute get work.
+        let threads = match placement.ops.iter().any(Option::is_some) {
+            true => self.refresh_threads()?,
+            false => self.threads(),
+        };
+        let layout = Layout::of(plan, &placement.ops, 4 * threads.max(1), &costs, ctx);
         let mut flow = Flow::new(self, plan, ctx, &placement, &layout);
         let outcome = flow.run();
         if flow.running + flow.finished > 0 {
@@ -198,7 +203,15 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
         for (key, blob) in &scatter {
             fields.extend([key.as_bytes(), blob.as_slice()]);
         }
-        fields.extend([b"1", key, payload, deps.as_bytes(), wanted]);
+        let retries = self.ctx.retries.to_string();
+        fields.extend([
+            b"1",
+            key,
+            payload,
+            deps.as_bytes(),
+            wanted,
+            retries.as_bytes(),
+        ]);
         self.cluster.request(&fields)?;
         self.running += 1;
         if let Some(recorder) = self.ctx.recorder {
@@ -493,6 +506,7 @@ fn run_here(
         stop: ctx.stop,
         sink,
         strict: false,
+        retries: 0,
     };
     let computed = GlobalPool.run(&sub, &sub_ctx)?;
     let kept = (wave.iter().zip(keep)).filter(|(_, &k)| k).map(|(&t, _)| t);

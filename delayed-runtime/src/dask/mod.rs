@@ -99,7 +99,8 @@ pub(crate) struct Inner {
     conn: Mutex<Conn>,
     dashboard: Option<String>,
     address: String,
-    threads: usize,
+    /// The worker threads, as of the last compute (or the connect).
+    threads: std::sync::atomic::AtomicUsize,
     version: String,
     driver_pid: u32,
     /// Numbers the computes, whose futures the driver keeps apart.
@@ -119,7 +120,8 @@ impl std::fmt::Debug for Cluster {
         write!(
             f,
             "Cluster({}, {} threads)",
-            self.inner.address, self.inner.threads
+            self.inner.address,
+            self.inner.threads()
         )
     }
 }
@@ -277,7 +279,7 @@ impl Cluster {
                 conn: Mutex::new(conn),
                 dashboard,
                 address: text(3),
-                threads,
+                threads: threads.into(),
                 version: text(5),
                 driver_pid,
                 sessions: std::sync::atomic::AtomicU64::new(0),
@@ -298,9 +300,11 @@ impl Cluster {
         &self.inner.address
     }
 
-    /// The worker threads of the cluster, when it was started or connected to.
+    /// The worker threads of the cluster as of its last compute (or when it was started
+    /// or connected to): each compute asks the scheduler, so workers that joined since get
+    /// work.
     pub fn threads(&self) -> usize {
-        self.inner.threads
+        self.inner.threads()
     }
 
     /// The version of `distributed` driving it.
@@ -406,7 +410,18 @@ impl Inner {
     }
 
     pub(crate) fn threads(&self) -> usize {
+        self.threads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Asks the scheduler how many worker threads the cluster has now.
+    pub(crate) fn refresh_threads(&self) -> Result<usize, Error> {
+        let reply = self.request(&[b"threads"])?;
+        let threads = (reply.get(1))
+            .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok())
+            .ok_or_else(|| scheduler_error("dask: the scheduler gave no thread count"))?;
         self.threads
+            .store(threads, std::sync::atomic::Ordering::Relaxed);
+        Ok(threads)
     }
 
     /// A new compute's session name. Computes on one cluster from several threads take

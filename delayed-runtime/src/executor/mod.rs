@@ -54,6 +54,10 @@ pub(crate) struct Ctx<'a> {
     /// [`Scheduler::strict`](crate::Scheduler::strict)).
     #[cfg_attr(not(feature = "dask"), allow(dead_code))] // read by `dask/`
     pub(crate) strict: bool,
+    /// How many times a failed task runs again (a cluster executor's option; see
+    /// [`Scheduler::retries`](crate::Scheduler::retries)).
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))] // read by `dask/`
+    pub(crate) retries: u32,
 }
 
 /// Results handed out as they are computed: the value of every task whose flag is set
