@@ -90,6 +90,19 @@ fn flaky(tag: String, fails: u64) -> Result<u64, std::io::Error> {
     Ok(before + 1)
 }
 
+/// Needs a GPU: runs only on workers started with `--resources "GPU=1"`. Returns its
+/// input and its process id.
+#[delayed(resources(GPU = 1))]
+fn train(i: u64) -> (u64, u32) {
+    std::thread::sleep(Duration::from_millis(20));
+    (i, std::process::id())
+}
+
+#[delayed(priority = 10)]
+fn urgent(x: u64) -> u64 {
+    x + 1
+}
+
 /// The sum of `data`'s bytes, plus `i`.
 #[delayed]
 fn byte_sum(data: &[u8], i: u64) -> u64 {
@@ -1001,6 +1014,61 @@ fn stop(child: &mut std::process::Child) {
 /// `dask scheduler` and two `dask worker` processes, as on many machines: the same graph
 /// gives the same result through `Cluster::connect`, on both workers; dropping the
 /// `Cluster` leaves the scheduler running for the next client.
+/// dask resources: of two workers, only one has a GPU (`--resources "GPU=1"`), and every
+/// `train` runs there; the other tasks run anywhere; a prioritised task runs too.
+fn resources_and_priority(_: &Cluster) -> Result<(), String> {
+    let python = std::env::var("DELAYED_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let dir = std::env::temp_dir().join(format!("delayed-dask-gpu-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let file = dir.join("scheduler.json");
+    let mut scheduler = start_scheduler(&python, &file)?;
+    let mut workers = Vec::new();
+    let result = (|| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let address = scheduler_address(&file, deadline)?;
+        for extra in [&[][..], &["--resources", "GPU=1"][..]] {
+            let worker = std::process::Command::new(&python)
+                .args(["-m", "distributed.cli.dask_worker", &address])
+                .args(["--nthreads", "1", "--no-nanny", "--local-directory"])
+                .arg(&dir)
+                .args(extra)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .map_err(|e| format!("dask worker: {e}"))?;
+            workers.push(worker);
+        }
+        let gpu = workers[1].id();
+        let cluster = Cluster::connect(&address).map_err(|e| e.to_string())?;
+        wait_for_workers(&cluster, 2, deadline)?;
+        let trains: Vec<_> = (0..6).map(train).collect();
+        let others: Vec<_> = (0..6).map(|i| pid_after(11, i, 100)).collect();
+        let first = urgent(1);
+        let (trained, pids, u) =
+            delayed::compute_with((&trains, &others, &first), &Scheduler::dask(&cluster))
+                .map_err(|e| e.to_string())?;
+        ensure(u == 2, || format!("urgent gave {u}"))?;
+        ensure(trained.iter().map(|t| t.0).eq(0..6), || {
+            format!("{trained:?}")
+        })?;
+        for &(i, pid) in &trained {
+            ensure(parent_of(pid) == Some(gpu), || {
+                format!(
+                    "train({i}) ran in {pid} (parent {:?}), not on the GPU worker {gpu}",
+                    parent_of(pid)
+                )
+            })?;
+        }
+        ensure(pids.len() == 6, || format!("{pids:?}"))
+    })();
+    for child in &mut workers {
+        stop(child);
+    }
+    stop(&mut scheduler);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 /// A runtime's memory counts against its worker's memory limit: a partition holding more
 /// than the limit gets its runtime killed (and sent again, then fails with an error that
 /// says why and names the task); the next compute on the same worker runs.
@@ -1363,6 +1431,7 @@ fn main() -> ExitCode {
         ("connect_to_scheduler", connect_to_scheduler),
         ("tls_and_scheduler_file", tls_and_scheduler_file),
         ("memory_limit", memory_limit),
+        ("resources_and_priority", resources_and_priority),
         ("quiet_exit", quiet_exit),
         ("resident_runtime", resident_runtime),
         ("runtime_killed", runtime_killed),

@@ -14,6 +14,12 @@ pub(crate) struct Args {
     pub(crate) name: Option<LitStr>,
     /// `cache`: results may be kept in an on-disk cache across runs.
     pub(crate) cache: bool,
+    /// `resources(GPU = 1)`: dask resources a worker must have to run its tasks.
+    pub(crate) resources: Vec<(String, f64)>,
+    /// `priority = 10`: dask's priority for its tasks.
+    pub(crate) priority: i32,
+    /// Where `resources` or `priority` was written, if it was.
+    pub(crate) annotated_at: Option<proc_macro2::Span>,
 }
 
 impl Default for Args {
@@ -22,6 +28,9 @@ impl Default for Args {
             pure: true,
             name: None,
             cache: false,
+            resources: Vec::new(),
+            priority: 0,
+            annotated_at: None,
         }
     }
 }
@@ -36,7 +45,7 @@ impl Args {
     }
 }
 
-const KNOWN: &[&str] = &["pure", "name", "cache"];
+const KNOWN: &[&str] = &["pure", "name", "cache", "resources", "priority"];
 
 /// As [`parse`], but a bad argument goes to `errors` and the defaults stand in, so the
 /// item still expands (its callers type-check; no follow-on errors).
@@ -48,11 +57,7 @@ pub(crate) fn parse_or_report(tokens: TokenStream, errors: &mut Vec<syn::Error>)
 }
 
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
-    let mut args = Args {
-        pure: true,
-        name: None,
-        cache: false,
-    };
+    let mut args = Args::default();
     if tokens.is_empty() {
         return Ok(args);
     }
@@ -96,6 +101,23 @@ fn parse_one(args: &mut Args, meta: ParseNestedMeta<'_>) -> syn::Result<()> {
         }
         args.name = Some(value);
         Ok(())
+    } else if meta.path.is_ident("resources") {
+        args.annotated_at = Some(meta.path.span());
+        meta.parse_nested_meta(|inner| {
+            let name = inner
+                .path
+                .get_ident()
+                .map(|i| i.to_string())
+                .ok_or_else(|| inner.error("expected a resource name: `resources(GPU = 1)`"))?;
+            let amount = amount(&inner.value()?.parse::<syn::Lit>()?)?;
+            args.resources.push((name, amount));
+            Ok(())
+        })
+    } else if meta.path.is_ident("priority") {
+        args.annotated_at = Some(meta.path.span());
+        let expr: syn::Expr = meta.value()?.parse()?;
+        args.priority = priority(&expr)?;
+        Ok(())
     } else {
         let given = meta
             .path
@@ -107,8 +129,46 @@ fn parse_one(args: &mut Args, meta: ParseNestedMeta<'_>) -> syn::Result<()> {
             None => String::new(),
         };
         Err(meta.error(format!(
-            "unknown `#[delayed]` argument `{given}`{hint} (expected `pure = true|false`, `name = \"...\"` or `cache`)"
+            "unknown `#[delayed]` argument `{given}`{hint} (expected `pure = true|false`, `name = \"...\"`, `cache`, `resources(NAME = amount, ...)` or `priority = n`)"
         )))
+    }
+}
+
+/// A resource amount: a positive number.
+fn amount(lit: &syn::Lit) -> syn::Result<f64> {
+    let value = match lit {
+        syn::Lit::Int(i) => i.base10_parse::<f64>()?,
+        syn::Lit::Float(f) => f.base10_parse::<f64>()?,
+        _ => return Err(syn::Error::new(lit.span(), "expected a number: `GPU = 1`")),
+    };
+    if value > 0.0 && value.is_finite() {
+        Ok(value)
+    } else {
+        Err(syn::Error::new(
+            lit.span(),
+            "a resource amount must be above 0",
+        ))
+    }
+}
+
+/// A priority: an integer, maybe negative.
+fn priority(expr: &syn::Expr) -> syn::Result<i32> {
+    let (negative, lit) = match expr {
+        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => (true, &*u.expr),
+        other => (false, other),
+    };
+    match lit {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => {
+            let n = i.base10_parse::<i32>()?;
+            Ok(if negative { -n } else { n })
+        }
+        _ => Err(syn::Error::new_spanned(
+            expr,
+            "expected an integer: `priority = 10` (higher runs first)",
+        )),
     }
 }
 
@@ -157,6 +217,21 @@ mod tests {
         assert!(!err.contains("did you mean"), "{err}");
         let err = parse(quote!(cach)).err().unwrap().to_string();
         assert!(err.contains("did you mean `cache`"), "{err}");
+    }
+
+    #[test]
+    fn resources_and_priority() {
+        let args = parse(quote!(resources(GPU = 1, MEM = 2.5), priority = -3)).unwrap();
+        assert_eq!(
+            args.resources,
+            vec![("GPU".into(), 1.0), ("MEM".into(), 2.5)]
+        );
+        assert_eq!(args.priority, -3);
+        assert!(args.annotated_at.is_some());
+        let err = |t| parse(t).err().unwrap().to_string();
+        assert!(err(quote!(resources(GPU = 0))).contains("above 0"));
+        assert!(err(quote!(resources(GPU = "one"))).contains("expected a number"));
+        assert!(err(quote!(priority = "high")).contains("expected an integer"));
     }
 
     #[test]

@@ -69,7 +69,31 @@ pub(crate) fn check_fn(func: &ItemFn, args: &Args) -> syn::Result<()> {
     }
     check_output(func, args, &mut errors);
     check_body(func, args, &mut errors);
+    check_annotations(func, args, &mut errors);
     errors.finish()
+}
+
+/// `resources(...)` and `priority` ride on the function's op for the cluster, which is
+/// made where all its types are known: no generic parameters, no `self`/`Self`.
+fn check_annotations(func: &ItemFn, args: &Args, errors: &mut Errors) {
+    let Some(span) = args.annotated_at else {
+        return;
+    };
+    let (sig, block) = (&func.sig, &func.block);
+    let generic = !sig.generics.params.is_empty();
+    if generic || crate::sig::mentions_self(quote::quote!(#sig #block)) {
+        let what = if generic {
+            "generic parameters"
+        } else {
+            "`self` or `Self`"
+        };
+        errors.push_at(
+            span,
+            format!(
+                "`resources` and `priority` need a function without {what}: its cluster op is made where all its types are known; call a plain `#[delayed]` fn that carries them"
+            ),
+        );
+    }
 }
 
 /// `async`, `const`, `unsafe`, variadic.
@@ -336,8 +360,7 @@ mod tests {
     fn errors(func: ItemFn, pure: bool) -> Vec<String> {
         let args = Args {
             pure,
-            name: None,
-            cache: false,
+            ..Args::default()
         };
         match check_fn(&func, &args) {
             Ok(()) => Vec::new(),

@@ -233,7 +233,7 @@ impl<'a> Func<'a> {
         // An op for other processes (`Scheduler::dask`) when its types are all known
         // here: no generics, no `Self`.
         let remote = (!self.uses_self && sig.generics.params.is_empty())
-            .then(|| remote(&self.params, &self.output, &path, &token_hash));
+            .then(|| remote(&self.params, &self.output, (&path, &token_hash), self.args));
         Task {
             asserts,
             display: self.args.display(&sig.ident),

@@ -7,6 +7,7 @@
 use quote::quote;
 use syn::Type;
 
+use crate::attr::Args;
 use crate::parts::local;
 use crate::rt::rt;
 use crate::shape::Remote;
@@ -14,8 +15,20 @@ use crate::sig::{Param, Pass};
 
 /// The op of the function at `path` (after the module) with tokens hashed to
 /// `token_hash`, sitting beside `__delayed_body` in the lazy function.
-pub(crate) fn remote(params: &[Param], output: &Type, path: &str, token_hash: &str) -> Remote {
+pub(crate) fn remote(
+    params: &[Param],
+    output: &Type,
+    (path, token_hash): (&str, &str),
+    args: &Args,
+) -> Remote {
     let rt = rt();
+    // dask's resources and priority (`#[delayed(resources(GPU = 1), priority = 10)]`).
+    let annotated = args.annotated_at.map(|_| {
+        let (names, amounts): (Vec<&String>, Vec<&f64>) =
+            args.resources.iter().map(|(n, a)| (n, a)).unzip();
+        let priority = args.priority;
+        quote!(.annotated(&[#( (#names, #amounts) ),*], #priority))
+    });
     // The reads without `Send + Sync` bounds: those are checked in the lazy function,
     // and a second check here would repeat its errors.
     let reads = params
@@ -62,7 +75,7 @@ pub(crate) fn remote(params: &[Param], output: &Type, path: &str, token_hash: &s
             __delayed_remote_run,
             __delayed_remote_input,
             __delayed_remote_output,
-        );
+        )#annotated;
     };
     Remote { reads, items }
 }

@@ -477,7 +477,9 @@ class _Session:
     def submit(self, client, frame):
         """`frame`: scattered values (count, then key and blob each), partitions (count,
         then key, payload and its dependencies' keys each), the keys whose results the
-        driver wants, how many times a failed partition runs again."""
+        driver wants, then how many times a failed partition runs again, the resources a
+        worker needs (`GPU=1,MEM=2`) and the priority (these three for every partition of
+        the frame)."""
         i = 0
         n = int(frame[i])
         i += 1
@@ -491,6 +493,12 @@ class _Session:
             self.futures.update(client.scatter(data, hash=False))
         n = int(frame[i])
         retries = int(frame[i + 2 + 3 * n]) or None
+        resources = {}
+        for pair in frame[i + 3 + 3 * n].decode().split(","):
+            if pair:
+                name, amount = pair.split("=")
+                resources[name] = float(amount)
+        priority = int(frame[i + 4 + 3 * n])
         i += 1
         for _ in range(n):
             key = frame[i].decode()
@@ -504,6 +512,8 @@ class _Session:
                 key=key,
                 pure=False,
                 retries=retries,
+                resources=resources or None,
+                priority=priority,
             )
             self.futures[key] = future
             future.add_done_callback(self._done)

@@ -204,13 +204,17 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
             fields.extend([key.as_bytes(), blob.as_slice()]);
         }
         let retries = self.ctx.retries.to_string();
+        let part = &self.layout.parts[p as usize];
+        let resources = (part.resources.iter())
+            .map(|(name, amount)| format!("{name}={amount}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let priority = part.priority.to_string();
+        fields.extend([b"1", key, payload, deps.as_bytes(), wanted]);
         fields.extend([
-            b"1",
-            key,
-            payload,
-            deps.as_bytes(),
-            wanted,
             retries.as_bytes(),
+            resources.as_bytes(),
+            priority.as_bytes(),
         ]);
         self.cluster.request(&fields)?;
         self.running += 1;

@@ -42,6 +42,10 @@ pub(super) struct Part {
     pub(super) needs: Vec<u32>,
     /// The partitions it reads from (each once).
     pub(super) after: Vec<u32>,
+    /// dask resources a worker needs to run it (its tasks' own, the largest of each).
+    pub(super) resources: Vec<(&'static str, f64)>,
+    /// dask priority (its tasks' highest).
+    pub(super) priority: i32,
 }
 
 /// Each task's phase (driver phases even, cluster phases odd), and the tasks of each.
@@ -118,12 +122,15 @@ impl Layout {
                 for &t in chunk {
                     part[t as usize] = parts.len() as u32;
                 }
+                let (resources, priority) = annotations(plan, chunk);
                 parts.push(Part {
                     tasks: chunk.to_vec(),
                     outputs: Vec::new(),
                     key: partition_key(plan, chunk),
                     needs: Vec::new(),
                     after: Vec::new(),
+                    resources,
+                    priority,
                 });
             }
         }
@@ -223,6 +230,8 @@ fn cut<'t>(
 
 /// Where a cluster phase's tasks are cut into partitions (chunk boundaries).
 ///
+/// A task that asks dask for resources or a priority is a chunk of its own.
+///
 /// Balanced by cost: each chunk holds about the same measured work (the mean time of each
 /// task's function on the workers in earlier computes on this cluster; a function not
 /// measured yet counts as the phase's mean), or, when nothing is measured yet, the same
@@ -242,7 +251,10 @@ fn chunk_bounds(plan: &Plan<'_>, tasks: &[u32], wanted: usize, costs: &Costs) ->
         for i in tasks
             .iter()
             .enumerate()
-            .filter(|&(_, &t)| plan.sources_of(t).iter().filter(|&&s| s != CONST).count() >= WIDE)
+            .filter(|&(_, &t)| {
+                annotated(plan, t)
+                    || plan.sources_of(t).iter().filter(|&&s| s != CONST).count() >= WIDE
+            })
             .map(|(i, _)| i)
         {
             bounds.extend([i, i + 1]);
@@ -257,13 +269,38 @@ fn chunk_bounds(plan: &Plan<'_>, tasks: &[u32], wanted: usize, costs: &Costs) ->
         let mut reads = plan.sources_of(t).iter().filter(|&&s| s != CONST);
         let chained = reads.next() == Some(&prev)
             && reads.next().is_none()
-            && plan.reads()[prev as usize] == 1;
+            && plan.reads()[prev as usize] == 1
+            && !annotated(plan, prev)
+            && !annotated(plan, t);
         if !chained {
             bounds.push(i);
         }
     }
     bounds.push(tasks.len());
     bounds
+}
+
+/// What `chunk`'s tasks ask of dask: each resource at the most any task needs, and the
+/// highest priority.
+fn annotations(plan: &Plan<'_>, chunk: &[u32]) -> (Vec<(&'static str, f64)>, i32) {
+    let mut resources: Vec<(&'static str, f64)> = Vec::new();
+    let mut priority = None;
+    for op in chunk.iter().filter_map(|&t| plan.task(t).remote()) {
+        for &(name, amount) in op.resources {
+            match resources.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, have)) => *have = have.max(amount),
+                None => resources.push((name, amount)),
+            }
+        }
+        priority = Some(priority.map_or(op.priority, |p: i32| p.max(op.priority)));
+    }
+    (resources, priority.unwrap_or(0))
+}
+
+/// Whether task `t` asks dask for resources or a priority: it gets a partition of its
+/// own, so the rest does not wait for (or hold) what it needs.
+fn annotated(plan: &Plan<'_>, t: u32) -> bool {
+    plan.task(t).remote().is_some_and(|op| op.is_annotated())
 }
 
 /// The measured mean cost of each function (ns), by name.

@@ -359,6 +359,10 @@ pub struct RemoteOp {
     pub(crate) output: fn() -> Option<&'static Codec>,
     /// The result type's name, for messages.
     pub(crate) output_name: fn() -> &'static str,
+    /// dask resources a worker must have to run it (`#[delayed(resources(GPU = 1))]`).
+    pub(crate) resources: &'static [(&'static str, f64)],
+    /// dask priority (`#[delayed(priority = 10)]`): higher runs first.
+    pub(crate) priority: i32,
 }
 
 #[cfg_attr(not(feature = "dask"), allow(dead_code))]
@@ -378,7 +382,25 @@ impl RemoteOp {
             input,
             output,
             output_name: unnamed,
+            resources: &[],
+            priority: 0,
         }
+    }
+
+    /// With the dask resources and priority its `#[delayed(...)]` asked for.
+    pub const fn annotated(
+        mut self,
+        resources: &'static [(&'static str, f64)],
+        priority: i32,
+    ) -> RemoteOp {
+        self.resources = resources;
+        self.priority = priority;
+        self
+    }
+
+    /// Whether it asks dask for resources or a priority.
+    pub(crate) fn is_annotated(&self) -> bool {
+        !self.resources.is_empty() || self.priority != 0
     }
 
     /// An op for a body known by its type only (`remote.rs`): no path, the result's
@@ -394,6 +416,8 @@ impl RemoteOp {
             input: no_input_codec,
             output,
             output_name,
+            resources: &[],
+            priority: 0,
         }
     }
 
