@@ -103,6 +103,16 @@ fn urgent(x: u64) -> u64 {
     x + 1
 }
 
+/// Sleeps `ms` milliseconds; returns when it started and ended (ms since the epoch).
+#[delayed]
+fn span(tag: String, i: u64, ms: u64) -> Vec<u64> {
+    mark(&tag);
+    let _ = i;
+    let start = millis_since_epoch();
+    std::thread::sleep(Duration::from_millis(ms));
+    vec![start, millis_since_epoch()]
+}
+
 /// The sum of `data`'s bytes, plus `i`.
 #[delayed]
 fn byte_sum(data: &[u8], i: u64) -> u64 {
@@ -626,6 +636,44 @@ fn jobs_on_the_cluster(cluster: &Cluster) -> Result<(), String> {
         ensure(got == want, || format!("job {k}: {got} != {want}"))?;
     }
     Ok(())
+}
+
+/// A cluster job cancelled returns at once (within 0.5 s) and no task of it starts after
+/// (those running may finish); two jobs on one cluster run at the same time.
+fn cancel_and_overlap(cluster: &Cluster) -> Result<(), String> {
+    clear_marks("cancel_span");
+    let sched = Scheduler::dask(cluster);
+    let naps = delayed::collect((0..12).map(|i| span("cancel_span", i, 500)));
+    let job = delayed::submit_with(naps, &sched).map_err(|e| e.to_string())?;
+    std::thread::sleep(Duration::from_millis(700));
+    let asked = Instant::now();
+    job.cancel();
+    let outcome = job.wait();
+    let took = asked.elapsed();
+    ensure(
+        matches!(outcome, Err(delayed::Error::Cancelled { .. })),
+        || format!("{outcome:?}"),
+    )?;
+    ensure(took < Duration::from_millis(500), || {
+        format!("cancel took {took:?}")
+    })?;
+    let at_cancel = marks("cancel_span").len();
+    // Twelve naps of 0.5 s on two threads: 1.5 s more would have started six more.
+    std::thread::sleep(Duration::from_millis(1500));
+    let later = marks("cancel_span").len();
+    ensure(later <= at_cancel + 2 && later < 8, || {
+        format!("{at_cancel} naps had started at the cancel, {later} 1.5 s later")
+    })?;
+    // Two jobs of one long task each: with two worker threads they run side by side.
+    let a = delayed::submit_with(span("overlap", 1, 800), &sched).map_err(|e| e.to_string())?;
+    let b = delayed::submit_with(span("overlap", 2, 800), &sched).map_err(|e| e.to_string())?;
+    let (a, b) = (
+        a.wait().map_err(|e| e.to_string())?,
+        b.wait().map_err(|e| e.to_string())?,
+    );
+    ensure(a[0] < b[1] && b[0] < a[1], || {
+        format!("job a ran {a:?}, job b {b:?}: one after the other")
+    })
 }
 
 /// `.cache(dir)` composes: results computed on the cluster are stored by the driver, and
@@ -1423,6 +1471,7 @@ fn main() -> ExitCode {
         ("shapes", shapes),
         ("concurrent_computes", concurrent_computes),
         ("jobs_on_the_cluster", jobs_on_the_cluster),
+        ("cancel_and_overlap", cancel_and_overlap),
         ("cache_composes", cache_composes),
         ("bad_address", bad_address),
         ("missing_python", missing_python),
