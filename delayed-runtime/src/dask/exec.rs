@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::layout::{Layout, NONE};
+use super::layout::{Layout, Part, NONE};
 use super::payload::{internal, read_outputs, Payloads};
 use super::place::Placement;
 use super::Inner;
@@ -34,6 +34,7 @@ use crate::executor::local::GlobalPool;
 use crate::executor::{Ctx, Executor, Sink};
 use crate::graph::node::{Body, InputList, Node};
 use crate::plan::{renumbered, Dependents, Plan, CONST};
+use crate::watch::Recorder;
 
 /// How long one wait for finished partitions lasts at most, in milliseconds (a cancel
 /// is seen within it).
@@ -125,13 +126,15 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
     ) -> Flow<'a, 'p, 'g> {
         let n = plan.len();
         let parts = &layout.parts;
+        let mut payloads = Payloads::new(plan, placement, layout);
+        payloads.events = ctx.recorder.is_some_and(|r| r.timed());
         Flow {
             cluster,
             session: cluster.session(),
             plan,
             ctx,
             layout,
-            payloads: Payloads::new(plan, placement, layout),
+            payloads,
             values: vec![None; n],
             here: vec![false; n],
             driver_left: (0..n as u32)
@@ -224,8 +227,12 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
         Ok(())
     }
 
-    /// Whether partition `p` has results the driver needs.
+    /// Whether partition `p` has results the driver needs (every partition does when
+    /// its tasks' times are wanted: they come after its values).
     fn gathered(&self, p: u32) -> bool {
+        if self.payloads.events {
+            return true;
+        }
         let part = &self.layout.parts[p as usize];
         part.outputs
             .iter()
@@ -292,7 +299,8 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
             };
             for (name, calls, ns) in costs {
                 self.cluster.learn(name, calls, ns);
-                if let Some(recorder) = self.ctx.recorder {
+                // With each task's times, the report has them already.
+                if let (Some(recorder), false) = (self.ctx.recorder, self.payloads.events) {
                     recorder.worker_time(name, ns);
                 }
             }
@@ -307,10 +315,7 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
         let part = &self.layout.parts[p as usize];
         if let Some(recorder) = self.ctx.recorder {
             recorder.crossed(0, blob.len());
-            let now = recorder.clock();
-            for &t in &part.tasks {
-                recorder.executed_at(self.plan, t, now, true, true);
-            }
+            self.record(recorder, part, blob);
         }
         if !self.gathered(p) {
             return Ok(());
@@ -337,6 +342,29 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
             self.here[t as usize] = true;
         }
         Ok(())
+    }
+
+    /// Counts partition `part`'s tasks done: each with the times its worker sent, if it
+    /// did, else all at this instant.
+    fn record(&self, recorder: &Recorder, part: &Part, blob: &[u8]) {
+        let times = self.payloads.events.then(|| super::task::read_times(blob));
+        let Some(Ok(Some((pid, mut times)))) = times else {
+            let now = recorder.clock();
+            for &t in &part.tasks {
+                recorder.executed_at(self.plan, t, now, true, true);
+            }
+            return;
+        };
+        let epoch = recorder.epoch_unix_ns();
+        // Inputs before their readers (a reader starts after its inputs ended), as the
+        // report's count of held results expects.
+        times.sort_unstable_by_key(|&(_, _, start, _)| start);
+        for (i, thread, start, dur) in times {
+            if let Some(&t) = part.tasks.get(i as usize) {
+                let start = start.saturating_sub(epoch);
+                recorder.executed_remote(self.plan, t, (start, dur), (pid, thread));
+            }
+        }
     }
 
     /// Runs every driver task whose inputs are here (or run in the same wave); whether

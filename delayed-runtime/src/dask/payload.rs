@@ -22,7 +22,7 @@ use crate::graph::node::{Input, Node};
 use crate::plan::{Plan, CONST};
 
 /// The payload format's first bytes.
-pub(crate) const MAGIC: &[u8; 4] = b"DLP2";
+pub(crate) const MAGIC: &[u8; 4] = b"DLP3";
 
 /// Tags of a partition node's inputs.
 pub(crate) const IN_LOCAL: u8 = 0;
@@ -58,6 +58,8 @@ pub(super) struct Payloads<'a, 'p, 'g> {
     local_of: Vec<u32>,
     /// Scattered values not yet handed to dask: key and blob.
     pub(super) scatter: Vec<(String, Vec<u8>)>,
+    /// Ask the workers for each task's times (a trace or a report is on).
+    pub(super) events: bool,
 }
 
 impl<'a, 'p, 'g> Payloads<'a, 'p, 'g> {
@@ -73,6 +75,7 @@ impl<'a, 'p, 'g> Payloads<'a, 'p, 'g> {
             sent: vec![None; plan.len()],
             local_of: vec![NONE; plan.len()],
             scatter: Vec::new(),
+            events: false,
         }
     }
 
@@ -102,6 +105,7 @@ impl<'a, 'p, 'g> Payloads<'a, 'p, 'g> {
         w.raw(MAGIC);
         w.u64(image::canary());
         w.u32(p);
+        w.u8(u8::from(self.events));
         // The codecs the worker must know by type (beyond the common ones).
         let known = codec::registered();
         w.u32(known.len() as u32);

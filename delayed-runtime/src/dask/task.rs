@@ -29,7 +29,7 @@ use crate::graph::names::intern;
 use crate::graph::node::{Body, Input, InputList, Node, RemoteOp, Scope};
 use crate::key::Key;
 use crate::plan::Plan;
-use crate::watch::Recorder;
+use crate::watch::{Event, Recorder};
 
 /// Set (to anything) in the environment of a worker's runtime process.
 pub(crate) const TASK_ENV: &str = "DELAYED_WORKER_TASK";
@@ -134,23 +134,29 @@ fn parts(input: &[u8]) -> Result<Vec<&[u8]>, String> {
 /// Runs one partition: its result blob, and what its functions cost (see [`costs`]).
 fn run_partition(input: &[u8], pool: &OwnPool) -> (Vec<u8>, Vec<u8>) {
     let built = parts(input).and_then(|parts| build(&parts));
-    let Partition { nodes, outputs } = match built {
+    let Partition {
+        nodes,
+        outputs,
+        events,
+    } = match built {
         Ok(built) => built,
         Err(message) => return (infra(&message), Vec::new()),
     };
     let roots: Vec<&Arc<Node>> = outputs.iter().map(|&(i, _)| &nodes[i]).collect();
-    // The local executor directly (a partition is planned already, uncached), timed (one
-    // task in 16 of large partitions): the driver learns what each function costs and the
-    // report shows it.
+    // The local executor directly (a partition is planned already, uncached), timed: every
+    // task when the driver wants their times or the partition is small, else one in 16
+    // (what each function costs, for the driver's cut and report).
     let plan = Plan::new(&roots);
-    let every = if plan.len() < 4096 { 1 } else { 16 };
+    let every = if events || plan.len() < 4096 { 1 } else { 16 };
     let recorder = Recorder::sampling(pool.workers(), pool.pooled(), every);
+    let epoch = recorder.epoch_unix_ns();
     let ctx = Ctx {
         recorder: Some(&recorder),
         ..Ctx::default()
     };
     let ran = pool.run(&plan, &ctx);
-    let costs = costs(&recorder.sampled_costs(&plan));
+    let (costs, times) = recorder.sampled_costs(&plan, events);
+    let costs = costs_blob(&costs);
     let blob = match ran {
         Ok(values) => {
             let mut w = Writer::default();
@@ -162,6 +168,9 @@ fn run_partition(input: &[u8], pool: &OwnPool) -> (Vec<u8>, Vec<u8>) {
                     Err(e) => return (infra(&format!("encoding `{}`: {e}", node.label())), costs),
                 }
             }
+            if events {
+                write_times(&mut w, &plan, epoch, &times);
+            }
             w.buf
         }
         Err(error) => failure(&error, &nodes),
@@ -169,9 +178,44 @@ fn run_partition(input: &[u8], pool: &OwnPool) -> (Vec<u8>, Vec<u8>) {
     (blob, costs)
 }
 
+/// After a result blob's values: this runtime's pid, then each task's position in the
+/// partition, thread, start (ns since the Unix epoch) and duration.
+fn write_times(w: &mut Writer, plan: &Plan<'_>, epoch: u64, times: &[Event]) {
+    w.u32(std::process::id());
+    w.u32(times.len() as u32);
+    for e in times {
+        w.u32(position_of(&plan.task(e.task).key()).1);
+        w.u32(e.tid);
+        w.u64(epoch.saturating_add(e.start_ns));
+        w.u64(e.dur_ns);
+    }
+}
+
+/// The times [`write_times`] wrote after the values of `blob`, if any: the runtime's pid
+/// and, per task, its position, thread, start (Unix ns) and duration.
+pub(crate) type Times = (u32, Vec<(u32, u32, u64, u64)>);
+
+pub(crate) fn read_times(blob: &[u8]) -> Result<Option<Times>, String> {
+    let mut r = Reader::new(blob);
+    if r.u8()? != 0 {
+        return Ok(None);
+    }
+    for _ in 0..r.u32()? {
+        r.bytes()?;
+    }
+    if r.is_empty() {
+        return Ok(None);
+    }
+    let pid = r.u32()?;
+    let times = (0..r.u32()?)
+        .map(|_| Ok((r.u32()?, r.u32()?, r.u64()?, r.u64()?)))
+        .collect::<Result<_, String>>()?;
+    Ok(Some((pid, times)))
+}
+
 /// Each function's calls and total time in a partition: `u32` count, then name, calls
 /// (`u32`) and nanoseconds (`u64`) each.
-fn costs(functions: &[(&str, u32, u64)]) -> Vec<u8> {
+fn costs_blob(functions: &[(&str, u32, u64)]) -> Vec<u8> {
     let mut w = Writer::default();
     w.u32(functions.len() as u32);
     for &(name, calls, ns) in functions {
@@ -274,6 +318,8 @@ pub(crate) fn read_failure(blob: &[u8]) -> Result<Failure, String> {
 struct Partition {
     nodes: Vec<Arc<Node>>,
     outputs: Vec<(usize, &'static Codec)>,
+    /// The driver wants each task's times (a trace or a report).
+    events: bool,
 }
 
 /// The partition's nodes and outputs, from its payload and its dependencies' blobs.
@@ -295,6 +341,7 @@ fn build(parts: &[&[u8]]) -> Result<Partition, String> {
         );
     }
     let partition = r.u32()?;
+    let events = r.u8()? != 0;
     for _ in 0..r.u32()? {
         crate::codec::register(codec_at(r.u64()?));
     }
@@ -340,7 +387,11 @@ fn build(parts: &[&[u8]]) -> Result<Partition, String> {
     if !r.is_empty() {
         return Err(malformed());
     }
-    Ok(Partition { nodes, outputs })
+    Ok(Partition {
+        nodes,
+        outputs,
+        events,
+    })
 }
 
 /// The key of node `index` of partition `partition`: made up here (the driver sends

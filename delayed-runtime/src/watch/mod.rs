@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use progress::Progress;
 pub use report::{FunctionStats, Report};
@@ -45,6 +46,8 @@ pub(crate) struct Event {
     pub(crate) dur_ns: u64,
     /// Ran on a cluster's worker, not in this process.
     pub(crate) cluster: bool,
+    /// The worker runtime's process id, when the worker said (else 0).
+    pub(crate) process: u32,
 }
 
 /// One worker's events, on a cache line of its own.
@@ -62,6 +65,8 @@ struct Live {
 /// The per-task side of watching: what `run.rs` calls.
 pub(crate) struct Recorder {
     epoch: Instant,
+    /// `epoch` on the wall clock, which a cluster's workers share.
+    epoch_wall: SystemTime,
     /// One per worker plus one for the calling thread; empty when nothing is timed.
     buffers: Box<[Buffer]>,
     /// Whether tasks run on a pool (else every event is on the calling thread).
@@ -85,6 +90,7 @@ impl Recorder {
     pub(crate) fn sampling(workers: usize, pooled: bool, every: u32) -> Recorder {
         Recorder {
             epoch: Instant::now(),
+            epoch_wall: SystemTime::now(),
             buffers: (0..=workers.max(1))
                 .map(|_| Buffer(Mutex::new(Vec::new())))
                 .collect(),
@@ -100,14 +106,20 @@ impl Recorder {
     /// Per function of `plan`: its calls, and their estimated total time (the mean of
     /// the sampled calls times the calls), longest first.
     #[cfg_attr(not(feature = "dask"), allow(dead_code))]
-    pub(crate) fn sampled_costs(self, plan: &Plan<'_>) -> Vec<(&'static str, u32, u64)> {
+    /// With `keep`, the events too (else none).
+    pub(crate) fn sampled_costs(
+        self,
+        plan: &Plan<'_>,
+        keep: bool,
+    ) -> (Vec<(&'static str, u32, u64)>, Vec<Event>) {
         let mut by_name: HashMap<&'static str, (u32, u32, u64)> = HashMap::new();
         for node in plan.tasks() {
             if matches!(node.body(), Body::Task(_)) && !node.is_collect() {
                 by_name.entry(node.name()).or_default().0 += 1;
             }
         }
-        for e in self.into_events(false) {
+        let events = self.into_events(false);
+        for e in &events {
             let entry = by_name.entry(plan.task(e.task).name()).or_default();
             entry.1 += 1;
             entry.2 = entry.2.saturating_add(e.dur_ns);
@@ -120,7 +132,7 @@ impl Recorder {
             })
             .collect();
         costs.sort_by_key(|c| std::cmp::Reverse(c.2));
-        costs
+        (costs, if keep { events } else { Vec::new() })
     }
 
     /// Calls of function `name` took `ns` nanoseconds on a cluster's workers.
@@ -163,6 +175,55 @@ impl Recorder {
         self.executed_at(plan, t, started, ok, false);
     }
 
+    /// Whether tasks are timed (a trace or a report): then a cluster's workers send each
+    /// task's times.
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))]
+    pub(crate) fn timed(&self) -> bool {
+        !self.buffers.is_empty()
+    }
+
+    /// `epoch`, on the wall clock (ns since the Unix epoch): what a worker's times are
+    /// told against.
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))]
+    pub(crate) fn epoch_unix_ns(&self) -> u64 {
+        self.epoch_wall.duration_since(UNIX_EPOCH).map_or(0, nanos)
+    }
+
+    /// Task `t` ran on a cluster's worker, in runtime process `process` on its thread
+    /// `thread`, from `start_ns` (since this compute's start) for `dur_ns`.
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))]
+    pub(crate) fn executed_remote(
+        &self,
+        plan: &Plan<'_>,
+        t: u32,
+        (start_ns, dur_ns): (u64, u64),
+        (process, thread): (u32, u32),
+    ) {
+        let node = plan.task(t);
+        if !matches!(node.body(), Body::Task(_)) || node.is_collect() {
+            return;
+        }
+        if let Some(done) = &self.done {
+            done.fetch_add(1, Ordering::Relaxed);
+        }
+        self.count_live(plan, t, true);
+        if let Some(buffer) = self.buffers.first() {
+            let event = Event {
+                task: t,
+                tid: thread,
+                start_ns,
+                dur_ns,
+                cluster: true,
+                process,
+            };
+            buffer
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(event);
+        }
+    }
+
     /// As [`executed`](Recorder::executed), on a cluster's worker if `cluster`.
     pub(crate) fn executed_at(
         &self,
@@ -196,6 +257,7 @@ impl Recorder {
                 start_ns: nanos(start.saturating_duration_since(self.epoch)),
                 dur_ns: nanos(end.saturating_duration_since(start)),
                 cluster,
+                process: 0,
             };
             self.buffers[tid]
                 .0
@@ -203,6 +265,11 @@ impl Recorder {
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(event);
         }
+        self.count_live(plan, t, ok);
+    }
+
+    /// The results held now, after task `t` ran (for the report's peak).
+    fn count_live(&self, plan: &Plan<'_>, t: u32, ok: bool) {
         if let Some(live) = &self.live {
             // This task's inputs: the last read of each releases it.
             for &s in plan.sources_of(t) {
@@ -297,6 +364,9 @@ impl Watch {
             started,
             recorder: Recorder {
                 epoch: started,
+                epoch_wall: SystemTime::now()
+                    .checked_sub(started.elapsed())
+                    .unwrap_or(UNIX_EPOCH),
                 buffers,
                 pooled,
                 done: bar.is_some().then_some(done),

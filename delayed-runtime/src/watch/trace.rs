@@ -3,7 +3,8 @@
 //! per task that ran, named after its function, on the thread that ran it, with times in
 //! microseconds since the compute started and the key's first 8 hex digits in `args.key`
 //! (the task's label is `name-key`). A task that ran on a cluster's worker has
-//! `args.where` `"cluster"` (and the instant its partition finished, no duration).
+//! `args.where` `"cluster"`, on a track of its worker runtime's process (its own pid) and
+//! thread, with the times the worker measured.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -43,17 +44,26 @@ fn write_json(
         out,
         "{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{{\"name\":\"delayed compute\"}}}},"
     )?;
-    let mut tids: Vec<u32> = events.iter().map(|e| e.tid).collect();
-    tids.sort_unstable();
-    tids.dedup();
-    for tid in tids {
-        let name = match tid {
-            0 => "caller".to_owned(),
-            i => format!("worker {}", i - 1),
+    // A track per thread: this process's (pid 1), and each cluster worker runtime's (its
+    // own process id) when the workers sent their tasks' times.
+    let mut tracks: Vec<(u32, u32)> = events.iter().map(|e| (e.process, e.tid)).collect();
+    tracks.sort_unstable();
+    tracks.dedup();
+    for (i, &(process, tid)) in tracks.iter().enumerate() {
+        let pid = trace_pid(process);
+        if process != 0 && (i == 0 || tracks[i - 1].0 != process) {
+            writeln!(
+                out,
+                "{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":{pid},\"tid\":0,\"args\":{{\"name\":\"worker runtime {process}\"}}}},"
+            )?;
+        }
+        let name = match (process, tid) {
+            (0, 0) => "caller".to_owned(),
+            (_, i) => format!("worker {}", i.saturating_sub(1)),
         };
         writeln!(
             out,
-            "{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{tid},\"args\":{{\"name\":\"{name}\"}}}},"
+            "{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":{pid},\"tid\":{tid},\"args\":{{\"name\":\"{name}\"}}}},"
         )?;
     }
     // One line per task, built in one reused buffer (traces of a million tasks are
@@ -63,7 +73,12 @@ fn write_json(
         line.clear();
         line.push_str("{\"name\":");
         push_json_str(&mut line, node.name());
-        let _ = write!(line, ",\"ph\":\"X\",\"pid\":1,\"tid\":{},\"ts\":", e.tid);
+        let pid = trace_pid(e.process);
+        let _ = write!(
+            line,
+            ",\"ph\":\"X\",\"pid\":{pid},\"tid\":{},\"ts\":",
+            e.tid
+        );
         push_micros(&mut line, e.start_ns);
         line.push_str(",\"dur\":");
         push_micros(&mut line, e.dur_ns);
@@ -87,6 +102,15 @@ fn write_json(
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The trace's process of an event: 1 for this one, the runtime's pid for a worker's.
+fn trace_pid(process: u32) -> u32 {
+    if process == 0 {
+        1
+    } else {
+        process
+    }
+}
 
 /// Nanoseconds as microseconds with three decimals (`12.345`), exactly.
 fn micros(ns: u64) -> String {
