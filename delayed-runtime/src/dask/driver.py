@@ -312,10 +312,15 @@ class _Costs:
         self.by_key = {}
         self.cond = threading.Condition()
 
+    # Costs that came after their compute ended are never taken: keep only the newest.
+    KEEP = 4096
+
     def event(self, event):
         _, msg = event
         with self.cond:
             self.by_key[msg["key"]] = msg["costs"]
+            while len(self.by_key) > self.KEEP:
+                del self.by_key[next(iter(self.by_key))]
             self.cond.notify_all()
 
     def take(self, keys, timeout=0):

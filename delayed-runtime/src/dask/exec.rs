@@ -275,15 +275,16 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
         Ok(())
     }
 
-    /// Takes in the costs of the finished partitions not in yet, waiting a little for
-    /// them (they travel as worker events, which may trail the results).
+    /// Takes in the costs of the finished partitions that came in since the last wait,
+    /// without waiting for the others (they travel as worker events, which may trail the
+    /// results; they only steer later cuts, and a compute must not wait for them).
     fn late_costs(&mut self) -> Result<(), Error> {
         if self.costed == self.finished {
             return Ok(());
         }
         let reply = self
             .cluster
-            .request(&[b"costs", self.session.as_bytes(), b"200"])?;
+            .request(&[b"costs", self.session.as_bytes(), b"0"])?;
         self.learn(&reply[1..]);
         Ok(())
     }
