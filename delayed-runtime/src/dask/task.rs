@@ -400,6 +400,12 @@ fn build(parts: &[&[u8]]) -> Result<Partition, String> {
 /// two themselves follow.
 fn position_key(partition: u32, index: u32) -> Key {
     let position = (u64::from(partition) << 32) | u64::from(index);
+    tagged_key(position, [0; 8], *b"dlpartnd")
+}
+
+/// A key of `position` (a mix of it first, for the planner, then it whole) with two tags:
+/// distinct positions or tags give distinct keys.
+fn tagged_key(position: u64, kind: [u8; 8], tag: [u8; 8]) -> Key {
     // splitmix64's finalizer: a bijection, so distinct positions keep distinct keys.
     let mut mixed = position.wrapping_add(0x9e37_79b9_7f4a_7c15);
     mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -408,7 +414,8 @@ fn position_key(partition: u32, index: u32) -> Key {
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&mixed.to_le_bytes());
     bytes[8..16].copy_from_slice(&position.to_le_bytes());
-    bytes[16..24].copy_from_slice(b"dlpartnd");
+    bytes[16..24].copy_from_slice(&tag);
+    bytes[24..32].copy_from_slice(&kind);
     Key::from_bytes(bytes)
 }
 
@@ -418,11 +425,7 @@ fn position_key(partition: u32, index: u32) -> Key {
 /// millions of results makes millions of these).
 fn input_key((kind, a, b): (u64, u32, u32)) -> Key {
     let position = (u64::from(a) << 32) | u64::from(b);
-    let mut bytes = *position_key(a ^ (kind as u32).rotate_left(16), b).as_bytes();
-    bytes[8..16].copy_from_slice(&position.to_le_bytes());
-    bytes[16..24].copy_from_slice(&kind.to_le_bytes());
-    bytes[24..32].copy_from_slice(b"dlinput.");
-    Key::from_bytes(bytes)
+    tagged_key(position, kind.to_le_bytes(), *b"dlinput.")
 }
 
 /// The (partition, index) of a key made by [`position_key`].
