@@ -1418,11 +1418,137 @@ fn quiet_exit(_: &Cluster) -> Result<(), String> {
 }
 
 const QUIET_EXIT: &str = "DELAYED_TEST_QUIET_EXIT";
+const TERMINAL: &str = "DELAYED_TEST_TERMINAL";
+
+/// Writes a line to stderr on whichever worker runs it.
+#[delayed]
+fn shout(word: String, i: u64) -> u64 {
+    eprintln!("task {i} says {word}");
+    i
+}
+
+/// One step of a chain, `ms` long.
+#[delayed]
+fn step(before: u64, ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    before + 1
+}
+
+/// The program `terminal` runs, with a progress bar on its stderr: a task that writes to
+/// stderr on a worker, a chain of 30 steps of 100 ms, then a long task it is interrupted
+/// in (Ctrl-C).
+fn terminal_program() -> ! {
+    let cluster = Cluster::local(1).expect("a local cluster");
+    println!("driver {}", cluster.driver_pid());
+    let sched = Scheduler::dask(&cluster);
+    println!(
+        "shouted {:?}",
+        shout("hello-from-a-task", 7).compute_with(&sched)
+    );
+    let mut chain = step(value(0u64), 100);
+    for _ in 1..30 {
+        chain = step(chain, 100);
+    }
+    let bar = sched.clone().progress(delayed::Progress::Always);
+    println!("stepped {:?}", chain.compute_with(&bar));
+    println!("sleeping");
+    let long = nap("interrupted", 0, 60_000).compute_with(&sched);
+    println!("woke {long:?}");
+    std::process::exit(0)
+}
+
+/// What a user's terminal gets from a program computing on a cluster: each line a task
+/// writes to stderr on a worker, once, prefixed with the worker; a progress bar that
+/// moves task by task (not partition by partition); and, when the program is
+/// interrupted with Ctrl-C (SIGINT to its process group, as a terminal sends it), no
+/// Python traceback, and no driver or worker left behind.
+fn terminal(_: &Cluster) -> Result<(), String> {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = std::process::Command::new(&exe)
+        .env(TERMINAL, "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let pid = child.id();
+    let mut stderr = child.stderr.take().ok_or("no stderr")?;
+    let errors = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stderr, &mut text);
+        String::from_utf8_lossy(&text).into_owned()
+    });
+    let stdout = std::io::BufReader::new(child.stdout.take().ok_or("no stdout")?);
+    let mut lines = Vec::new();
+    let mut driver = None;
+    for line in stdout.lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        if let Some(pid) = line.strip_prefix("driver ") {
+            driver = pid.parse::<u32>().ok();
+        }
+        if line == "sleeping" {
+            // The long task started: interrupt, as Ctrl-C in a terminal does.
+            std::thread::sleep(Duration::from_millis(1500));
+            let status = std::process::Command::new("kill")
+                .args(["-INT", "--", &format!("-{pid}")])
+                .status()
+                .map_err(|e| e.to_string())?;
+            ensure(status.success(), || "kill -INT failed".into())?;
+        }
+        lines.push(line);
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let stderr = errors.join().map_err(|_| "the stderr reader panicked")?;
+    let stdout = lines.join("\n");
+    let context = || format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    ensure(stdout.contains("shouted Ok(7)"), context)?;
+    ensure(stdout.contains("stepped Ok(30)"), context)?;
+    ensure(!stdout.contains("woke"), context)?;
+    ensure(!status.success(), || format!("{status:?} {}", context()))?;
+    // The task's line, once, with its worker.
+    let said: Vec<&str> = (stderr.lines())
+        .filter(|l| l.contains("task 7 says hello-from-a-task"))
+        .collect();
+    ensure(
+        said.len() == 1 && said[0].starts_with("[worker tcp://"),
+        || format!("the task's line, prefixed, once: {said:?}\n{}", context()),
+    )?;
+    // The bar's counts: one per task, not per partition (30 tasks in several partitions).
+    let counts: BTreeSet<u32> = (stderr.split("/30 tasks").filter_map(|before| {
+        let digits: String = (before.chars().rev())
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.chars().rev().collect::<String>().parse().ok()
+    }))
+    .collect();
+    ensure(counts.len() >= 12 && counts.contains(&30), || {
+        format!("the bar showed {counts:?}\n{}", context())
+    })?;
+    ensure(
+        !stderr.contains("Traceback") && !stderr.contains("KeyboardInterrupt"),
+        || format!("a traceback reached the terminal\n{}", context()),
+    )?;
+    // The driver (and with it the local cluster) ends once the program has.
+    let driver = driver.ok_or_else(|| format!("no driver pid\n{}", context()))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while alive(driver) {
+        ensure(Instant::now() < deadline, || {
+            format!("the driver {driver} outlived its program by 30 s")
+        })?;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
 
 fn main() -> ExitCode {
     delayed::worker::enter();
     if std::env::var_os(QUIET_EXIT).is_some() {
         exit_abruptly();
+    }
+    if std::env::var_os(TERMINAL).is_some() {
+        terminal_program();
     }
     let marks = std::env::temp_dir().join(format!("delayed-dask-marks-{}", std::process::id()));
     std::fs::create_dir_all(&marks).expect("marks dir");
@@ -1472,6 +1598,7 @@ fn main() -> ExitCode {
         ("memory_limit", memory_limit),
         ("resources_and_priority", resources_and_priority),
         ("quiet_exit", quiet_exit),
+        ("terminal", terminal),
         ("resident_runtime", resident_runtime),
         ("runtime_killed", runtime_killed),
         ("late_worker_elsewhere", late_worker_elsewhere),

@@ -92,6 +92,18 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The performance report ([`Scheduler::performance_report`](crate::Scheduler::performance_report))
+    /// could not be written: its directory does not exist (found before the compute
+    /// starts), or writing failed.
+    #[error("could not write the performance report {}: {source}", path.display())]
+    #[non_exhaustive]
+    Report {
+        /// The report file.
+        path: std::path::PathBuf,
+        /// Why writing failed.
+        #[source]
+        source: std::io::Error,
+    },
     /// The job was cancelled ([`Job::cancel`](crate::Job::cancel)) before it delivered
     /// its result: tasks that had not started never ran.
     #[error("the job was cancelled")]
@@ -120,7 +132,10 @@ impl Error {
             Error::Panicked { task, .. }
             | Error::Failed { task, .. }
             | Error::Shared { task, .. } => Some(task),
-            Error::Scheduler { .. } | Error::Trace { .. } | Error::Cancelled { .. } => None,
+            Error::Scheduler { .. }
+            | Error::Trace { .. }
+            | Error::Report { .. }
+            | Error::Cancelled { .. } => None,
         }
     }
 
@@ -133,6 +148,7 @@ impl Error {
             Error::Panicked { dependents, .. } | Error::Failed { dependents, .. } => dependents,
             Error::Scheduler { .. }
             | Error::Trace { .. }
+            | Error::Report { .. }
             | Error::Cancelled { .. }
             | Error::Shared { .. } => &[],
         }
@@ -150,6 +166,7 @@ impl Error {
             } => *more_dependents,
             Error::Scheduler { .. }
             | Error::Trace { .. }
+            | Error::Report { .. }
             | Error::Cancelled { .. }
             | Error::Shared { .. } => 0,
         }

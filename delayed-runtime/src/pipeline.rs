@@ -37,6 +37,7 @@ pub(crate) fn run(
 ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
     let started = Instant::now();
     crate::panics::install();
+    scheduler.watch().check()?;
     let plan = Plan::new(roots);
     match rewrite(scheduler, &plan, roots) {
         None => execute(scheduler, &plan, roots, started, options),
@@ -68,12 +69,15 @@ fn execute(
     options: Options<'_>,
 ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
     let executor = scheduler.executor();
+    // One report file: the executor's own (a cluster's), or the watch's.
+    let report_path = scheduler.watch().performance_report.as_deref();
+    let executor_reports = executor.writes_performance_report();
     let session = scheduler.watch().start(
         plan,
         started,
         options.report,
-        executor.workers(),
-        executor.pooled(),
+        report_path.filter(|_| !executor_reports),
+        (executor.workers(), executor.pooled()),
     );
     #[cfg(feature = "cache")]
     let keep = |node: &Node, value: &AnyValue| {
@@ -97,6 +101,7 @@ fn execute(
         sink,
         strict: scheduler.is_strict(),
         retries: scheduler.retries_of(),
+        performance_report: report_path.filter(|_| executor_reports),
     };
     let result = executor.run(plan, &ctx);
     match session {

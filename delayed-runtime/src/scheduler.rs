@@ -76,6 +76,9 @@ impl std::fmt::Debug for Scheduler {
         if let Some(path) = &self.watch.trace {
             write!(f, ".trace({path:?})")?;
         }
+        if let Some(path) = &self.watch.performance_report {
+            write!(f, ".performance_report({path:?})")?;
+        }
         if self.strict {
             f.write_str(".strict(true)")?;
         }
@@ -154,6 +157,34 @@ impl Scheduler {
     /// ```
     pub fn trace(mut self, path: impl Into<PathBuf>) -> Scheduler {
         self.watch.trace = Some(path.into());
+        self
+    }
+
+    /// Writes a performance report of each compute to `path`: one HTML file to keep or
+    /// send, as dask's `performance_report` does. On a cluster (`Scheduler::dask`) it is
+    /// dask's own report (its task stream, worker profile, bandwidth; the scheduler
+    /// needs `bokeh`), covering the compute from its first task to its end. On the local
+    /// schedulers it is this crate's: a self-contained page (no network) with the task
+    /// stream (a lane per thread, a bar per task coloured by function), a table per
+    /// function, the tasks running and the results held over time, and the summary.
+    ///
+    /// A path whose directory does not exist is an error before the compute starts
+    /// ([`Error::Report`](crate::Error::Report)); every compute replaces the file; a
+    /// file that cannot be written makes an otherwise successful compute return that
+    /// error, after a task's own failure.
+    ///
+    /// ```
+    /// use delayed::{value, Scheduler};
+    /// let path = std::env::temp_dir().join("delayed-doc-report.html");
+    /// let sched = Scheduler::new().performance_report(&path);
+    /// assert_eq!((value(20i64) + 1).compute_with(&sched)?, 21);
+    /// assert!(std::fs::read_to_string(&path).unwrap().starts_with("<!DOCTYPE html>"));
+    /// let nowhere = Scheduler::new().performance_report("/no/such/dir/report.html");
+    /// assert!(matches!(value(1i64).compute_with(&nowhere), Err(delayed::Error::Report { .. })));
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn performance_report(mut self, path: impl Into<PathBuf>) -> Scheduler {
+        self.watch.performance_report = Some(path.into());
         self
     }
 

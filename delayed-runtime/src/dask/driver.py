@@ -100,6 +100,8 @@ class DelayedRuntime:
         self.proc = None
         self.next_id = 0
         self.waiting = {}
+        # Replies whose sync mark on stderr has not been read yet.
+        self.replied = {}
         self.generation = 0
         self.over_limit = None
         self._count_memory(worker)
@@ -192,7 +194,11 @@ class DelayedRuntime:
         env["DELAYED_WORKER_THREADS"] = str(getattr(self.worker.state, "nthreads", 1))
         try:
             proc = subprocess.Popen(
-                [self.path], stdin=subprocess.PIPE, env=env, pass_fds=(write_end,)
+                [self.path],
+                stdin=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                pass_fds=(write_end,),
             )
         except BaseException:
             os.close(read_end)
@@ -208,7 +214,46 @@ class DelayedRuntime:
             daemon=True,
         )
         reader.start()
+        threading.Thread(
+            target=self._stderr, args=(proc.stderr,), name="delayed-runtime-stderr", daemon=True
+        ).start()
         return proc
+
+    _SYNC = b"\x00delayed-sync "
+
+    def _stderr(self, pipe):
+        """Sends what the runtime's tasks write to stderr to the client, line by line (the
+        driver prints it, prefixed with this worker); notes each request's sync mark, which
+        the runtime writes after its tasks' lines and before its reply."""
+        pending = b""
+        fd = pipe.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except OSError:
+                chunk = b""
+            pending += chunk
+            lines = pending.split(b"\n")
+            pending = b"" if not chunk else lines.pop()
+            out, synced = [], []
+            for line in lines:
+                at = line.find(self._SYNC)
+                if at >= 0:
+                    if at > 0:
+                        out.append(line[:at].decode(errors="replace"))
+                    synced.append(line[at + len(self._SYNC) :])
+                elif line or chunk:
+                    out.append(line.decode(errors="replace"))
+            if out:
+                self.worker.log_event(_STDERR_TOPIC, {"worker": self.worker.address, "lines": out})
+            with self.lock:
+                for rid in synced:
+                    slot = self.waiting.get(int(rid)) or self.replied.pop(int(rid), None)
+                    if slot is not None:
+                        slot[3].set()
+            if not chunk:
+                pipe.close()
+                return
 
     def _replies(self, proc, replies, generation):
         """Hands each reply to its waiting task; when the runtime ends, wakes the tasks it
@@ -222,8 +267,17 @@ class DelayedRuntime:
                 body = replies.read(length)
                 if len(body) < length:
                     break
+                if rid & _PROGRESS_BIT:
+                    with self.lock:
+                        slot = self.waiting.get(rid & ~_PROGRESS_BIT)
+                    if slot is not None:
+                        (done,) = struct.unpack("<Q", body)
+                        self.worker.log_event(_PROGRESS_TOPIC, {"key": slot[4], "done": done})
+                    continue
                 with self.lock:
                     slot = self.waiting.pop(rid, None)
+                    if slot is not None and not slot[3].is_set():
+                        self.replied[rid] = slot
                 if slot is not None:
                     slot[1].append(body)
                     slot[0].set()
@@ -248,14 +302,16 @@ class DelayedRuntime:
             head.append(struct.pack("<Q", len(part)))
         length = 4 + sum(8 + len(part) for part in parts)
         status = None
+        key = self.worker.get_current_task()
         for _ in range(self.retries + 1):
             done = threading.Event()
+            synced = threading.Event()
             answer = []
             with self.lock:
                 proc = self._start()
                 rid = self.next_id
                 self.next_id += 1
-                self.waiting[rid] = (done, answer, self.generation)
+                self.waiting[rid] = (done, answer, self.generation, synced, key)
                 try:
                     out = proc.stdin
                     out.write(struct.pack("<QQ", rid, length) + head[0])
@@ -267,6 +323,11 @@ class DelayedRuntime:
                     pass  # it has died: its reply reader wakes this request
             done.wait()
             if isinstance(answer[0], bytes):
+                # Its tasks' stderr goes out before its result (bounded: a runtime whose
+                # stderr is stuck must not hold the result).
+                synced.wait(5)
+                with self.lock:
+                    self.replied.pop(rid, None)
                 return answer[0]
             status = answer[0]
         why = ""
@@ -283,6 +344,10 @@ class DelayedRuntime:
 
 
 _COSTS_TOPIC = "delayed-costs"
+_STDERR_TOPIC = "delayed-stderr"
+_PROGRESS_TOPIC = "delayed-progress"
+# Set in a runtime reply's id: the body is a running partition's count of tasks done.
+_PROGRESS_BIT = 1 << 63
 
 
 def _delayed_task(payload, *deps):
@@ -339,6 +404,41 @@ class _Costs:
 _COSTS = _Costs()
 
 
+def _print_stderr(event):
+    """A worker's runtime wrote these lines to its stderr: they go to the program's, each
+    prefixed with the worker."""
+    _, msg = event
+    prefix = "[worker %s] " % msg.get("worker", "?")
+    try:
+        sys.stderr.write("".join(prefix + line + "\n" for line in msg.get("lines", ())))
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+class _Progress:
+    """How many tasks each running partition has done, as the workers' events bring it."""
+
+    def __init__(self):
+        self.by_key = {}
+
+    def event(self, event):
+        _, msg = event
+        self.by_key[msg["key"]] = msg["done"]
+
+    def take(self, keys):
+        """Key and count of each of `keys` that has one (as text)."""
+        out = []
+        for k in keys:
+            done = self.by_key.get(k)
+            if done is not None:
+                out += [k, str(done)]
+        return out
+
+
+_PROGRESS = _Progress()
+
+
 def _has_bokeh():
     """Whether this process can serve dask's dashboard (it needs bokeh)."""
     try:
@@ -354,7 +454,7 @@ def _pids(client):
 
 
 def main():
-    # Ctrl-C reaches the whole process group: the Rust program decides what it means. If
+    # Ctrl-C is the Rust program's (this driver runs in a process group of its own). When
     # it exits, this driver reads the end of its input and closes the cluster quietly.
     import signal
 
@@ -409,6 +509,8 @@ def main():
                 data = f.read()
         _check_plugin(client.register_plugin(_runtime_plugin(exe, digest, data)))
         client.subscribe_topic(_COSTS_TOPIC, _COSTS.event)
+        client.subscribe_topic(_STDERR_TOPIC, _print_stderr)
+        client.subscribe_topic(_PROGRESS_TOPIC, _PROGRESS.event)
         info = client.scheduler_info()
         threads = sum(w["nthreads"] for w in info["workers"].values())
         # The scheduler's HTTP server runs without bokeh too, but the dashboard needs it.
@@ -440,11 +542,14 @@ def main():
                 elif command == b"costs":
                     session = sessions.setdefault(frame[1], _Session())
                     write_frame(["ok"] + session.costs(int(frame[2]) / 1000.0))
+                elif command == b"report":
+                    session = sessions.setdefault(frame[1], _Session())
+                    session.start_report(client, frame[2].decode(), frame[3].decode())
+                    write_frame(["ok"])
                 elif command == b"release":
                     session = sessions.pop(frame[1], None)
-                    if session is not None:
-                        session.release(client)
-                    write_frame(["ok"])
+                    failed = session.release(client) if session is not None else None
+                    write_frame(["ok"] if failed is None else ["report", failed])
                 elif command == b"pids":
                     write_frame(["ok", _pids(client)])
                 elif command == b"threads":
@@ -468,6 +573,7 @@ class _Session:
         import threading
 
         self.futures = {}
+        self.report = None
         self.wanted = set()
         self.finished = []
         self.uncosted = set()
@@ -527,8 +633,9 @@ class _Session:
 
     def wait(self, client, timeout_ms):
         """The partitions finished within `timeout_ms` (at least one, unless the time runs
-        out): key, result blob (empty unless wanted; gathered once) and costs each; or the
-        first failure."""
+        out): their count, key and result blob (empty unless wanted; gathered once) each;
+        then the count of costs in, key and costs each; then key and tasks done of each
+        partition still running that reported progress. Or the first failure."""
         with self.cond:
             self.cond.wait_for(lambda: self.finished, int(timeout_ms) / 1000.0)
             batch, self.finished = self.finished, []
@@ -546,7 +653,10 @@ class _Session:
         reply = ["ok", str(len(batch))]
         for future in batch:
             reply += [future.key, results.get(future.key, b"")]
-        return reply + self.costs(0)
+            _PROGRESS.by_key.pop(future.key, None)
+        costs = self.costs(0)
+        running = [k for k, f in self.futures.items() if not f.done()]
+        return reply + [str(len(costs) // 2)] + costs + _PROGRESS.take(running)
 
     def costs(self, timeout):
         """Key and costs of the finished partitions whose costs are in (waiting up to
@@ -555,12 +665,32 @@ class _Session:
         self.uncosted.difference_update(got[0::2])
         return got
 
+    def start_report(self, client, path, code):
+        """Starts dask's performance report of this compute (`code` is what it says ran)."""
+        from distributed import performance_report
+
+        report = performance_report(filename=path)
+        client.sync(report.__aenter__)
+        self.report = (report, code)
+
     def release(self, client):
-        """Forgets the futures: dask frees their results and drops what has not started."""
+        """Forgets the futures: dask frees their results and drops what has not started.
+        Writes the performance report, if one was started: why it could not be, or None."""
         pending = [f for f in self.futures.values() if not f.done()]
         if pending:
             client.cancel(pending)
+        for key in self.futures:
+            _PROGRESS.by_key.pop(key, None)
         self.futures.clear()
+        if self.report is None:
+            return None
+        report, code = self.report
+        self.report = None
+        try:
+            client.sync(report.__aexit__, None, None, None, code=code)
+        except Exception as e:
+            return "%s: %s" % (type(e).__name__, e)
+        return None
 
 
 def _runtime_plugin(exe, digest, data):

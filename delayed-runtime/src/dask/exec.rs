@@ -22,6 +22,7 @@
 //! tenth of a second); its futures are released, so dask drops what has not started.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use super::layout::{Layout, Part, NONE};
@@ -44,9 +45,9 @@ const WAIT_MS: &str = "100";
 const IN_WAVE: u32 = NONE - 1;
 
 impl Executor for Inner {
-    /// Runs `plan` on the cluster (and its driver-side nodes here), watched by partition:
-    /// each task is counted done, with no duration, when its partition has finished
-    /// (dask's dashboard shows the cluster's own task stream).
+    /// Runs `plan` on the cluster (and its driver-side nodes here), watched: a progress
+    /// bar moves as the workers report their tasks done; a trace or a report gets each
+    /// task's time on its worker when its partition has finished.
     fn run(&self, plan: &Plan<'_>, ctx: &Ctx<'_>) -> Result<Vec<AnyValue>, Error> {
         let placement = Placement::of(plan);
         if ctx.strict {
@@ -60,11 +61,14 @@ impl Executor for Inner {
         };
         let layout = Layout::of(plan, &placement.ops, 4 * threads.max(1), &costs, ctx);
         let mut flow = Flow::new(self, plan, ctx, &placement, &layout);
+        if let Some(path) = ctx.performance_report {
+            flow.start_report(path)?;
+        }
         let outcome = flow.run();
-        if flow.running + flow.finished > 0 {
+        if flow.running + flow.finished > 0 || ctx.performance_report.is_some() {
             // Forget this compute's futures, so dask frees their results and drops the
-            // tasks not started (after an error or a cancel).
-            let released = self.request(&[b"release", flow.session.as_bytes()]);
+            // tasks not started (after an error or a cancel); write dask's report.
+            let released = flow.release();
             if outcome.is_ok() {
                 released?;
             }
@@ -86,6 +90,11 @@ impl Executor for Inner {
 
     fn describe(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Scheduler::dask({})", self.address())
+    }
+
+    /// dask's own `performance_report`, written by the driver.
+    fn writes_performance_report(&self) -> bool {
+        true
     }
 }
 
@@ -112,6 +121,8 @@ struct Flow<'a, 'p, 'g> {
     finished: usize,
     /// Finished partitions whose costs came in.
     costed: usize,
+    /// How far each running partition's progress has moved the bar.
+    progressed: Vec<u32>,
     part_of_key: HashMap<String, u32>,
     scratch: Vec<u32>,
 }
@@ -128,6 +139,7 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
         let parts = &layout.parts;
         let mut payloads = Payloads::new(plan, placement, layout);
         payloads.events = ctx.recorder.is_some_and(|r| r.timed());
+        payloads.progress = ctx.recorder.is_some_and(|r| r.counts());
         Flow {
             cluster,
             session: cluster.session(),
@@ -146,10 +158,66 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
             running: 0,
             finished: 0,
             costed: 0,
+            progressed: vec![0; parts.len()],
             part_of_key: (parts.iter().enumerate())
                 .map(|(p, part)| (part.key.clone(), p as u32))
                 .collect(),
             scratch: vec![NONE; n],
+        }
+    }
+
+    /// Starts dask's `performance_report` for this compute (written at its release).
+    fn start_report(&self, path: &std::path::Path) -> Result<(), Error> {
+        let roots = self.plan.roots();
+        let what = match roots.first() {
+            Some(&r) if roots.len() == 1 => format!("`{}`", self.plan.task(r).label()),
+            _ => format!("{} roots", roots.len()),
+        };
+        let code = format!(
+            "delayed: a compute of {what}, {} tasks in {} partitions",
+            self.plan.len(),
+            self.layout.parts.len()
+        );
+        let report_error = |message: String| Error::Report {
+            path: path.to_owned(),
+            source: std::io::Error::other(message),
+        };
+        let path_text = path
+            .to_str()
+            .ok_or_else(|| report_error("the path is not UTF-8".into()))?;
+        let reply = self.cluster.exchange(&[
+            b"report",
+            self.session.as_bytes(),
+            path_text.as_bytes(),
+            code.as_bytes(),
+        ])?;
+        match reply.first().map(Vec::as_slice) {
+            Some(b"ok") => Ok(()),
+            _ => Err(report_error(format!(
+                "dask: {}",
+                String::from_utf8_lossy(reply.get(1).map_or(&[][..], |f| f))
+            ))),
+        }
+    }
+
+    /// Releases this compute's futures on the cluster, and writes dask's performance
+    /// report if one was started.
+    fn release(&self) -> Result<(), Error> {
+        let reply = (self.cluster).exchange(&[b"release", self.session.as_bytes()])?;
+        let text = |i: usize| String::from_utf8_lossy(reply.get(i).map_or(&[][..], |f| f));
+        match reply.first().map(Vec::as_slice) {
+            Some(b"ok") => Ok(()),
+            Some(b"report") => Err(Error::Report {
+                path: self
+                    .ctx
+                    .performance_report
+                    .map(Path::to_owned)
+                    .unwrap_or_default(),
+                source: std::io::Error::other(format!("dask: {}", text(1))),
+            }),
+            _ => Err(Error::Scheduler {
+                message: format!("dask: {}", text(1)),
+            }),
         }
     }
 
@@ -260,7 +328,11 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
         let count = (reply.get(1))
             .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok())
             .ok_or_else(|| internal("a wait's reply has no count"))?;
-        let (finished, costs) = reply[2..].split_at((2 * count).min(reply.len() - 2));
+        let (finished, rest) = reply[2..].split_at((2 * count).min(reply.len() - 2));
+        let costed = (rest.first())
+            .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok())
+            .ok_or_else(|| internal("a wait's reply has no count of costs"))?;
+        let (costs, progress) = rest[1..].split_at((2 * costed).min(rest.len() - 1));
         for pair in finished.chunks(2) {
             let [key, blob] = pair else {
                 return Err(internal("a finished partition without its result"));
@@ -272,7 +344,34 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
             self.finished_part(p, blob)?;
         }
         self.learn(costs);
+        self.progress(progress);
         Ok(())
+    }
+
+    /// Moves the progress bar by what running partitions report (key and count of tasks
+    /// done each), ahead of their finishing.
+    fn progress(&mut self, pairs: &[Vec<u8>]) {
+        let Some(recorder) = self.ctx.recorder else {
+            return;
+        };
+        for pair in pairs.chunks(2) {
+            let [key, done] = pair else { continue };
+            let p = std::str::from_utf8(key)
+                .ok()
+                .and_then(|k| self.part_of_key.get(k).copied());
+            let done = std::str::from_utf8(done)
+                .ok()
+                .and_then(|d| d.parse::<u32>().ok());
+            if let (Some(p), Some(done)) = (p, done) {
+                let part = &self.layout.parts[p as usize];
+                let done = done.min(part.tasks.len() as u32);
+                let moved = &mut self.progressed[p as usize];
+                if done > *moved {
+                    recorder.advance(i64::from(done - *moved));
+                    *moved = done;
+                }
+            }
+        }
     }
 
     /// Takes in the costs of the finished partitions that came in since the last wait,
@@ -316,6 +415,9 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
         let part = &self.layout.parts[p as usize];
         if let Some(recorder) = self.ctx.recorder {
             recorder.crossed(0, blob.len());
+            // Its tasks count themselves now: take back what its progress moved.
+            let moved = std::mem::take(&mut self.progressed[p as usize]);
+            recorder.advance(-i64::from(moved));
             self.record(recorder, part, blob);
         }
         if !self.gathered(p) {
@@ -540,6 +642,7 @@ fn run_here(
         sink,
         strict: false,
         retries: 0,
+        performance_report: None,
     };
     let computed = GlobalPool.run(&sub, &sub_ctx)?;
     let kept = (wave.iter().zip(keep)).filter(|(_, &k)| k).map(|(&t, _)| t);

@@ -41,6 +41,7 @@
 //! - `exec.rs`: the executor: the flow of submitting, running here, gathering;
 //! - `image.rs`: ops and codecs named by their offset in the executable;
 //! - `task.rs`: the worker side of a partition;
+//! - `terminal.rs`: the driver's stderr on its way to this program's;
 //! - `wire.rs`: frames and records.
 
 mod exec;
@@ -49,6 +50,7 @@ mod layout;
 mod payload;
 mod place;
 pub(crate) mod task;
+mod terminal;
 mod wire;
 
 use std::io::{BufReader, BufWriter, Write};
@@ -458,24 +460,34 @@ impl Inner {
 impl Conn {
     /// The Python driver, started with `python`, and a thread reading its frames.
     fn spawn(python: &str) -> Result<Conn, Error> {
-        let mut child = Command::new(python)
+        let mut command = Command::new(python);
+        command
             .arg("-c")
             .arg(DRIVER)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             // The driver's own Python must not be taken for a worker's runtime.
-            .env_remove(task::TASK_ENV)
+            .env_remove(task::TASK_ENV);
+        // Ctrl-C is this program's to handle: the driver (and a local cluster's processes)
+        // see it only as their input ending, when this program exits.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
             .spawn()
             .map_err(|e| {
                 scheduler_error(format!(
                     "cannot run Python `{python}` ({e}): install Python 3 and `pip install distributed`, or set DELAYED_PYTHON"
                 ))
             })?;
-        let (stdin, stdout) = match (child.stdin.take(), child.stdout.take()) {
-            (Some(stdin), Some(stdout)) => (stdin, stdout),
-            _ => return Err(scheduler_error("the dask driver has no pipes")),
+        let pipes = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let (Some(stdin), Some(stdout), Some(stderr)) = pipes else {
+            return Err(scheduler_error("the dask driver has no pipes"));
         };
+        std::thread::Builder::new()
+            .name("delayed-dask-stderr".into())
+            .spawn(move || terminal::forward(stderr, std::io::stderr()))
+            .map_err(|e| scheduler_error(format!("cannot start a thread: {e}")))?;
         let (send, frames) = mpsc::channel();
         std::thread::Builder::new()
             .name("delayed-dask-driver".into())
@@ -525,7 +537,13 @@ impl Conn {
         frame.map_err(|e| scheduler_error(format!("reading from the dask driver: {e}")))
     }
 
+    /// Kills the driver and its process group (a local cluster's processes with it).
     fn kill(&mut self) {
+        #[cfg(unix)]
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -22,7 +22,12 @@ use crate::graph::node::{Input, Node};
 use crate::plan::{Plan, CONST};
 
 /// The payload format's first bytes.
-pub(crate) const MAGIC: &[u8; 4] = b"DLP3";
+pub(crate) const MAGIC: &[u8; 4] = b"DLP4";
+
+/// Bits of a payload's flags byte: the driver wants each task's times (a trace or a
+/// report), the count of tasks done while it runs (a progress bar).
+pub(crate) const FLAG_EVENTS: u8 = 1;
+pub(crate) const FLAG_PROGRESS: u8 = 2;
 
 /// Tags of a partition node's inputs.
 pub(crate) const IN_LOCAL: u8 = 0;
@@ -60,6 +65,8 @@ pub(super) struct Payloads<'a, 'p, 'g> {
     pub(super) scatter: Vec<(String, Vec<u8>)>,
     /// Ask the workers for each task's times (a trace or a report is on).
     pub(super) events: bool,
+    /// Ask the workers for the count of tasks done while they run (a progress bar).
+    pub(super) progress: bool,
 }
 
 impl<'a, 'p, 'g> Payloads<'a, 'p, 'g> {
@@ -76,6 +83,7 @@ impl<'a, 'p, 'g> Payloads<'a, 'p, 'g> {
             local_of: vec![NONE; plan.len()],
             scatter: Vec::new(),
             events: false,
+            progress: false,
         }
     }
 
@@ -105,7 +113,7 @@ impl<'a, 'p, 'g> Payloads<'a, 'p, 'g> {
         w.raw(MAGIC);
         w.u64(image::canary());
         w.u32(p);
-        w.u8(u8::from(self.events));
+        w.u8((FLAG_EVENTS * u8::from(self.events)) | (FLAG_PROGRESS * u8::from(self.progress)));
         // The codecs the worker must know by type (beyond the common ones).
         let known = codec::registered();
         w.u32(known.len() as u32);

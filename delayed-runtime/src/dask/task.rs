@@ -13,13 +13,13 @@
 use std::borrow::Cow;
 use std::io::{Read, Write};
 use std::os::fd::FromRawFd;
-use std::sync::Arc;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use std::collections::HashMap;
 
 use super::image;
-use super::payload::{read_outputs, IN_DEP, IN_LOCAL, IN_TABLE, MAGIC};
+use super::payload::{read_outputs, FLAG_EVENTS, FLAG_PROGRESS, IN_DEP, IN_LOCAL, IN_TABLE, MAGIC};
 use super::wire::{malformed, Reader, Writer};
 use crate::codec::Codec;
 use crate::error::Error;
@@ -47,6 +47,12 @@ pub(crate) fn is_task() -> bool {
 /// worker's threads as soon as it arrives (several at once), and writes each result
 /// blob, under its id, to the reply descriptor. Ends when stdin closes (the worker's
 /// plugin closed it, or the worker died); the process's exit code.
+///
+/// Beside the results, on the same descriptor: each partition that asked for it gets,
+/// ten times a second while it runs, how many of its tasks are done (under its id with
+/// [`PROGRESS`] set, 8 bytes). And before each result, stderr gets a line
+/// `\0delayed-sync <id>`: what the partition's tasks wrote is before it, so the plugin,
+/// which forwards this process's stderr to the driver, can send it ahead of the result.
 pub(crate) fn main() -> i32 {
     let threads = std::env::var(THREADS_ENV)
         .ok()
@@ -65,36 +71,105 @@ pub(crate) fn main() -> i32 {
     let replies = Mutex::new(unsafe { std::fs::File::from_raw_fd(fd) });
     crate::panics::install();
     let pool = OwnPool::new(threads);
+    let running = Running::default();
     let mut stdin = std::io::stdin().lock();
-    std::thread::scope(|scope| loop {
-        let (id, input) = match read_request(&mut stdin) {
-            Ok(Some(request)) => request,
-            Ok(None) => return 0,
-            Err(e) => {
-                eprintln!("delayed: reading a partition: {e}");
-                return 2;
-            }
+    std::thread::scope(|scope| {
+        let (pool, replies, running) = (&pool, &replies, &running);
+        scope.spawn(move || running.report(replies));
+        let status = loop {
+            let (id, input) = match read_request(&mut stdin) {
+                Ok(Some(request)) => request,
+                Ok(None) => break 0,
+                Err(e) => {
+                    eprintln!("delayed: reading a partition: {e}");
+                    break 2;
+                }
+            };
+            scope.spawn(move || {
+                let (blob, costs) = run_partition(&input, pool, |done| running.add(id, done));
+                running.remove(id);
+                let _ = writeln!(std::io::stderr().lock(), "\0delayed-sync {id}");
+                // The reply: the costs (length first), then the partition's result blob.
+                let mut body = Vec::with_capacity(4 + costs.len() + blob.len());
+                body.extend((costs.len() as u32).to_le_bytes());
+                body.extend(costs);
+                body.extend(blob);
+                reply(replies, id, &body);
+            });
         };
-        let (pool, replies) = (&pool, &replies);
-        scope.spawn(move || {
-            let (blob, costs) = run_partition(&input, pool);
-            let mut out = replies.lock().unwrap_or_else(PoisonError::into_inner);
-            // The reply: the costs (length first), then the partition's result blob.
-            let len = 4 + costs.len() + blob.len();
-            let mut frame = Vec::with_capacity(16 + len);
-            frame.extend(id.to_le_bytes());
-            frame.extend((len as u64).to_le_bytes());
-            frame.extend((costs.len() as u32).to_le_bytes());
-            frame.extend(costs);
-            frame.extend(blob);
-            match out.write_all(&frame).and_then(|()| out.flush()) {
-                Ok(()) => {}
-                // The worker is gone: nobody waits for this or any later result.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-                Err(e) => eprintln!("delayed: writing a result: {e}"),
-            }
-        });
+        running.end();
+        status
     })
+}
+
+/// Set in a reply's id: the body is a running partition's count of tasks done.
+pub(crate) const PROGRESS: u64 = 1 << 63;
+
+/// Writes one reply frame: its id, its length, its body.
+fn reply(replies: &Mutex<std::fs::File>, id: u64, body: &[u8]) {
+    let mut frame = Vec::with_capacity(16 + body.len());
+    frame.extend(id.to_le_bytes());
+    frame.extend((body.len() as u64).to_le_bytes());
+    frame.extend(body);
+    let mut out = replies.lock().unwrap_or_else(PoisonError::into_inner);
+    match out.write_all(&frame).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        // The worker is gone: nobody waits for this or any later result.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => eprintln!("delayed: writing a result: {e}"),
+    }
+}
+
+/// The partitions running now that report their progress: each one's count of tasks
+/// done, and the count last sent.
+#[derive(Default)]
+struct Running {
+    counts: Mutex<HashMap<u64, (Arc<AtomicU64>, u64)>>,
+    ended: Mutex<bool>,
+    wake: std::sync::Condvar,
+}
+
+impl Running {
+    fn add(&self, id: u64, done: Arc<AtomicU64>) {
+        self.lock().insert(id, (done, 0));
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (Arc<AtomicU64>, u64)>> {
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends each running partition's count when it has moved, ten times a second,
+    /// until [`end`](Running::end).
+    fn report(&self, replies: &Mutex<std::fs::File>) {
+        let mut ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
+        while !*ended {
+            let moved: Vec<(u64, u64)> = (self.lock().iter_mut())
+                .filter_map(|(&id, (done, sent))| {
+                    let now = done.load(Ordering::Relaxed);
+                    (now != *sent).then(|| {
+                        *sent = now;
+                        (id, now)
+                    })
+                })
+                .collect();
+            for (id, done) in moved {
+                reply(replies, id | PROGRESS, &done.to_le_bytes());
+            }
+            ended = (self.wake)
+                .wait_timeout(ended, std::time::Duration::from_millis(100))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    fn end(&self) {
+        *self.ended.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.wake.notify_all();
+    }
 }
 
 /// The next request, or `None` at the end of the input.
@@ -132,12 +207,18 @@ fn parts(input: &[u8]) -> Result<Vec<&[u8]>, String> {
 }
 
 /// Runs one partition: its result blob, and what its functions cost (see [`costs`]).
-fn run_partition(input: &[u8], pool: &OwnPool) -> (Vec<u8>, Vec<u8>) {
+/// If the driver wants its progress, `progress` gets the count of its tasks done.
+fn run_partition(
+    input: &[u8],
+    pool: &OwnPool,
+    progress: impl FnOnce(Arc<AtomicU64>),
+) -> (Vec<u8>, Vec<u8>) {
     let built = parts(input).and_then(|parts| build(&parts));
     let Partition {
         nodes,
         outputs,
         events,
+        counted,
     } = match built {
         Ok(built) => built,
         Err(message) => return (infra(&message), Vec::new()),
@@ -148,7 +229,12 @@ fn run_partition(input: &[u8], pool: &OwnPool) -> (Vec<u8>, Vec<u8>) {
     // (what each function costs, for the driver's cut and report).
     let plan = Plan::new(&roots);
     let every = if events || plan.len() < 4096 { 1 } else { 16 };
-    let recorder = Recorder::sampling(pool.workers(), pool.pooled(), every);
+    let mut recorder = Recorder::sampling(pool.workers(), pool.pooled(), every);
+    if counted {
+        let done = Arc::new(AtomicU64::new(0));
+        progress(done.clone());
+        recorder = recorder.counting(done);
+    }
     let epoch = recorder.epoch_unix_ns();
     let ctx = Ctx {
         recorder: Some(&recorder),
@@ -320,6 +406,8 @@ struct Partition {
     outputs: Vec<(usize, &'static Codec)>,
     /// The driver wants each task's times (a trace or a report).
     events: bool,
+    /// The driver wants the count of tasks done while it runs (a progress bar).
+    counted: bool,
 }
 
 /// The partition's nodes and outputs, from its payload and its dependencies' blobs.
@@ -341,7 +429,8 @@ fn build(parts: &[&[u8]]) -> Result<Partition, String> {
         );
     }
     let partition = r.u32()?;
-    let events = r.u8()? != 0;
+    let flags = r.u8()?;
+    let (events, counted) = (flags & FLAG_EVENTS != 0, flags & FLAG_PROGRESS != 0);
     for _ in 0..r.u32()? {
         crate::codec::register(codec_at(r.u64()?));
     }
@@ -391,6 +480,7 @@ fn build(parts: &[&[u8]]) -> Result<Partition, String> {
         nodes,
         outputs,
         events,
+        counted,
     })
 }
 

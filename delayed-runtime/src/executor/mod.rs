@@ -37,6 +37,12 @@ pub(crate) trait Executor: Send + Sync {
 
     /// How it was made, as the user wrote it (`Scheduler::threads(4)`).
     fn describe(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result;
+
+    /// Whether it writes the performance report itself (a cluster's own report, from
+    /// [`Ctx::performance_report`]) rather than the watch writing this crate's.
+    fn writes_performance_report(&self) -> bool {
+        false
+    }
 }
 
 /// What one run is given beside its plan: hooks the pipeline set up before it.
@@ -58,6 +64,10 @@ pub(crate) struct Ctx<'a> {
     /// [`Scheduler::retries`](crate::Scheduler::retries)).
     #[cfg_attr(not(feature = "dask"), allow(dead_code))] // read by `dask/`
     pub(crate) retries: u32,
+    /// Where to write the performance report, for an executor that
+    /// [writes its own](Executor::writes_performance_report).
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))] // read by `dask/`
+    pub(crate) performance_report: Option<&'a std::path::Path>,
 }
 
 /// Results handed out as they are computed: the value of every task whose flag is set

@@ -215,6 +215,17 @@ pub fn write<C: Computable>(
     write_roots(&roots_of(&shape), path.as_ref(), options)
 }
 
+/// The graph below `roots` as SVG text, if it has at most `max_nodes` nodes and lays out
+/// (for the performance report).
+pub(crate) fn svg_of(roots: &[&Arc<Node>], max_nodes: usize) -> Option<String> {
+    let graph = Graph::from_roots(roots);
+    if graph.nodes.len() > max_nodes {
+        return None;
+    }
+    let scene = layout::layout(&graph, &Options::default()).ok()?;
+    Some(svg::write(&scene))
+}
+
 fn write_roots(roots: &[&Arc<Node>], path: &Path, options: &Options) -> Result<(), VisualizeError> {
     let format = Format::from_path(path).ok_or_else(|| VisualizeError::UnknownFormat {
         path: path.to_owned(),

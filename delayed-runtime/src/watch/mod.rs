@@ -1,5 +1,6 @@
 //! Watching a compute: the progress bar (`progress.rs`), the task-stream trace
-//! (`trace.rs`) and the [`Report`] (`report.rs`).
+//! (`trace.rs`), the [`Report`] (`report.rs`) and the performance report's page
+//! (`html.rs`).
 //!
 //! A scheduler with none of them on runs no code from here: `Run` holds an
 //! `Option<&Recorder>` that is `None`, one predictable branch per task. With one on, the
@@ -7,12 +8,13 @@
 //! running worker's own buffer (trace, report), and a few atomic decrements (report's
 //! peak live results); no lock is shared between workers.
 
+mod html;
 mod progress;
 mod report;
 mod trace;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -32,6 +34,35 @@ use crate::plan::CONST;
 pub(crate) struct Watch {
     pub(crate) progress: Progress,
     pub(crate) trace: Option<PathBuf>,
+    pub(crate) performance_report: Option<PathBuf>,
+}
+
+impl Watch {
+    /// Before a compute: the performance report's directory exists (a compute of an
+    /// hour must not end in "no such directory").
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        let Some(path) = &self.performance_report else {
+            return Ok(());
+        };
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let problem = if path.is_dir() {
+            Some("it is a directory".to_owned())
+        } else if !dir.is_dir() {
+            Some(format!("the directory {} does not exist", dir.display()))
+        } else {
+            None
+        };
+        match problem {
+            None => Ok(()),
+            Some(why) => Err(Error::Report {
+                path: path.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, why),
+            }),
+        }
+    }
 }
 
 /// Where and when one task ran.
@@ -100,6 +131,33 @@ impl Recorder {
             crossed: Default::default(),
             worker_time: Mutex::default(),
             sample_bits: every.next_power_of_two().trailing_zeros().min(31),
+        }
+    }
+
+    /// This recorder also counts the tasks done into `done` (as a progress bar's does).
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))]
+    pub(crate) fn counting(mut self, done: Arc<AtomicU64>) -> Recorder {
+        self.done = Some(done);
+        self
+    }
+
+    /// Whether a progress bar follows this compute's count of tasks done.
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))]
+    pub(crate) fn counts(&self) -> bool {
+        self.done.is_some()
+    }
+
+    /// Moves the count of tasks done by `n`, ahead of the tasks' own records (a cluster's
+    /// partition reporting its progress), or back by what was moved ahead (before they
+    /// come in).
+    #[cfg_attr(not(feature = "dask"), allow(dead_code))]
+    pub(crate) fn advance(&self, n: i64) {
+        if let Some(done) = &self.done {
+            if n >= 0 {
+                done.fetch_add(n.unsigned_abs(), Ordering::Relaxed);
+            } else {
+                done.fetch_sub(n.unsigned_abs(), Ordering::Relaxed);
+            }
         }
     }
 
@@ -318,6 +376,8 @@ pub(crate) struct Session {
     recorder: Recorder,
     bar: Option<progress::Bar>,
     trace: Option<PathBuf>,
+    /// Where this crate's performance report goes (a local compute's).
+    html: Option<PathBuf>,
     report: bool,
     workers: usize,
 }
@@ -331,9 +391,11 @@ impl Watch {
         plan: &Plan<'_>,
         started: Instant,
         report: bool,
-        workers: usize,
-        pooled: bool,
+        html: Option<&Path>,
+        (workers, pooled): (usize, bool),
     ) -> Option<Session> {
+        let html = html.map(Path::to_path_buf);
+        let report = report || html.is_some();
         if self.progress == Progress::Off && self.trace.is_none() && !report {
             return None;
         }
@@ -377,6 +439,7 @@ impl Watch {
             },
             bar,
             trace: self.trace.clone(),
+            html,
             report,
             workers,
         })
@@ -424,7 +487,7 @@ impl Session {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         );
-        let events = self.recorder.into_events(self.trace.is_some());
+        let events = (self.recorder).into_events(self.trace.is_some() || self.html.is_some());
         let written = match &self.trace {
             Some(path) => trace::write(path, plan, &events, self.workers, wall).map_err(|source| {
                 Error::Trace {
@@ -434,8 +497,6 @@ impl Session {
             }),
             None => Ok(()),
         };
-        let values = result?;
-        written?;
         let report = self.report.then(|| {
             report::make(
                 plan,
@@ -448,6 +509,18 @@ impl Session {
                 },
             )
         });
+        let page = match (&self.html, &report) {
+            (Some(path), Some(report)) => {
+                html::write(path, plan, roots, &events, report).map_err(|source| Error::Report {
+                    path: path.clone(),
+                    source,
+                })
+            }
+            _ => Ok(()),
+        };
+        let values = result?;
+        written?;
+        page?;
         Ok((values, report))
     }
 }
