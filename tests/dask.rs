@@ -638,6 +638,30 @@ fn jobs_on_the_cluster(cluster: &Cluster) -> Result<(), String> {
     Ok(())
 }
 
+/// Two jobs on one cluster run at the same time: the second job's task runs on the
+/// workers while the first's is still running (each compute waits on the driver at most
+/// a tenth of a second at a time, so neither holds the cluster). On a cluster of its own:
+/// one worker with two threads, so both tasks have a thread whichever worker dask picks.
+fn two_jobs_overlap(_: &Cluster) -> Result<(), String> {
+    let cluster = Cluster::local(1).map_err(|e| e.to_string())?;
+    if cluster.threads() < 2 {
+        return Err(format!("needs a worker with 2 threads: {cluster:?}"));
+    }
+    let sched = Scheduler::dask(&cluster);
+    let long =
+        delayed::submit_with(span("overlap_long", 0, 2500), &sched).map_err(|e| e.to_string())?;
+    std::thread::sleep(Duration::from_millis(300));
+    let short =
+        delayed::submit_with(span("overlap_short", 1, 300), &sched).map_err(|e| e.to_string())?;
+    let short = short.wait().map_err(|e| e.to_string())?;
+    let long_running = !long.is_finished();
+    let long = long.wait().map_err(|e| e.to_string())?;
+    let (a, b) = ((long[0], long[1]), (short[0], short[1]));
+    ensure(long_running && b.0 >= a.0 && b.1 <= a.1, || {
+        format!("the short job ran {b:?}, the long one {a:?} (ms since the epoch)")
+    })
+}
+
 /// A cluster job cancelled returns at once (within 0.5 s) and no task of it starts after
 /// (those running may finish).
 fn cancel_on_the_cluster(cluster: &Cluster) -> Result<(), String> {
@@ -664,6 +688,51 @@ fn cancel_on_the_cluster(cluster: &Cluster) -> Result<(), String> {
     ensure(later <= at_cancel + 2 && later < 8, || {
         format!("{at_cancel} naps had started at the cancel, {later} 1.5 s later")
     })
+}
+
+#[delayed]
+fn reported_distinctly(x: u64) -> u64 {
+    mark("reported_distinctly");
+    x * 3
+}
+
+/// `.performance_report(path)` on a cluster writes dask's own report of the compute (the
+/// HTML page of bokeh plots dask users know), naming our tasks; a path in a missing
+/// directory is an error before anything is submitted.
+fn performance_report(cluster: &Cluster) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("delayed-dask-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let path = dir.join("dask-report.html");
+    let sched = Scheduler::dask(cluster).performance_report(&path);
+    let xs = delayed::collect((0..16u64).map(reported_distinctly));
+    let got = xs.compute_with(&sched).map_err(|e| e.to_string())?;
+    ensure(got == (0..16u64).map(|x| x * 3).collect::<Vec<_>>(), || {
+        format!("{got:?}")
+    })?;
+    let page = std::fs::read_to_string(&path).map_err(|e| format!("no report: {e}"))?;
+    ensure(page.contains("<html") && page.contains("</html>"), || {
+        format!("not HTML: {}", &page[..page.len().min(200)])
+    })?;
+    ensure(page.contains("Dask Performance Report"), || {
+        "not dask's report".into()
+    })?;
+    ensure(page.contains("reported_distinctly"), || {
+        "the report does not name the tasks".into()
+    })?;
+    clear_marks("reported_distinctly");
+    let missing = dir.join("no-such-dir").join("r.html");
+    let sched = Scheduler::dask(cluster).performance_report(&missing);
+    let ys = delayed::collect((100..104u64).map(reported_distinctly));
+    let outcome = ys.compute_with(&sched);
+    ensure(
+        matches!(&outcome, Err(delayed::Error::Report { path, .. }) if *path == missing),
+        || format!("{outcome:?}"),
+    )?;
+    ensure(marks("reported_distinctly").is_empty(), || {
+        "a task ran despite the report's error".into()
+    })?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }
 
 /// `.cache(dir)` composes: results computed on the cluster are stored by the driver, and
@@ -1588,6 +1657,8 @@ fn main() -> ExitCode {
         ("concurrent_computes", concurrent_computes),
         ("jobs_on_the_cluster", jobs_on_the_cluster),
         ("cancel_on_the_cluster", cancel_on_the_cluster),
+        ("two_jobs_overlap", two_jobs_overlap),
+        ("performance_report", performance_report),
         ("cache_composes", cache_composes),
         ("bad_address", bad_address),
         ("missing_python", missing_python),

@@ -242,3 +242,80 @@ fn progress_bars_do_not_change_results() {
     );
     assert_eq!(Progress::from(false), Progress::Off);
 }
+
+#[test]
+fn performance_report_is_one_html_page_with_a_bar_per_task() {
+    let path = temp_path("report.html");
+    let parts: Vec<Delayed<u64>> = (0..30u64).map(|i| twice(i % 10)).collect();
+    let sum = total(parts);
+    for sched in schedulers() {
+        let sched = sched.performance_report(&path);
+        assert_eq!(sum.compute_with(&sched).unwrap(), 270);
+        let page = std::fs::read_to_string(&path).expect("the report exists");
+        assert!(page.starts_with("<!DOCTYPE html>"), "{sched:?}");
+        assert!(page.trim_end().ends_with("</html>"));
+        // 10 distinct `twice` and one `total`: a bar each, on the task stream.
+        assert_eq!(
+            page.matches("<rect class=\"task\"").count(),
+            11,
+            "{sched:?}"
+        );
+        assert!(page.contains("id=\"task-stream\""));
+        // The per-function table, and the summary's dedup count (30 calls, 10 keys).
+        for row in [
+            "<td>10</td>",
+            "twice</td>",
+            "total</td>",
+            "calls saved by dedup</td><td>20</td>",
+        ] {
+            assert!(page.contains(row), "{row} in {sched:?}");
+        }
+        // Nothing from the network: no script, style or picture from elsewhere.
+        for link in ["src=\"http", "href=\"http", "url(http", "@import"] {
+            assert!(!page.contains(link), "{link} in {sched:?}");
+        }
+        #[cfg(feature = "visualize")]
+        assert!(
+            page.contains("<div id=\"graph\"><svg"),
+            "a small graph is drawn"
+        );
+    }
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn performance_report_in_a_missing_directory_is_an_error_before_anything_runs() {
+    let before = WORK_RUNS.load(SeqCst);
+    let missing = temp_path("no-such-dir").join("report.html");
+    let sched = Scheduler::new().performance_report(&missing);
+    let e = work(1_000_001).compute_with(&sched).unwrap_err();
+    let Error::Report { path, .. } = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(path, &missing);
+    assert!(e.to_string().contains("does not exist"), "{e}");
+    // A task of its own, which no other test computes: it never ran.
+    assert_eq!(WORK_RUNS.load(SeqCst), before);
+    assert_eq!(
+        format!("{:?}", Scheduler::sync().performance_report("r.html")),
+        "Scheduler::sync().performance_report(\"r.html\")"
+    );
+}
+
+#[test]
+fn performance_report_of_many_tasks_is_binned_and_small() {
+    // Over the report's bar limit: the stream is binned, the file stays small.
+    let path = temp_path("big-report.html");
+    let n = 200_000u64;
+    let parts: Vec<Delayed<u64>> = (0..n).map(twice).collect();
+    let sched = Scheduler::threads(2).performance_report(&path);
+    assert_eq!(total(parts).compute_with(&sched).unwrap(), n * (n - 1));
+    let size = std::fs::metadata(&path).unwrap().len();
+    let page = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(page.matches("<rect class=\"task\"").count(), 0);
+    assert!(page.contains("<rect class=\"bin\""));
+    assert!(page.contains("200001 tasks: binned"), "the page says how");
+    assert!(size < 1_000_000, "{size} bytes");
+    assert!(!page.contains("id=\"graph\""), "a big graph is not drawn");
+    std::fs::remove_file(&path).unwrap();
+}

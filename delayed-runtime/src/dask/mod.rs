@@ -99,6 +99,7 @@ pub struct Cluster {
 
 pub(crate) struct Inner {
     conn: Mutex<Conn>,
+    turns: Turns,
     dashboard: Option<String>,
     address: String,
     /// The worker threads, as of the last compute (or the connect).
@@ -109,6 +110,59 @@ pub(crate) struct Inner {
     sessions: std::sync::atomic::AtomicU64,
     /// What each function has cost on the workers so far: calls and nanoseconds.
     costs: Mutex<std::collections::HashMap<String, (u64, u64)>>,
+}
+
+/// Turns at the driver's pipe, first come first served. A compute waiting for its
+/// partitions asks again right after each reply; with a plain mutex (not fair) it would
+/// take the pipe back at once, every time, and another compute on the same cluster
+/// would not get to submit or to take its results until the first one ended.
+#[derive(Default)]
+struct Turns {
+    /// The next ticket to hand out, and the ticket whose turn it is.
+    tickets: Mutex<(u64, u64)>,
+    next: std::sync::Condvar,
+}
+
+impl Turns {
+    fn take(&self) -> Turn<'_> {
+        let mut tickets = (self.tickets.lock()).unwrap_or_else(|p| p.into_inner());
+        let mine = tickets.0;
+        tickets.0 += 1;
+        while tickets.1 != mine {
+            tickets = (self.next.wait(tickets)).unwrap_or_else(|p| p.into_inner());
+        }
+        Turn(self)
+    }
+}
+
+/// A turn at the pipe; the next ticket's when dropped.
+struct Turn<'a>(&'a Turns);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut tickets = (self.0.tickets.lock()).unwrap_or_else(|p| p.into_inner());
+        tickets.1 += 1;
+        self.0.next.notify_all();
+    }
+}
+
+/// The pipe, held for one turn (the pipe's guard is dropped before the turn passes).
+struct InTurn<'a> {
+    conn: std::sync::MutexGuard<'a, Conn>,
+    _turn: Turn<'a>,
+}
+
+impl std::ops::Deref for InTurn<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for InTurn<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
 }
 
 struct Conn {
@@ -279,6 +333,7 @@ impl Cluster {
         Ok(Cluster {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
+                turns: Turns::default(),
                 dashboard,
                 address: text(3),
                 threads: threads.into(),
@@ -405,10 +460,11 @@ impl Inner {
         conn.recv(None)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Conn> {
-        self.conn
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
+    /// The driver's pipe, in turn: computes get it in the order they asked.
+    fn lock(&self) -> InTurn<'_> {
+        let turn = self.turns.take();
+        let conn = (self.conn.lock()).unwrap_or_else(|poison| poison.into_inner());
+        InTurn { conn, _turn: turn }
     }
 
     pub(crate) fn threads(&self) -> usize {
@@ -427,7 +483,7 @@ impl Inner {
     }
 
     /// A new compute's session name. Computes on one cluster from several threads take
-    /// turns phase by phase (one request at a time), each releasing only its own futures.
+    /// turns request by request (see [`Turns`]), each releasing only its own futures.
     pub(crate) fn session(&self) -> String {
         let n = self
             .sessions
