@@ -8,6 +8,7 @@
 //! cargo run --release --example histogram -- --out histogram.jpg            # or a JPEG
 //! cargo run --release --example histogram -- --image ../shared/images/astronaut.png
 //! cargo run --release --example histogram -- --progress --trace trace.json  # for Perfetto
+//! cargo run --release --example histogram -- --report report.html  # one HTML page
 //! ```
 //!
 //! It builds the graph, computes it, then runs the same functions eagerly (their
@@ -207,6 +208,9 @@ struct Args {
     /// Write the task stream to FILE (Chrome trace JSON: open in Perfetto)
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Write a performance report to FILE (one HTML page; dask's own on a cluster)
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
     /// Compute on dask: local:N (a LocalCluster of N worker processes) or tcp://HOST:PORT
     /// (a running `dask scheduler`); needs `pip install distributed`
     #[arg(long, value_name = "CLUSTER")]
@@ -322,6 +326,9 @@ pub fn run(args: Vec<String>) -> common::Result<()> {
     }
     if let Some(file) = &args.trace {
         scheduler = scheduler.trace(file);
+    }
+    if let Some(file) = &args.report {
+        scheduler = scheduler.performance_report(file);
     }
     let hist = lazy.histogram.compute_with(&scheduler)?;
     let lazy_time = start.elapsed();

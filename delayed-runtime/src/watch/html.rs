@@ -27,6 +27,8 @@ const PICTURE_NODES: usize = 300;
 /// The drawing's width in SVG units.
 const WIDTH: f64 = 1000.0;
 const LANE: f64 = 18.0;
+/// Room for the lanes' names, left of the time axis (the curves keep the same axis).
+const LABEL: f64 = 90.0;
 
 /// Writes the report of one compute to `path`, replacing it whole.
 pub(crate) fn write(
@@ -142,7 +144,7 @@ fn stream(
     lanes.dedup();
     let lane_of: HashMap<(u32, u32), usize> =
         lanes.iter().enumerate().map(|(i, &l)| (l, i)).collect();
-    let label = 90.0;
+    let label = LABEL;
     let height = LANE * lanes.len().max(1) as f64 + 20.0;
     let _ = writeln!(
         html,
@@ -262,23 +264,26 @@ fn running(events: &[Event], wall: u64) -> Vec<f64> {
 }
 
 /// Results held (computed, some reader still to run, or a root), averaged over each
-/// column of time: each result from its task's end to its last reader's end.
+/// column of time: each result from its task's end to its last reader's end. A node that
+/// is not timed (the crate's own `collect`) passes its readers' ends on to its inputs.
 fn held(plan: &Plan<'_>, events: &[Event], wall: u64) -> Vec<f64> {
     let mut end = vec![None; plan.len()];
     for e in events {
         end[e.task as usize] = Some(e.start_ns.saturating_add(e.dur_ns));
     }
     let mut release = vec![0u64; plan.len()];
-    for e in events {
-        let done = e.start_ns.saturating_add(e.dur_ns);
-        for &s in plan.sources_of(e.task) {
-            if s != CONST {
-                release[s as usize] = release[s as usize].max(done);
-            }
-        }
-    }
     for &r in plan.roots() {
         release[r as usize] = wall;
+    }
+    // Readers come after their inputs in the plan: from the last, each node's release is
+    // known before its inputs are visited.
+    for t in (0..plan.len() as u32).rev() {
+        let read_until = end[t as usize].unwrap_or(release[t as usize]);
+        for &s in plan.sources_of(t) {
+            if s != CONST {
+                release[s as usize] = release[s as usize].max(read_until);
+            }
+        }
     }
     let mut held = vec![0u64; COLUMNS];
     for (t, end) in end.iter().enumerate() {
@@ -301,22 +306,21 @@ fn curve(html: &mut String, id: &str, points: &[f64], wall: u64, unit: &str) {
         0.0
     };
     let step = WIDTH / points.len().max(1) as f64;
-    let mut path = format!("M0,{height}");
+    let mut path = format!("M{LABEL},{height}");
     for (i, &v) in points.iter().enumerate() {
         let y = height - v * scale;
-        let _ = write!(
-            path,
-            " L{:.1},{y:.1} L{:.1},{y:.1}",
-            i as f64 * step,
-            (i + 1) as f64 * step
-        );
+        let (x0, x1) = (LABEL + i as f64 * step, LABEL + (i + 1) as f64 * step);
+        let _ = write!(path, " L{x0:.1},{y:.1} L{x1:.1},{y:.1}");
     }
-    let _ = write!(path, " L{WIDTH},{height} Z");
+    let _ = write!(path, " L{},{height} Z", LABEL + WIDTH);
+    let full = LABEL + WIDTH;
     let _ = writeln!(
         html,
-        "<svg id=\"{id}\" width=\"{WIDTH}\" height=\"{}\" viewBox=\"0 0 {WIDTH} {}\">\n<path d=\"{path}\" fill=\"#4c78a8\" fill-opacity=\"0.5\" stroke=\"#4c78a8\"/>\n<text x=\"4\" y=\"11\">peak {peak:.1} {unit}</text><text x=\"{WIDTH}\" y=\"{}\" text-anchor=\"end\">{}</text>\n</svg>",
+        "<svg id=\"{id}\" width=\"{full}\" height=\"{}\" viewBox=\"0 0 {full} {}\">\n<path d=\"{path}\" fill=\"#4c78a8\" fill-opacity=\"0.5\" stroke=\"#4c78a8\"/>\n<text x=\"0\" y=\"{}\">peak {peak:.1}</text><text x=\"0\" y=\"{}\">{unit}</text><text x=\"{full}\" y=\"{}\" text-anchor=\"end\">{}</text>\n</svg>",
         height + 14.0,
         height + 14.0,
+        height - (height - 14.0) + 2.0,
+        height - (height - 14.0) + 15.0,
         height + 12.0,
         duration(wall)
     );
