@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release --example data_creation
 //! cargo run --release --example data_creation -- --samples 8 --size 100000
+//! cargo run --release --example data_creation --features ndarray  # also with arrays
 //! ```
 //!
 //! `make_sample` draws random numbers, so it is `#[delayed(pure = false)]`: each call gets a
@@ -83,5 +84,50 @@ fn run(args: Vec<String>) -> common::Result<()> {
         let std = std_eager(sample);
         outln!("  sample {d}: [{}, ...]  std {std:.4}", head.join(", "));
     }
+    #[cfg(feature = "ndarray")]
+    {
+        // The same cell with arrays, as the tutorial writes it with numpy.
+        let samples: Vec<_> = (0..args.samples)
+            .map(|_| arrays::make_sample(args.size as usize))
+            .collect();
+        let stds: Vec<_> = samples.iter().map(arrays::std).collect();
+        let std_avg = arrays::mean(stds);
+        let (samples, std_avg) = delayed::compute((&samples, &std_avg))?;
+        outln!("with ndarray: std_avg.compute() = {std_avg:.4}");
+        let eager: Vec<f64> = samples.iter().map(|s| s.std(0.0)).collect();
+        let eager = eager.iter().sum::<f64>() / eager.len() as f64;
+        if (eager - std_avg).abs() > 1e-9 * eager.abs().max(1.0) {
+            return Err(format!("the graph's {std_avg} differs from the eager {eager}").into());
+        }
+    }
     Ok(())
+}
+
+/// The cell with `ndarray` arrays (feature `ndarray`: `cargo run --example data_creation
+/// --features ndarray`), line for line the tutorial's numpy.
+#[cfg(feature = "ndarray")]
+mod arrays {
+    use delayed::ndarray::Array1;
+    use delayed::prelude::*;
+    use rand::RngExt;
+
+    /// `np.expm1(5 * np.random.rand(n) ** 3)`
+    #[delayed(pure = false)]
+    pub fn make_sample(n: usize) -> Array1<f64> {
+        let mut rng = rand::rng();
+        let x: Array1<f64> = Array1::from_shape_fn(n, |_| rng.random::<f64>());
+        x.mapv(|v| (5.0 * v.powi(3)).exp_m1())
+    }
+
+    /// `np.std`, borrowing the computed array.
+    #[delayed]
+    pub fn std(x: &Array1<f64>) -> f64 {
+        x.std(0.0)
+    }
+
+    /// `np.mean`
+    #[delayed]
+    pub fn mean(stds: Vec<f64>) -> f64 {
+        Array1::from(stds).mean().unwrap_or(f64::NAN)
+    }
 }

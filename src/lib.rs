@@ -497,6 +497,30 @@ pub use delayed_macros::delayed;
 pub use delayed_macros::{delay, main, Tokenize};
 #[cfg(feature = "dask")]
 pub use delayed_runtime::dask;
+/// The `ndarray` crate (0.17), for arrays as task values: `Tokenize` for its arrays and
+/// views (keyed by shape and elements in logical order, whatever the memory layout), serde
+/// through the cache and the cluster (feature `ndarray`).
+///
+/// ```
+/// use delayed::ndarray::{array, Array1, ShapeBuilder};
+/// use delayed::prelude::*;
+///
+/// #[delayed]
+/// fn spread(x: &Array1<f64>) -> f64 {
+///     x.std(0.0)
+/// }
+///
+/// let x: Array1<f64> = array![1.0, 2.0, 3.0, 4.0];
+/// assert_eq!(spread(x.clone()).compute()?, x.std(0.0));
+/// // Equal content and shape, another memory layout: the same key.
+/// let c = delayed::ndarray::Array2::from_shape_vec((2, 2), vec![1, 2, 3, 4]).unwrap();
+/// let f = delayed::ndarray::Array2::from_shape_vec((2, 2).f(), vec![1, 3, 2, 4]).unwrap();
+/// assert_eq!(c, f);
+/// assert_eq!(value(c).key(), value(f).key());
+/// # Ok::<(), delayed::Error>(())
+/// ```
+#[cfg(feature = "ndarray")]
+pub use delayed_runtime::ndarray;
 pub use delayed_runtime::worker;
 pub use delayed_runtime::{
     as_completed, submit, submit_with, submit_with_report, AsCompleted, Job,

@@ -762,6 +762,43 @@ fn cache_composes(cluster: &Cluster) -> Result<(), String> {
     })
 }
 
+#[cfg(feature = "ndarray")]
+mod arrays {
+    use delayed::ndarray::{Array1, Array2, Axis};
+    use delayed::prelude::*;
+
+    #[delayed]
+    pub fn grid(n: usize) -> Array2<f64> {
+        Array2::from_shape_fn((n, n + 2), |(i, j)| (i * 3 + j) as f64)
+    }
+
+    #[delayed]
+    pub fn sums(x: &Array2<f64>) -> Array1<f64> {
+        x.sum_axis(Axis(0))
+    }
+}
+
+/// `ndarray` arrays (feature `ndarray`) go to the workers and come back: made there,
+/// read there by reference, returned to the driver.
+#[cfg(feature = "ndarray")]
+fn ndarray_values(cluster: &Cluster) -> Result<(), String> {
+    use arrays::{grid, sums};
+    use delayed::ndarray::{Array2, Axis, ShapeBuilder};
+    let sched = Scheduler::dask(cluster);
+    let g = grid(4);
+    let (got, report) =
+        delayed::compute_with_report(sums(&g), &sched).map_err(|e| e.to_string())?;
+    let want = Array2::from_shape_fn((4, 6), |(i, j)| (i * 3 + j) as f64).sum_axis(Axis(0));
+    ensure(got == want, || format!("{got} != {want}"))?;
+    ensure(report.tasks_on_cluster == 2, || format!("{report}"))?;
+    // An array made here goes out as an input and comes back as a result.
+    let here = Array2::from_shape_fn((3, 3).f(), |(i, j)| (i + 10 * j) as f64);
+    let back = sums(here.clone())
+        .compute_with(&sched)
+        .map_err(|e| e.to_string())?;
+    ensure(back == here.sum_axis(Axis(0)), || format!("{back}"))
+}
+
 /// Connecting to nothing fails within a bounded time, naming the address.
 fn bad_address(_: &Cluster) -> Result<(), String> {
     std::env::set_var("DELAYED_DASK_TIMEOUT", "3");
@@ -1660,6 +1697,8 @@ fn main() -> ExitCode {
         ("two_jobs_overlap", two_jobs_overlap),
         ("performance_report", performance_report),
         ("cache_composes", cache_composes),
+        #[cfg(feature = "ndarray")]
+        ("ndarray_values", ndarray_values),
         ("bad_address", bad_address),
         ("missing_python", missing_python),
         ("dashboard_needs_bokeh", dashboard_needs_bokeh),

@@ -39,6 +39,10 @@ fn the_trace_is_written_when_the_pool_cannot_start() {
         .arg(&exe)
         .env(CHILD_ENV, &trace)
         .env("RUST_BACKTRACE", "0")
+        // glibc gives threads malloc arenas of 64 MiB of address space each, up to 8 per
+        // core: how many exist when the limit is hit depends on timing, and the test's own
+        // allocations could fail first. One arena keeps the address space predictable.
+        .env("MALLOC_ARENA_MAX", "1")
         .output()
         .expect("sh runs");
     let stdout = String::from_utf8_lossy(&out.stdout);

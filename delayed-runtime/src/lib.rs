@@ -110,6 +110,12 @@ pub use watch::{FunctionStats, Progress, Report};
 #[cfg(feature = "visualize")]
 pub use render::to_dot;
 
+/// The `ndarray` crate (0.17) this crate implements [`Tokenize`] (and, with `cache` or
+/// `dask`, serde) for: use it through this path to get the matching version (feature
+/// `ndarray`).
+#[cfg(feature = "ndarray")]
+pub use ndarray;
+
 /// Drawing the task graph as Graphviz text, SVG or PNG, with no system Graphviz (feature
 /// `visualize`, on by default).
 ///

@@ -17,7 +17,8 @@ use crate::key::{Key, KeyHasher};
 /// Implemented for the primitives, `str`/`String`, `Vec`, `VecDeque`, slices, arrays,
 /// tuples up to 12, `Option`, `Result`, `Box`/`Rc`/`Arc`, `BTreeMap`/`BTreeSet` (in
 /// their order) and `HashMap`/`HashSet` (independent of iteration order), paths, [`Key`],
-/// and with the `image` feature `image::ImageBuffer`.
+/// with the `image` feature `image::ImageBuffer`, and with the `ndarray` feature
+/// `ndarray::ArrayBase` (arrays and views, keyed in logical order).
 ///
 /// Documented choices:
 /// - `usize`/`isize` are written as 64-bit, so keys match across 32- and 64-bit machines.
@@ -314,6 +315,31 @@ where
         self.width().tokenize(state);
         self.height().tokenize(state);
         (**self).tokenize(state);
+    }
+}
+
+/// Shape and elements in logical (row-major) order, whatever the memory layout: a
+/// transposed copy, a Fortran-order array and a view of equal content and shape get one
+/// key. Owned arrays, views and shared arrays of the same content are keyed alike (the
+/// value's type name, added once at the top, still tells them apart as arguments).
+#[cfg(feature = "ndarray")]
+impl<S, D> Tokenize for ndarray::ArrayBase<S, D>
+where
+    S: ndarray::Data,
+    S::Elem: Tokenize,
+    D: ndarray::Dimension,
+{
+    fn tokenize(&self, state: &mut KeyHasher) {
+        self.shape().tokenize(state);
+        match self.as_slice() {
+            // Standard layout: the slice is in logical order already, in one go.
+            Some(slice) => S::Elem::tokenize_slice(slice, state),
+            None => {
+                for item in self.iter() {
+                    item.tokenize(state);
+                }
+            }
+        }
     }
 }
 
