@@ -349,11 +349,15 @@ struct Args {
     sleep_ms: u64,
     /// The eager baseline (`--eager`/`--no-eager`); `None`: on for `histogram`.
     eager: Option<bool>,
+    /// Follow the compute on a live dashboard (`--dashboard`, feature `dashboard`).
+    dashboard: bool,
 }
 
 const USAGE: &str = "usage: workloads {tree|chain|fanout|dedup|histogram|sleep} \
                      [--n N] [--scheduler sync|threads|dask] [--workers W] [--images DIR] \
-                     [--sleep-ms MS] [--eager|--no-eager]
+                     [--sleep-ms MS] [--eager|--no-eager] [--dashboard]
+  --dashboard: follow the compute on a live delayed::Dashboard (build with
+  --features dashboard), to measure what watching costs
   --eager: histogram only (default on): the same work eagerly after the lazy run, timed
   (eager_s, vs_eager) and checked equal; --no-eager skips it
   --scheduler dask: a dask LocalCluster of W worker processes (default: cores), started
@@ -375,6 +379,7 @@ fn parse_args() -> Result<Args, String> {
         images: default_images(),
         sleep_ms: SLEEP_MS,
         eager: None,
+        dashboard: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -403,6 +408,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--eager" => args.eager = Some(true),
             "--no-eager" => args.eager = Some(false),
+            "--dashboard" => args.dashboard = true,
             "-h" | "--help" => return Err(USAGE.into()),
             w if !w.starts_with('-') && args.workload.is_empty() => args.workload = w.into(),
             other => return Err(format!("unexpected argument {other:?}\n{USAGE}")),
@@ -445,6 +451,20 @@ fn run(args: Args) -> Result<String, String> {
         other => return Err(format!("--scheduler: sync, threads or dask, not {other:?}")),
     };
     let cluster_start_s = tc.elapsed().as_secs_f64();
+    #[cfg(feature = "dashboard")]
+    let dashboard = match args.dashboard {
+        true => Some(delayed::Dashboard::start("127.0.0.1:0").map_err(|e| e.to_string())?),
+        false => None,
+    };
+    #[cfg(feature = "dashboard")]
+    let scheduler = match &dashboard {
+        Some(dash) => scheduler.dashboard(dash),
+        None => scheduler,
+    };
+    #[cfg(not(feature = "dashboard"))]
+    if args.dashboard {
+        return Err("--dashboard: build with --features dashboard".into());
+    }
     // Warm-up: starts the pool, untimed (the anchor's warmup_s).
     let tw = Instant::now();
     inc(0).compute_with(&scheduler).map_err(|e| e.to_string())?;
@@ -530,6 +550,9 @@ fn run(args: Args) -> Result<String, String> {
         fields.push(("serial_s".into(), json_f64(serial, 3)));
         fields.push(("efficiency".into(), json_f64(ideal / compute_s, 4)));
         fields.push(("speedup".into(), json_f64(serial / compute_s, 3)));
+    }
+    if args.dashboard {
+        fields.push(("dashboard".into(), "true".into()));
     }
     if cluster.is_some() {
         fields.push(("processes".into(), "true".into()));

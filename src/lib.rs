@@ -522,6 +522,8 @@ pub use delayed_runtime::dask;
 #[cfg(feature = "ndarray")]
 pub use delayed_runtime::ndarray;
 pub use delayed_runtime::worker;
+#[cfg(feature = "dashboard")]
+pub use delayed_runtime::Dashboard;
 pub use delayed_runtime::{
     as_completed, submit, submit_with, submit_with_report, AsCompleted, Job,
 };

@@ -42,9 +42,18 @@ fn chromium() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Runs headless Chromium on `page` with `args`: its stdout and stderr.
+/// Runs headless Chromium on the file `page` with `args`: its stdout and stderr.
 fn run_chromium(chromium: &Path, page: &Path, args: &[&str]) -> (String, String) {
-    let profile = std::env::temp_dir().join(format!("delayed-chromium-{}", std::process::id()));
+    run_page(chromium, &format!("file://{}", page.display()), args)
+}
+
+/// Runs headless Chromium on `url` with `args`: its stdout and stderr.
+fn run_page(chromium: &Path, url: &str, args: &[&str]) -> (String, String) {
+    // A profile of its own per run: two Chromiums cannot share one.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let profile =
+        std::env::temp_dir().join(format!("delayed-chromium-{}-{run}", std::process::id()));
     let out = Command::new(chromium)
         .args([
             "--headless",
@@ -57,9 +66,10 @@ fn run_chromium(chromium: &Path, page: &Path, args: &[&str]) -> (String, String)
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
-        .arg(format!("file://{}", page.display()))
+        .arg(url)
         .output()
         .expect("Chromium runs");
+    let _ = std::fs::remove_dir_all(&profile);
     assert!(out.status.success(), "Chromium failed: {out:?}");
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -127,6 +137,106 @@ fn performance_report_renders_in_chromium() {
     );
     if let Some(out) = std::env::var_os("DELAYED_SCREENSHOTS") {
         std::fs::copy(&shot, Path::new(&out).join("report.png")).unwrap();
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(feature = "dashboard")]
+#[delayed]
+fn step_of_work(i: u64) -> u64 {
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    i * 2
+}
+
+/// The number in the page's `<span id="done">…</span>`.
+#[cfg(feature = "dashboard")]
+fn shown_done(dom: &str) -> Option<u64> {
+    let start = dom.find("<span id=\"done\">")? + "<span id=\"done\">".len();
+    let end = start + dom[start..].find('<')?;
+    dom[start..end].trim().parse().ok()
+}
+
+#[cfg(feature = "dashboard")]
+const TASKS: u64 = 160;
+
+/// The live dashboard during a compute of a few seconds: two looks one after the other
+/// show the progress moving (in the page's DOM, and the two screenshots differ), and a
+/// look after the end shows the compute done, all its tasks counted.
+#[test]
+#[cfg(feature = "dashboard")]
+fn dashboard_follows_a_compute_in_chromium() {
+    let Some(chromium) = chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "CI needs Chromium");
+        println!("skipped: no Chromium");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("delayed-dash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dash = delayed::Dashboard::start("127.0.0.1:0").unwrap();
+    let sched = Scheduler::threads(2).dashboard(&dash);
+    // 160 tasks of 0.1 s on 2 threads: 8 s, for four Chromium runs on a busy machine.
+    let work = delayed::collect((0..TASKS).map(step_of_work));
+    let look = |name: &str| {
+        let shot = dir.join(name);
+        let (dom, log) = run_page(
+            &chromium,
+            &dash.link(),
+            &["--dump-dom", "--virtual-time-budget=1500"],
+        );
+        run_page(
+            &chromium,
+            &dash.link(),
+            &[
+                "--window-size=1150,900",
+                "--virtual-time-budget=1500",
+                &format!("--screenshot={}", shot.display()),
+            ],
+        );
+        let errors: Vec<&str> = (log.lines())
+            .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
+            .collect();
+        assert!(errors.is_empty(), "console: {errors:?}");
+        (dom, image::open(&shot).expect("a screenshot").to_rgb8())
+    };
+    let (first, second, got) = std::thread::scope(|scope| {
+        let running = scope.spawn(|| work.compute_with(&sched).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let first = look("dashboard-1.png");
+        let second = look("dashboard-2.png");
+        (first, second, running.join().unwrap())
+    });
+    assert_eq!(got, (0..TASKS).map(|i| i * 2).collect::<Vec<_>>());
+    let (a, b) = (shown_done(&first.0), shown_done(&second.0));
+    assert!(
+        matches!((a, b), (Some(a), Some(b)) if a < b && b < TASKS),
+        "progress between the looks: {a:?} then {b:?}\n{}",
+        second.0
+    );
+    assert!(
+        first.0.contains("running"),
+        "the compute is listed as running"
+    );
+    assert_ne!(
+        first.1.as_raw(),
+        second.1.as_raw(),
+        "the two screenshots differ"
+    );
+    let inked = second.1.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+    assert!(inked * 50 > second.1.pixels().len(), "not a blank page");
+    // After the end: done, every task counted.
+    let (dom, _) = run_page(
+        &chromium,
+        &dash.link(),
+        &["--dump-dom", "--virtual-time-budget=1500"],
+    );
+    assert_eq!(shown_done(&dom), Some(TASKS), "{dom}");
+    assert!(dom.contains("class=\"done\""), "{dom}");
+    if let Some(out) = std::env::var_os("DELAYED_SCREENSHOTS") {
+        std::fs::copy(
+            dir.join("dashboard-2.png"),
+            Path::new(&out).join("dashboard.png"),
+        )
+        .unwrap();
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

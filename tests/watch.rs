@@ -302,6 +302,23 @@ fn performance_report_in_a_missing_directory_is_an_error_before_anything_runs() 
     );
 }
 
+/// A million tasks: the report stays a few hundred kB (release only: `.ci/run` runs it).
+#[test]
+#[cfg_attr(debug_assertions, ignore = "a million tasks: run in release")]
+fn performance_report_of_a_million_tasks_is_small() {
+    let path = temp_path("million-report.html");
+    let n = 1_000_000u64;
+    let parts: Vec<Delayed<u64>> = (0..n).map(twice).collect();
+    let sched = Scheduler::new().performance_report(&path);
+    assert_eq!(total(parts).compute_with(&sched).unwrap(), n * (n - 1));
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size < 2_000_000, "{size} bytes");
+    let page = std::fs::read_to_string(&path).unwrap();
+    assert!(page.contains("1000001 tasks: binned"));
+    println!("a report of 1000001 tasks: {size} bytes");
+    std::fs::remove_file(&path).unwrap();
+}
+
 #[test]
 fn performance_report_of_many_tasks_is_binned_and_small() {
     // Over the report's bar limit: the stream is binned, the file stays small.

@@ -105,6 +105,8 @@ pub use key::tokenize::Tokenize;
 pub use key::{Key, KeyHasher};
 pub use scheduler::Scheduler;
 pub use shape::{Computable, Owned, Persistable};
+#[cfg(feature = "dashboard")]
+pub use watch::dashboard::Dashboard;
 pub use watch::{FunctionStats, Progress, Report};
 
 #[cfg(feature = "visualize")]

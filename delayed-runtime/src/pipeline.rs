@@ -78,6 +78,7 @@ fn execute(
         options.report,
         report_path.filter(|_| !executor_reports),
         (executor.workers(), executor.pooled()),
+        &|| format!("{scheduler:?}"),
     );
     #[cfg(feature = "cache")]
     let keep = |node: &Node, value: &AnyValue| {

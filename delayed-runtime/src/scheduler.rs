@@ -79,6 +79,10 @@ impl std::fmt::Debug for Scheduler {
         if let Some(path) = &self.watch.performance_report {
             write!(f, ".performance_report({path:?})")?;
         }
+        #[cfg(feature = "dashboard")]
+        if let Some(board) = &self.watch.dashboard {
+            write!(f, ".dashboard({})", board.link())?;
+        }
         if self.strict {
             f.write_str(".strict(true)")?;
         }
@@ -185,6 +189,26 @@ impl Scheduler {
     /// ```
     pub fn performance_report(mut self, path: impl Into<PathBuf>) -> Scheduler {
         self.watch.performance_report = Some(path.into());
+        self
+    }
+
+    /// Follows this scheduler's computes on `dashboard` (feature `dashboard`), live in
+    /// the browser: progress per function, the task stream of the last seconds, memory,
+    /// the list of computes. Several schedulers may share one dashboard. Each task's
+    /// times are recorded, as with [`trace`](Scheduler::trace).
+    ///
+    /// ```
+    /// use delayed_runtime::{value, Dashboard, Scheduler};
+    /// let dash = Dashboard::start("127.0.0.1:0")?;
+    /// let a = Scheduler::new().dashboard(&dash);
+    /// let b = Scheduler::sync().dashboard(&dash);
+    /// assert_eq!((value(1i64) + 1).compute_with(&a)? + (value(2i64) + 2).compute_with(&b)?, 6);
+    /// println!("{}", dash.link());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "dashboard")]
+    pub fn dashboard(mut self, dashboard: &crate::Dashboard) -> Scheduler {
+        self.watch.dashboard = Some(dashboard.board.clone());
         self
     }
 

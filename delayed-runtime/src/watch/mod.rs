@@ -8,6 +8,8 @@
 //! running worker's own buffer (trace, report), and a few atomic decrements (report's
 //! peak live results); no lock is shared between workers.
 
+#[cfg(feature = "dashboard")]
+pub(crate) mod dashboard;
 mod html;
 mod progress;
 mod report;
@@ -35,6 +37,8 @@ pub(crate) struct Watch {
     pub(crate) progress: Progress,
     pub(crate) trace: Option<PathBuf>,
     pub(crate) performance_report: Option<PathBuf>,
+    #[cfg(feature = "dashboard")]
+    pub(crate) dashboard: Option<Arc<dashboard::Board>>,
 }
 
 impl Watch {
@@ -326,6 +330,14 @@ impl Recorder {
         self.count_live(plan, t, ok);
     }
 
+    /// Task results held now (0 unless counted, for a report or a dashboard).
+    #[cfg_attr(not(feature = "dashboard"), allow(dead_code))]
+    pub(crate) fn live_now(&self) -> usize {
+        self.live
+            .as_ref()
+            .map_or(0, |live| live.now.load(Ordering::Relaxed))
+    }
+
     /// The results held now, after task `t` ran (for the report's peak).
     fn count_live(&self, plan: &Plan<'_>, t: u32, ok: bool) {
         if let Some(live) = &self.live {
@@ -350,14 +362,19 @@ impl Recorder {
 
     /// Every worker's events, by start time if `sorted`.
     fn into_events(self, sorted: bool) -> Vec<Event> {
+        self.take_events(sorted)
+    }
+
+    /// Takes every worker's events (by start time if `sorted`), leaving none.
+    fn take_events(&self, sorted: bool) -> Vec<Event> {
         let mut events: Vec<Event> = Vec::new();
-        for buffer in self.buffers.into_vec() {
-            events.extend(
-                buffer
-                    .0
-                    .into_inner()
-                    .unwrap_or_else(PoisonError::into_inner),
-            );
+        for buffer in self.buffers.iter() {
+            let mut buffer = buffer.0.lock().unwrap_or_else(PoisonError::into_inner);
+            if events.is_empty() {
+                events = std::mem::take(&mut *buffer);
+            } else {
+                events.append(&mut buffer);
+            }
         }
         if sorted {
             events.sort_unstable_by_key(|e| (e.start_ns, e.tid));
@@ -373,12 +390,16 @@ fn nanos(d: Duration) -> u64 {
 /// Watching one compute: made before it runs, ended after.
 pub(crate) struct Session {
     started: Instant,
-    recorder: Recorder,
+    /// Shared with the dashboard, which reads the events while the compute runs.
+    recorder: Arc<Recorder>,
     bar: Option<progress::Bar>,
     trace: Option<PathBuf>,
     /// Where this crate's performance report goes (a local compute's).
     html: Option<PathBuf>,
     report: bool,
+    /// The dashboard following this compute, and its number there.
+    #[cfg(feature = "dashboard")]
+    board: Option<(Arc<dashboard::Board>, u64)>,
     workers: usize,
 }
 
@@ -393,13 +414,18 @@ impl Watch {
         report: bool,
         html: Option<&Path>,
         (workers, pooled): (usize, bool),
+        what: &dyn Fn() -> String,
     ) -> Option<Session> {
         let html = html.map(Path::to_path_buf);
         let report = report || html.is_some();
-        if self.progress == Progress::Off && self.trace.is_none() && !report {
+        #[cfg(feature = "dashboard")]
+        let board = self.dashboard.clone();
+        #[cfg(not(feature = "dashboard"))]
+        let board: Option<()> = None;
+        if self.progress == Progress::Off && self.trace.is_none() && !report && board.is_none() {
             return None;
         }
-        let timed = self.trace.is_some() || report;
+        let timed = self.trace.is_some() || report || board.is_some();
         let buffers = if timed {
             (0..=workers.max(1))
                 .map(|_| Buffer(Mutex::new(Vec::new())))
@@ -409,7 +435,7 @@ impl Watch {
         };
         let done = Arc::new(AtomicU64::new(0));
         let bar = progress::Bar::start(self.progress, count_tasks(plan) as u64, done.clone());
-        let live = report.then(|| Live {
+        let live = (report || board.is_some()).then(|| Live {
             remaining: plan
                 .tasks()
                 .iter()
@@ -422,26 +448,36 @@ impl Watch {
             now: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
         });
+        let recorder = Arc::new(Recorder {
+            epoch: started,
+            epoch_wall: SystemTime::now()
+                .checked_sub(started.elapsed())
+                .unwrap_or(UNIX_EPOCH),
+            buffers,
+            pooled,
+            done: bar.is_some().then_some(done),
+            live,
+            crossed: Default::default(),
+            worker_time: Mutex::default(),
+            sample_bits: 0,
+        });
+        #[cfg(feature = "dashboard")]
+        let board = board.map(|board| {
+            let id = board.begin(plan, what(), recorder.clone());
+            (board, id)
+        });
+        #[cfg(not(feature = "dashboard"))]
+        let _ = (board, what);
         Some(Session {
             started,
-            recorder: Recorder {
-                epoch: started,
-                epoch_wall: SystemTime::now()
-                    .checked_sub(started.elapsed())
-                    .unwrap_or(UNIX_EPOCH),
-                buffers,
-                pooled,
-                done: bar.is_some().then_some(done),
-                live,
-                crossed: Default::default(),
-                worker_time: Mutex::default(),
-                sample_bits: 0,
-            },
+            recorder,
             bar,
             trace: self.trace.clone(),
             html,
             report,
             workers,
+            #[cfg(feature = "dashboard")]
+            board,
         })
     }
 }
@@ -471,6 +507,11 @@ impl Session {
         if let Some(bar) = self.bar {
             bar.finish(result.is_ok());
         }
+        // The dashboard reads its last events before they are taken below.
+        #[cfg(feature = "dashboard")]
+        if let Some((board, id)) = &self.board {
+            board.end(*id, result.as_ref().err().map(ToString::to_string));
+        }
         let wall = self.started.elapsed();
         let peak = self
             .recorder
@@ -487,7 +528,7 @@ impl Session {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         );
-        let events = (self.recorder).into_events(self.trace.is_some() || self.html.is_some());
+        let events = (self.recorder).take_events(self.trace.is_some() || self.html.is_some());
         let written = match &self.trace {
             Some(path) => trace::write(path, plan, &events, self.workers, wall).map_err(|source| {
                 Error::Trace {
