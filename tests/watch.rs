@@ -336,3 +336,65 @@ fn performance_report_of_many_tasks_is_binned_and_small() {
     assert!(!page.contains("id=\"graph\""), "a big graph is not drawn");
     std::fs::remove_file(&path).unwrap();
 }
+
+/// GET `path` from the dashboard at `address`: the response body.
+#[cfg(feature = "dashboard")]
+fn http_get(address: std::net::SocketAddr, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    // HTTP/1.0: the body comes whole, not chunked.
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(
+        head.starts_with("HTTP/1.") && head.contains(" 200 "),
+        "{head}"
+    );
+    body.to_owned()
+}
+
+/// Two schedulers on one dashboard: both computes listed, done, every task counted (a
+/// large compute's counts are sampled while it runs, exact once it succeeded); a failed
+/// compute says so.
+#[test]
+#[cfg(feature = "dashboard")]
+fn dashboard_lists_the_computes_of_every_scheduler_given_it() {
+    let dash = delayed::Dashboard::start("127.0.0.1:0").unwrap();
+    let big = Scheduler::threads(2).dashboard(&dash);
+    let small = Scheduler::sync().dashboard(&dash);
+    let n = 20_000u64;
+    let parts: Vec<Delayed<u64>> = (0..n).map(|i| twice(i + 7)).collect();
+    assert_eq!(
+        total(parts).compute_with(&big).unwrap(),
+        (7..n + 7).map(|i| 2 * i).sum::<u64>()
+    );
+    assert_eq!(twice(21).compute_with(&small).unwrap(), 42);
+    let boom = value(1u64).map(|_| -> u64 { panic!("boom") });
+    assert!(boom.compute_with(&small).is_err());
+    let page = http_get(dash.address(), "/");
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("id=\"done\""));
+    let state: Value = serde_json::from_str(&http_get(dash.address(), "/api/state")).unwrap();
+    let computes = state["computes"].as_array().unwrap();
+    assert_eq!(computes.len(), 3, "{state}");
+    let first = &computes[0];
+    assert_eq!(
+        (first["state"].as_str(), first["total"].as_u64()),
+        (Some("done"), Some(n + 1))
+    );
+    assert_eq!(first["done"], first["total"]);
+    assert!(first["what"]
+        .as_str()
+        .unwrap()
+        .starts_with("Scheduler::threads(2).dashboard(http://127.0.0.1:"));
+    let functions = first["functions"].as_array().unwrap();
+    assert!(
+        functions
+            .iter()
+            .any(|f| f[0] == "twice" && f[1] == n && f[2] == n),
+        "{functions:?}"
+    );
+    assert_eq!(computes[1]["state"], "done");
+    assert_eq!(computes[2]["state"], "failed");
+    assert!(computes[2]["error"].as_str().unwrap().contains("boom"));
+}
