@@ -398,3 +398,26 @@ fn dashboard_lists_the_computes_of_every_scheduler_given_it() {
     assert_eq!(computes[2]["state"], "failed");
     assert!(computes[2]["error"].as_str().unwrap().contains("boom"));
 }
+
+#[delayed(cache)]
+fn stored_square(x: u64) -> u64 {
+    x * x
+}
+
+/// The report and the performance report count the results read from the cache.
+#[test]
+fn reports_count_cache_hits() {
+    let dir = temp_path("cache-hits");
+    let page = temp_path("cache-hits.html");
+    let _ = std::fs::remove_dir_all(&dir);
+    let squares = || delayed::collect((0..5u64).map(stored_square));
+    let sched = Scheduler::new().cache(&dir).performance_report(&page);
+    let (first, report) = delayed::compute_with_report(squares(), &sched).unwrap();
+    assert_eq!((first, report.cache_hits), (vec![0, 1, 4, 9, 16], 0));
+    let (again, report) = delayed::compute_with_report(squares(), &sched).unwrap();
+    assert_eq!((again, report.cache_hits), (vec![0, 1, 4, 9, 16], 5));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("cache hits</td><td>5</td>"), "{html}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_file(&page).unwrap();
+}

@@ -40,18 +40,29 @@ pub(crate) fn run(
     scheduler.watch().check()?;
     let plan = Plan::new(roots);
     match rewrite(scheduler, &plan, roots) {
-        None => execute(scheduler, &plan, roots, started, options),
-        Some(rewritten) => {
+        None => execute(scheduler, &plan, roots, (started, 0), options),
+        Some((rewritten, hits)) => {
             drop(plan);
             let roots: Vec<&Arc<Node>> = rewritten.iter().collect();
-            execute(scheduler, &Plan::new(&roots), &roots, started, options)
+            execute(
+                scheduler,
+                &Plan::new(&roots),
+                &roots,
+                (started, hits),
+                options,
+            )
         }
     }
 }
 
-/// The roots of the graph with stored results in place of their tasks, or `None` when
-/// the cache (if any) changes nothing: then the plan already made is the one that runs.
-fn rewrite(scheduler: &Scheduler, plan: &Plan<'_>, roots: &[&Arc<Node>]) -> Option<Vec<Arc<Node>>> {
+/// The roots of the graph with stored results in place of their tasks (and how many
+/// stored results it read), or `None` when the cache (if any) changes nothing: then the
+/// plan already made is the one that runs.
+fn rewrite(
+    scheduler: &Scheduler,
+    plan: &Plan<'_>,
+    roots: &[&Arc<Node>],
+) -> Option<(Vec<Arc<Node>>, u64)> {
     #[cfg(feature = "cache")]
     if let Some(cache) = scheduler.disk_cache() {
         return crate::cache::rewrite(plan, roots, cache);
@@ -65,7 +76,7 @@ fn execute(
     scheduler: &Scheduler,
     plan: &Plan<'_>,
     roots: &[&Arc<Node>],
-    started: Instant,
+    (started, cache_hits): (Instant, u64),
     options: Options<'_>,
 ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
     let executor = scheduler.executor();
@@ -107,6 +118,6 @@ fn execute(
     let result = executor.run(plan, &ctx);
     match session {
         None => result.map(|values| (values, None)),
-        Some(session) => session.end(plan, roots, result),
+        Some(session) => session.end(plan, roots, result, cache_hits),
     }
 }

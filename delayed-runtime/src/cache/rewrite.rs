@@ -31,7 +31,7 @@ pub(crate) fn rewrite(
     plan: &Plan<'_>,
     roots: &[&Arc<Node>],
     cache: &Cache,
-) -> Option<Vec<Arc<Node>>> {
+) -> Option<(Vec<Arc<Node>>, u64)> {
     if !cache.is_on() {
         return None;
     }
@@ -40,12 +40,11 @@ pub(crate) fn rewrite(
     }
     let (needed, loaded) = look_up(plan, cache);
     let skipped = needed.iter().filter(|&&n| !n).count() as u64;
+    let hits = loaded.iter().filter(|v| v.is_some()).count() as u64;
     let rebuilt = rebuild(plan, &handles(plan, roots), &needed, loaded)?;
     cache.count_skipped(skipped);
-    plan.roots()
-        .iter()
-        .map(|&r| rebuilt[r as usize].clone())
-        .collect()
+    let roots = plan.roots().iter().map(|&r| rebuilt[r as usize].clone());
+    Some((roots.collect::<Option<Vec<_>>>()?, hits))
 }
 
 /// The shared handle of every planned node (the plan holds plain references).

@@ -10,7 +10,8 @@
 //! 4096 tasks or more and no trace or report (which need every task), one task in 16
 //! (chosen by a hash of its index), so watching costs no more than noise: its counts per
 //! function are then estimates while it runs (exact once it has succeeded), its task
-//! stream a sample. Results held are counted when a report is made too.
+//! stream a sample, and the results it holds are not counted (the page then shows
+//! resident memory only).
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
@@ -199,8 +200,8 @@ struct State {
     /// Recent bars: compute id, lane (thread), function name, start and duration (s since
     /// the dashboard started).
     stream: VecDeque<(u64, u32, &'static str, f64, f64)>,
-    /// Time (s), results held, resident memory (bytes).
-    memory: VecDeque<(f64, u64, u64)>,
+    /// Time (s), results held (-1 when not counted), resident memory (bytes).
+    memory: VecDeque<(f64, i64, u64)>,
 }
 
 struct Compute {
@@ -339,18 +340,16 @@ impl Board {
             memory,
             ..
         } = &mut *state;
-        let mut held = 0;
+        // Results held, summed over the running computes that count them (-1: none does).
+        let mut held: Option<usize> = None;
         for compute in computes.iter_mut() {
             self.read(compute, stream);
-            if let Some(running) = &compute.running {
-                held += running.recorder.live_now();
+            if let Some(now) = (compute.running.as_ref()).and_then(|r| r.recorder.live_now()) {
+                held = Some(held.unwrap_or(0) + now);
             }
         }
-        memory.push_back((
-            self.started.elapsed().as_secs_f64(),
-            held as u64,
-            resident_bytes(),
-        ));
+        let held = held.map_or(-1, |h| h as i64);
+        memory.push_back((self.started.elapsed().as_secs_f64(), held, resident_bytes()));
         while memory.len() > SAMPLES {
             memory.pop_front();
         }

@@ -114,6 +114,7 @@ fn summary(html: &mut String, report: &Report) {
     };
     row("tasks run", report.tasks_run.to_string());
     row("calls saved by dedup", report.deduplicated.to_string());
+    row("cache hits", report.cache_hits.to_string());
     row("wall time", duration(super::nanos(report.wall)));
     row("threads", report.workers.to_string());
     row(

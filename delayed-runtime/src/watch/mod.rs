@@ -330,12 +330,11 @@ impl Recorder {
         self.count_live(plan, t, ok);
     }
 
-    /// Task results held now (0 unless counted, for a report or a dashboard).
+    /// Task results held now, if they are counted (for a report, or a dashboard's
+    /// compute whose every task is timed).
     #[cfg_attr(not(feature = "dashboard"), allow(dead_code))]
-    pub(crate) fn live_now(&self) -> usize {
-        self.live
-            .as_ref()
-            .map_or(0, |live| live.now.load(Ordering::Relaxed))
+    pub(crate) fn live_now(&self) -> Option<usize> {
+        (self.live.as_ref()).map(|live| live.now.load(Ordering::Relaxed))
     }
 
     /// The results held now, after task `t` ran (for the report's peak).
@@ -440,7 +439,9 @@ impl Watch {
             _ => count_tasks(plan) as u64,
         };
         let bar = progress::Bar::start(self.progress, total, done.clone());
-        let live = report.then(|| Live {
+        // A dashboard counts results held where that is cheap (with every task timed).
+        let sampling = dashboard_sampling(plan, self.trace.is_some() || report);
+        let live = (report || (board.is_some() && sampling == 0)).then(|| Live {
             remaining: plan
                 .tasks()
                 .iter()
@@ -464,7 +465,7 @@ impl Watch {
             live,
             crossed: Default::default(),
             worker_time: Mutex::default(),
-            sample_bits: dashboard_sampling(plan, self.trace.is_some() || report),
+            sample_bits: sampling,
         });
         #[cfg(feature = "dashboard")]
         let board = board.map(|board| {
@@ -518,6 +519,7 @@ impl Session {
         plan: &Plan<'_>,
         roots: &[&Arc<Node>],
         result: Result<Vec<AnyValue>, Error>,
+        cache_hits: u64,
     ) -> Result<(Vec<AnyValue>, Option<Report>), Error> {
         if let Some(bar) = self.bar {
             bar.finish(result.is_ok());
@@ -563,6 +565,7 @@ impl Session {
                     crossed,
                     worker_time,
                 },
+                cache_hits,
             )
         });
         let page = match (&self.html, &report) {

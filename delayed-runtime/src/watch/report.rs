@@ -51,6 +51,9 @@ pub struct Report {
     pub bytes_to_cluster: u64,
     /// Bytes of results gathered from the cluster (each once).
     pub bytes_from_cluster: u64,
+    /// Results read from the on-disk cache instead of computed
+    /// ([`Scheduler::cache`](crate::Scheduler::cache)).
+    pub cache_hits: u64,
 }
 
 /// One function's share of a [`Report`].
@@ -125,6 +128,7 @@ pub(super) fn make(
     events: &[Event],
     (wall, peak_live_results, workers): (Duration, usize, usize),
     cluster: FromCluster,
+    cache_hits: u64,
 ) -> Report {
     let [bytes_to_cluster, bytes_from_cluster] = cluster.crossed;
     let mut by_name: HashMap<&str, (usize, u64)> = HashMap::new();
@@ -154,6 +158,7 @@ pub(super) fn make(
         tasks_in_driver: events.len() - tasks_on_cluster,
         bytes_to_cluster,
         bytes_from_cluster,
+        cache_hits,
         tasks_run: events.len(),
         deduplicated: reachable_tasks(roots).saturating_sub(super::count_tasks(plan)),
         functions,
