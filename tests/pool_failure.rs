@@ -3,7 +3,7 @@
 //!
 //! Threads cannot be made to fail to start in-process, so the test runs itself again
 //! (`child`, ignored unless asked for) under an address-space limit that leaves no room
-//! for [`Scheduler::MAX_THREADS`] thread stacks.
+//! for the pool's thread stacks.
 
 use delayed::prelude::*;
 use delayed::Error;
@@ -31,17 +31,19 @@ fn the_trace_is_written_when_the_pool_cannot_start() {
     let trace = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pool-failure-trace.json");
     let _ = std::fs::remove_file(&trace);
     let exe = std::env::current_exe().unwrap();
-    // 256 stacks of 2 MiB (and their malloc arenas) need over 512 MB of address space;
-    // 400 MB leaves the test itself room.
+    // Threads get stacks of 512 MiB (`RUST_MIN_STACK`) under a limit of 900 MB of address
+    // space: the test's own thread fits, the pool's first does not, and its stack is the
+    // one mapping that fails, in `pthread_create`, which reports it. (With small stacks
+    // and a tight limit, whichever allocation came last failed: sometimes a thread's
+    // signal stack, which aborts the process.) One malloc arena, not one of 64 MiB per
+    // thread, keeps the rest of the address space small and fixed.
     let out = Command::new("sh")
         .arg("-c")
-        .arg(r#"ulimit -v 400000 && exec "$0" child --exact --ignored --nocapture"#)
+        .arg(r#"ulimit -v 900000 && exec "$0" child --exact --ignored --nocapture"#)
         .arg(&exe)
         .env(CHILD_ENV, &trace)
         .env("RUST_BACKTRACE", "0")
-        // glibc gives threads malloc arenas of 64 MiB of address space each, up to 8 per
-        // core: how many exist when the limit is hit depends on timing, and the test's own
-        // allocations could fail first. One arena keeps the address space predictable.
+        .env("RUST_MIN_STACK", (512u64 << 20).to_string())
         .env("MALLOC_ARENA_MAX", "1")
         .output()
         .expect("sh runs");
