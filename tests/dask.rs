@@ -648,9 +648,17 @@ fn two_jobs_overlap(_: &Cluster) -> Result<(), String> {
         return Err(format!("needs a worker with 2 threads: {cluster:?}"));
     }
     let sched = Scheduler::dask(&cluster);
+    clear_marks("overlap_long");
     let long =
         delayed::submit_with(span("overlap_long", 0, 2500), &sched).map_err(|e| e.to_string())?;
-    std::thread::sleep(Duration::from_millis(300));
+    // The long task has started (a fresh runtime may take a moment).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while marks("overlap_long").is_empty() {
+        ensure(Instant::now() < deadline, || {
+            "the long task never started".into()
+        })?;
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let short =
         delayed::submit_with(span("overlap_short", 1, 300), &sched).map_err(|e| e.to_string())?;
     let short = short.wait().map_err(|e| e.to_string())?;
@@ -1551,6 +1559,10 @@ fn terminal_program() -> ! {
         "shouted {:?}",
         shout("hello-from-a-task", 7).compute_with(&sched)
     );
+    match pid_after(4242, 0, 0).compute_with(&sched) {
+        Ok(pid) => println!("runtime {pid}"),
+        Err(e) => println!("no runtime pid: {e}"),
+    }
     let mut chain = step(value(0u64), 100);
     for _ in 1..30 {
         chain = step(chain, 100);
@@ -1567,7 +1579,8 @@ fn terminal_program() -> ! {
 /// writes to stderr on a worker, once, prefixed with the worker; a progress bar that
 /// moves task by task (not partition by partition); and, when the program is
 /// interrupted with Ctrl-C (SIGINT to its process group, as a terminal sends it), no
-/// Python traceback, and no driver or worker left behind.
+/// Python traceback, and no driver or worker runtime left behind (the runtime was in the
+/// middle of a 60 s task).
 fn terminal(_: &Cluster) -> Result<(), String> {
     use std::io::BufRead;
     use std::os::unix::process::CommandExt;
@@ -1588,20 +1601,25 @@ fn terminal(_: &Cluster) -> Result<(), String> {
     });
     let stdout = std::io::BufReader::new(child.stdout.take().ok_or("no stdout")?);
     let mut lines = Vec::new();
-    let mut driver = None;
+    let (mut driver, mut runtime) = (None, None);
     for line in stdout.lines() {
-        let line = line.map_err(|e| e.to_string())?;
+        let Ok(line) = line else { break };
         if let Some(pid) = line.strip_prefix("driver ") {
             driver = pid.parse::<u32>().ok();
+        }
+        if let Some(pid) = line.strip_prefix("runtime ") {
+            runtime = pid.parse::<u32>().ok();
         }
         if line == "sleeping" {
             // The long task started: interrupt, as Ctrl-C in a terminal does.
             std::thread::sleep(Duration::from_millis(1500));
-            let status = std::process::Command::new("kill")
+            let interrupted = std::process::Command::new("kill")
                 .args(["-INT", "--", &format!("-{pid}")])
-                .status()
-                .map_err(|e| e.to_string())?;
-            ensure(status.success(), || "kill -INT failed".into())?;
+                .status();
+            if !interrupted.as_ref().is_ok_and(|s| s.success()) {
+                let _ = child.kill();
+                return Err(format!("kill -INT failed: {interrupted:?}"));
+            }
         }
         lines.push(line);
     }
@@ -1636,14 +1654,18 @@ fn terminal(_: &Cluster) -> Result<(), String> {
         !stderr.contains("Traceback") && !stderr.contains("KeyboardInterrupt"),
         || format!("a traceback reached the terminal\n{}", context()),
     )?;
-    // The driver (and with it the local cluster) ends once the program has.
+    // The driver, the local cluster and the worker's runtime (running its 60 s task) end
+    // once the program has.
     let driver = driver.ok_or_else(|| format!("no driver pid\n{}", context()))?;
+    let runtime = runtime.ok_or_else(|| format!("no runtime pid\n{}", context()))?;
     let deadline = Instant::now() + Duration::from_secs(30);
-    while alive(driver) {
-        ensure(Instant::now() < deadline, || {
-            format!("the driver {driver} outlived its program by 30 s")
-        })?;
-        std::thread::sleep(Duration::from_millis(100));
+    for (what, pid) in [("driver", driver), ("runtime", runtime)] {
+        while alive(pid) {
+            ensure(Instant::now() < deadline, || {
+                format!("the {what} {pid} outlived its program by 30 s")
+            })?;
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
     Ok(())
 }

@@ -235,25 +235,40 @@ class DelayedRuntime:
             pending += chunk
             lines = pending.split(b"\n")
             pending = b"" if not chunk else lines.pop()
-            out, synced = [], []
-            for line in lines:
-                at = line.find(self._SYNC)
-                if at >= 0:
-                    if at > 0:
-                        out.append(line[:at].decode(errors="replace"))
-                    synced.append(line[at + len(self._SYNC) :])
-                elif line or chunk:
-                    out.append(line.decode(errors="replace"))
-            if out:
-                self.worker.log_event(_STDERR_TOPIC, {"worker": self.worker.address, "lines": out})
-            with self.lock:
-                for rid in synced:
-                    slot = self.waiting.get(int(rid)) or self.replied.pop(int(rid), None)
-                    if slot is not None:
-                        slot[3].set()
+            # Never stop reading before the end: a runtime whose stderr is not read
+            # blocks in its tasks' writes.
+            try:
+                self._forward(lines, last=not chunk)
+            except Exception:
+                pass
             if not chunk:
                 pipe.close()
                 return
+
+    def _forward(self, lines, last):
+        out, synced = [], []
+        for line in lines:
+            at = line.find(self._SYNC)
+            if at >= 0:
+                if at > 0:
+                    out.append(line[:at].decode(errors="replace"))
+                synced.append(line[at + len(self._SYNC) :])
+            elif line or not last:
+                out.append(line.decode(errors="replace"))
+        with self.lock:
+            # The partitions these lines may come from: running, or replied but not synced.
+            keys = [slot[4] for slot in list(self.waiting.values()) + list(self.replied.values())]
+            for rid in synced:
+                try:
+                    rid = int(rid)
+                except ValueError:
+                    continue  # a task's own bytes cut into the mark
+                slot = self.waiting.get(rid) or self.replied.pop(rid, None)
+                if slot is not None:
+                    slot[3].set()
+        if out:
+            msg = {"worker": self.worker.address, "lines": out, "keys": keys}
+            self.worker.log_event(_STDERR_TOPIC, msg)
 
     def _replies(self, proc, replies, generation):
         """Hands each reply to its waiting task; when the runtime ends, wakes the tasks it
@@ -404,10 +419,17 @@ class _Costs:
 _COSTS = _Costs()
 
 
+# The partitions this driver has submitted and not released: on a scheduler shared with
+# other programs, only their stderr lines and progress are this program's.
+_MINE = set()
+
+
 def _print_stderr(event):
-    """A worker's runtime wrote these lines to its stderr: they go to the program's, each
-    prefixed with the worker."""
+    """A worker's runtime wrote these lines to its stderr while running partitions of ours
+    (among others, maybe): they go to the program's, each prefixed with the worker."""
     _, msg = event
+    if not any(k in _MINE for k in msg.get("keys", ())):
+        return
     prefix = "[worker %s] " % msg.get("worker", "?")
     try:
         sys.stderr.write("".join(prefix + line + "\n" for line in msg.get("lines", ())))
@@ -424,7 +446,8 @@ class _Progress:
 
     def event(self, event):
         _, msg = event
-        self.by_key[msg["key"]] = msg["done"]
+        if msg["key"] in _MINE:
+            self.by_key[msg["key"]] = msg["done"]
 
     def take(self, keys):
         """Key and count of each of `keys` that has one (as text)."""
@@ -627,6 +650,7 @@ class _Session:
                 priority=priority,
             )
             self.futures[key] = future
+            _MINE.add(key)
             future.add_done_callback(self._done)
         if frame[i]:
             self.wanted.update(frame[i].decode().split("\n"))
@@ -681,6 +705,7 @@ class _Session:
             client.cancel(pending)
         for key in self.futures:
             _PROGRESS.by_key.pop(key, None)
+            _MINE.discard(key)
         self.futures.clear()
         if self.report is None:
             return None

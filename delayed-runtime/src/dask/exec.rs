@@ -62,7 +62,10 @@ impl Executor for Inner {
         let layout = Layout::of(plan, &placement.ops, 4 * threads.max(1), &costs, ctx);
         let mut flow = Flow::new(self, plan, ctx, &placement, &layout);
         if let Some(path) = ctx.performance_report {
-            flow.start_report(path)?;
+            if let Err(e) = flow.start_report(path) {
+                let _ = flow.release(); // the session the driver opened for it
+                return Err(e);
+            }
         }
         let outcome = flow.run();
         if flow.running + flow.finished > 0 || ctx.performance_report.is_some() {
@@ -182,6 +185,8 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
             path: path.to_owned(),
             source: std::io::Error::other(message),
         };
+        // Absolute: the driver's working directory need not be this program's.
+        let path = std::path::absolute(path).map_err(|e| report_error(e.to_string()))?;
         let path_text = path
             .to_str()
             .ok_or_else(|| report_error("the path is not UTF-8".into()))?;
@@ -454,6 +459,8 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
         let Some(Ok(Some((pid, mut times)))) = times else {
             let now = recorder.clock();
             for &t in &part.tasks {
+                // Timed (with no duration) as the local executor times: the sampled ones.
+                let now = now.filter(|_| recorder.sampled(t));
                 recorder.executed_at(self.plan, t, now, true, true);
             }
             return;

@@ -169,6 +169,8 @@ struct Conn {
     child: Child,
     stdin: BufWriter<ChildStdin>,
     frames: Receiver<std::io::Result<Vec<Vec<u8>>>>,
+    /// Says when the driver's stderr has all been passed on (it has exited).
+    stderr_done: Receiver<()>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -524,7 +526,9 @@ impl Conn {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // The driver's own Python must not be taken for a worker's runtime.
-            .env_remove(task::TASK_ENV);
+            .env_remove(task::TASK_ENV)
+            // Plain text through the filter (`terminal.rs`), whatever FORCE_COLOR says.
+            .env("PYTHON_COLORS", "0");
         // Ctrl-C is this program's to handle: the driver (and a local cluster's processes)
         // see it only as their input ending, when this program exits.
         #[cfg(unix)]
@@ -540,9 +544,13 @@ impl Conn {
         let (Some(stdin), Some(stdout), Some(stderr)) = pipes else {
             return Err(scheduler_error("the dask driver has no pipes"));
         };
+        let (forwarded, stderr_done) = mpsc::channel();
         std::thread::Builder::new()
             .name("delayed-dask-stderr".into())
-            .spawn(move || terminal::forward(stderr, std::io::stderr()))
+            .spawn(move || {
+                terminal::forward(stderr, std::io::stderr());
+                let _ = forwarded.send(());
+            })
             .map_err(|e| scheduler_error(format!("cannot start a thread: {e}")))?;
         let (send, frames) = mpsc::channel();
         std::thread::Builder::new()
@@ -567,6 +575,7 @@ impl Conn {
             child,
             stdin: BufWriter::new(stdin),
             frames,
+            stderr_done,
         })
     }
 
@@ -576,7 +585,12 @@ impl Conn {
     }
 
     fn recv(&mut self, limit: Option<Duration>) -> Result<Vec<Vec<u8>>, Error> {
-        let gone = || scheduler_error("the dask driver exited (its messages are above)");
+        let stderr_done = &self.stderr_done;
+        let gone = || {
+            // Its last words first: they are what the error points to.
+            let _ = stderr_done.recv_timeout(Duration::from_secs(2));
+            scheduler_error("the dask driver exited (its messages are above)")
+        };
         let frame = match limit {
             None => self.frames.recv().map_err(|_| gone())?,
             Some(limit) => match self.frames.recv_timeout(limit) {

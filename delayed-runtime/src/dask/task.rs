@@ -45,8 +45,9 @@ pub(crate) fn is_task() -> bool {
 /// The resident runtime of one dask worker: reads partitions on stdin (each a `u64`
 /// request id, a `u64` length and the partition's bytes), runs each on one pool of the
 /// worker's threads as soon as it arrives (several at once), and writes each result
-/// blob, under its id, to the reply descriptor. Ends when stdin closes (the worker's
-/// plugin closed it, or the worker died); the process's exit code.
+/// blob, under its id, to the reply descriptor. Exits when stdin closes (the worker's
+/// plugin closed it, or the worker died), partitions still running or not; returns the
+/// process's exit code on a broken request.
 ///
 /// Beside the results, on the same descriptor: each partition that asked for it gets,
 /// ten times a second while it runs, how many of its tasks are done (under its id with
@@ -79,7 +80,9 @@ pub(crate) fn main() -> i32 {
         let status = loop {
             let (id, input) = match read_request(&mut stdin) {
                 Ok(Some(request)) => request,
-                Ok(None) => break 0,
+                // The worker has gone (or its plugin closed): no result of a partition
+                // still running can reach anyone, so they stop here, not in hours.
+                Ok(None) => std::process::exit(0),
                 Err(e) => {
                     eprintln!("delayed: reading a partition: {e}");
                     break 2;
@@ -145,8 +148,7 @@ impl Running {
     /// Sends each running partition's count when it has moved, ten times a second,
     /// until [`end`](Running::end).
     fn report(&self, replies: &Mutex<std::fs::File>) {
-        let mut ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
-        while !*ended {
+        loop {
             let moved: Vec<(u64, u64)> = (self.lock().iter_mut())
                 .filter_map(|(&id, (done, sent))| {
                     let now = done.load(Ordering::Relaxed);
@@ -156,13 +158,20 @@ impl Running {
                     })
                 })
                 .collect();
+            // Written without the `ended` lock: `end` never waits behind a full pipe.
             for (id, done) in moved {
                 reply(replies, id | PROGRESS, &done.to_le_bytes());
             }
-            ended = (self.wake)
+            let ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
+            if *ended {
+                return;
+            }
+            let (ended, _) = (self.wake)
                 .wait_timeout(ended, std::time::Duration::from_millis(100))
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+                .unwrap_or_else(PoisonError::into_inner);
+            if *ended {
+                return;
+            }
         }
     }
 

@@ -49,6 +49,11 @@ impl Filter {
                 if inside {
                     return None;
                 }
+                if !is_exception_line(line) {
+                    // Another process's line (several write into one pipe), or a task's
+                    // forwarded `[worker …]` line: it passes, the traceback goes on.
+                    return Some(line.to_owned());
+                }
                 self.state = State::Text;
                 Some(format!("delayed: dask: {line}"))
             }
@@ -56,11 +61,25 @@ impl Filter {
     }
 }
 
-/// Copies `from` to `to` line by line through a [`Filter`] until `from` ends.
+/// Whether `line` ends a traceback: `Name` or `module.Name`, then `:` and the message or
+/// nothing (`KeyboardInterrupt`, `ValueError: bad`, `distributed.comm.CommClosedError`).
+fn is_exception_line(line: &str) -> bool {
+    let name = line.split_once(':').map_or(line, |(name, _)| name);
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
+/// Copies `from` to `to` line by line through a [`Filter`] until `from` ends. Once `to`
+/// fails (this program's stderr closed), lines are still read and dropped: the writers
+/// must never block on a full pipe.
 pub(crate) fn forward(from: impl std::io::Read, mut to: impl Write) {
     let mut from = std::io::BufReader::new(from);
     let mut filter = Filter::new();
     let mut line = Vec::new();
+    let mut shown = true;
     loop {
         line.clear();
         match from.read_until(b'\n', &mut line) {
@@ -68,11 +87,13 @@ pub(crate) fn forward(from: impl std::io::Read, mut to: impl Write) {
             Ok(_) => {}
         }
         let text = String::from_utf8_lossy(&line);
-        if let Some(out) = filter.line(text.trim_end_matches(['\n', '\r'])) {
-            // This program's stderr gone: nothing more can be shown.
-            if writeln!(to, "{out}").and_then(|()| to.flush()).is_err() {
-                return;
-            }
+        if let (Some(mut out), true) = (filter.line(text.trim_end_matches(['\n', '\r'])), shown) {
+            out.push('\n');
+            // One write per line, so lines of other threads never cut into it.
+            shown = to
+                .write_all(out.as_bytes())
+                .and_then(|()| to.flush())
+                .is_ok();
         }
     }
 }
@@ -114,6 +135,38 @@ mod tests {
             Traceback (most recent call last):\n  File \"z.py\", line 3\n\
             KeyboardInterrupt\n";
         assert_eq!(filtered(text), "delayed: dask: KeyboardInterrupt\n");
+    }
+
+    #[test]
+    fn other_lines_inside_a_traceback_pass_and_it_goes_on() {
+        let text = "Traceback (most recent call last):\n  File \"a.py\", line 1\n\
+            [worker tcp://127.0.0.1:1] task says hi\n\
+            distributed.worker - WARNING - slow\n  File \"b.py\", line 2\n\
+            distributed.comm.core.CommClosedError: in <TCP (closed)>\n";
+        assert_eq!(
+            filtered(text),
+            "[worker tcp://127.0.0.1:1] task says hi\n\
+             distributed.worker - WARNING - slow\n\
+             delayed: dask: distributed.comm.core.CommClosedError: in <TCP (closed)>\n"
+        );
+    }
+
+    #[test]
+    fn a_closed_terminal_does_not_stop_the_reading() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        // A megabyte of lines: all read (the writer would block on a full pipe otherwise).
+        let text = "a line of output\n".repeat(1 << 16);
+        let mut from = std::io::Cursor::new(text.as_bytes());
+        forward(&mut from, Closed);
+        assert_eq!(from.position() as usize, text.len());
     }
 
     #[test]

@@ -250,20 +250,25 @@ impl Board {
     }
 
     /// A compute of `plan` described as `what` starts, recording into `recorder`: its
-    /// number on the board.
-    pub(crate) fn begin(&self, plan: &Plan<'_>, what: String, recorder: Arc<Recorder>) -> u64 {
+    /// entry on the board, which ends it when dropped (as failed, if not ended before).
+    pub(crate) fn begin(
+        self: &Arc<Board>,
+        plan: &Plan<'_>,
+        what: String,
+        recorder: Arc<Recorder>,
+    ) -> Entry {
         let mut index: HashMap<&'static str, u32> = HashMap::new();
         let mut functions: Vec<(&'static str, u64, u64)> = Vec::new();
         // Most graphs call a handful of functions: their names are found by address among
         // the first few seen before any hashing.
-        let mut recent: Vec<(*const u8, u32)> = Vec::with_capacity(8);
+        let mut recent: Vec<(&'static str, u32)> = Vec::with_capacity(8);
         let function_of: Vec<u32> = (plan.tasks().iter())
             .map(|node| {
                 if !matches!(node.body(), Body::Task(_)) || node.is_collect() {
                     return u32::MAX;
                 }
                 let name = node.name();
-                let seen = recent.iter().find(|(p, _)| *p == name.as_ptr());
+                let seen = recent.iter().find(|(n, _)| std::ptr::eq(*n, name));
                 let i = match seen {
                     Some(&(_, i)) => i,
                     None => {
@@ -272,7 +277,7 @@ impl Board {
                             functions.len() as u32 - 1
                         });
                         if recent.len() < 8 {
-                            recent.push((name.as_ptr(), i));
+                            recent.push((name, i));
                         }
                         i
                     }
@@ -307,11 +312,15 @@ impl Board {
                 None => break,
             }
         }
-        id
+        Entry {
+            board: self.clone(),
+            id,
+            open: true,
+        }
     }
 
     /// Compute `id` has ended (with `error`, if it failed): read for the last time.
-    pub(crate) fn end(&self, id: u64, error: Option<String>) {
+    fn end(&self, id: u64, error: Option<String>) {
         let now = self.started.elapsed().as_secs_f64();
         let mut state = self.lock();
         let State {
@@ -447,6 +456,31 @@ impl Board {
         }
         out.push_str("]}");
         out
+    }
+}
+
+/// A compute's place on a board, from its start to its end.
+pub(crate) struct Entry {
+    board: Arc<Board>,
+    id: u64,
+    open: bool,
+}
+
+impl Entry {
+    /// The compute has ended, with `error` if it failed.
+    pub(crate) fn end(mut self, error: Option<String>) {
+        self.open = false;
+        self.board.end(self.id, error);
+    }
+}
+
+impl Drop for Entry {
+    /// A compute that unwound (a panic outside any task) is not left running.
+    fn drop(&mut self) {
+        if self.open {
+            let error = "the compute ended without a result (a panic)".to_owned();
+            self.board.end(self.id, Some(error));
+        }
     }
 }
 

@@ -225,9 +225,13 @@ impl Recorder {
     /// The start time of task `t`, when it is timed (see [`Recorder::sampling`]).
     #[inline]
     pub(crate) fn clock_for(&self, t: u32) -> Option<Instant> {
-        let sampled =
-            self.sample_bits == 0 || t.wrapping_mul(0x9E37_79B9) >> (32 - self.sample_bits) == 0;
-        (!self.buffers.is_empty() && sampled).then(Instant::now)
+        (!self.buffers.is_empty() && self.sampled(t)).then(Instant::now)
+    }
+
+    /// Whether task `t` is one of those timed (all of them unless sampling).
+    #[inline]
+    pub(crate) fn sampled(&self, t: u32) -> bool {
+        self.sample_bits == 0 || t.wrapping_mul(0x9E37_79B9) >> (32 - self.sample_bits) == 0
     }
 
     /// Task `t` has run in this process (`ok`: successfully, its result stored), started
@@ -237,11 +241,11 @@ impl Recorder {
         self.executed_at(plan, t, started, ok, false);
     }
 
-    /// Whether tasks are timed (a trace or a report): then a cluster's workers send each
-    /// task's times.
+    /// Whether every task is timed (a trace or a report): then a cluster's workers send
+    /// each task's times. (A dashboard's sample is timed on arrival.)
     #[cfg_attr(not(feature = "dask"), allow(dead_code))]
     pub(crate) fn timed(&self) -> bool {
-        !self.buffers.is_empty()
+        !self.buffers.is_empty() && self.sample_bits == 0
     }
 
     /// `epoch`, on the wall clock (ns since the Unix epoch): what a worker's times are
@@ -269,6 +273,9 @@ impl Recorder {
             done.fetch_add(1, Ordering::Relaxed);
         }
         self.count_live(plan, t, true);
+        if !self.sampled(t) {
+            return;
+        }
         if let Some(buffer) = self.buffers.first() {
             let event = Event {
                 task: t,
@@ -396,9 +403,9 @@ pub(crate) struct Session {
     /// Where this crate's performance report goes (a local compute's).
     html: Option<PathBuf>,
     report: bool,
-    /// The dashboard following this compute, and its number there.
+    /// The compute's entry on the dashboard following it.
     #[cfg(feature = "dashboard")]
-    board: Option<(Arc<dashboard::Board>, u64)>,
+    board: Option<dashboard::Entry>,
     workers: usize,
 }
 
@@ -468,10 +475,7 @@ impl Watch {
             sample_bits: sampling,
         });
         #[cfg(feature = "dashboard")]
-        let board = board.map(|board| {
-            let id = board.begin(plan, what(), recorder.clone());
-            (board, id)
-        });
+        let board = board.map(|board| board.begin(plan, what(), recorder.clone()));
         #[cfg(not(feature = "dashboard"))]
         let _ = (board, what);
         Some(Session {
@@ -526,8 +530,8 @@ impl Session {
         }
         // The dashboard reads its last events before they are taken below.
         #[cfg(feature = "dashboard")]
-        if let Some((board, id)) = &self.board {
-            board.end(*id, result.as_ref().err().map(ToString::to_string));
+        if let Some(entry) = self.board {
+            entry.end(result.as_ref().err().map(ToString::to_string));
         }
         let wall = self.started.elapsed();
         let peak = self

@@ -75,7 +75,9 @@ impl Bar {
             std::thread::Builder::new()
                 .name("delayed-progress".into())
                 .spawn(move || loop {
-                    bar.set_position(done.load(Ordering::Relaxed));
+                    // Never back: a cluster's counts are taken back and recorded again
+                    // when a partition finishes, and a tick may fall in between.
+                    bar.set_position(done.load(Ordering::Relaxed).max(bar.position()));
                     if let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
                         continue;
                     }
