@@ -487,20 +487,7 @@ impl Drop for Entry {
 /// `text` as a JSON string.
 fn quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            // `</script>` cannot end anything here, but keep the page's JSON plain.
-            '<' => out.push_str("\\u003c"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    super::trace::push_json_str(&mut out, text);
     out
 }
 
@@ -519,7 +506,7 @@ mod tests {
 
     #[test]
     fn json_strings_are_escaped() {
-        assert_eq!(quoted("a\"b\\c\n<"), "\"a\\\"b\\\\c\\u000a\\u003c\"");
+        assert_eq!(quoted("a\"b\\c\n<"), "\"a\\\"b\\\\c\\n<\"");
     }
 
     #[test]

@@ -124,7 +124,7 @@ fn push_micros(out: &mut String, ns: u64) {
 }
 
 /// `s` as a JSON string literal.
-fn push_json_str(out: &mut String, s: &str) {
+pub(super) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
