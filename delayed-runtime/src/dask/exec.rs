@@ -28,6 +28,7 @@ use std::sync::Arc;
 use super::layout::{Layout, Part, NONE};
 use super::payload::{internal, read_outputs, Payloads};
 use super::place::Placement;
+use super::wire::{count, text};
 use super::Inner;
 use crate::erased::AnyValue;
 use crate::error::Error;
@@ -198,10 +199,7 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
         ])?;
         match reply.first().map(Vec::as_slice) {
             Some(b"ok") => Ok(()),
-            _ => Err(report_error(format!(
-                "dask: {}",
-                String::from_utf8_lossy(reply.get(1).map_or(&[][..], |f| f))
-            ))),
+            _ => Err(report_error(format!("dask: {}", text(&reply, 1)))),
         }
     }
 
@@ -209,7 +207,6 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
     /// report if one was started.
     fn release(&self) -> Result<(), Error> {
         let reply = (self.cluster).exchange(&[b"release", self.session.as_bytes()])?;
-        let text = |i: usize| String::from_utf8_lossy(reply.get(i).map_or(&[][..], |f| f));
         match reply.first().map(Vec::as_slice) {
             Some(b"ok") => Ok(()),
             Some(b"report") => Err(Error::Report {
@@ -218,10 +215,10 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
                     .performance_report
                     .map(Path::to_owned)
                     .unwrap_or_default(),
-                source: std::io::Error::other(format!("dask: {}", text(1))),
+                source: std::io::Error::other(format!("dask: {}", text(&reply, 1))),
             }),
             _ => Err(Error::Scheduler {
-                message: format!("dask: {}", text(1)),
+                message: format!("dask: {}", text(&reply, 1)),
             }),
         }
     }
@@ -324,19 +321,15 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
             }
             Some(b"lost") => return Err(self.lost(&reply)),
             _ => {
-                let message = String::from_utf8_lossy(reply.get(1).map_or(&[][..], |b| b));
                 return Err(Error::Scheduler {
-                    message: format!("dask: {message}"),
+                    message: format!("dask: {}", text(&reply, 1)),
                 });
             }
         }
-        let count = (reply.get(1))
-            .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok())
-            .ok_or_else(|| internal("a wait's reply has no count"))?;
-        let (finished, rest) = reply[2..].split_at((2 * count).min(reply.len() - 2));
-        let costed = (rest.first())
-            .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok())
-            .ok_or_else(|| internal("a wait's reply has no count of costs"))?;
+        let finished = count(&reply, 1).ok_or_else(|| internal("a wait's reply has no count"))?;
+        let (finished, rest) = reply[2..].split_at((2 * finished).min(reply.len() - 2));
+        let costed =
+            count(rest, 0).ok_or_else(|| internal("a wait's reply has no count of costs"))?;
         let (costs, progress) = rest[1..].split_at((2 * costed).min(rest.len() - 1));
         for pair in finished.chunks(2) {
             let [key, blob] = pair else {
@@ -529,8 +522,7 @@ impl<'a, 'p, 'g> Flow<'a, 'p, 'g> {
     /// The error for a partition that did not finish (its runtime or worker was lost too
     /// many times), naming its tasks.
     fn lost(&self, reply: &[Vec<u8>]) -> Error {
-        let field = |i: usize| String::from_utf8_lossy(reply.get(i).map_or(&[][..], |b| b));
-        let (message, key) = (field(1), field(2));
+        let (message, key) = (text(reply, 1), text(reply, 2));
         let tasks = match self.part_of_key.get(key.as_ref()) {
             Some(&p) => {
                 let part = &self.layout.parts[p as usize];

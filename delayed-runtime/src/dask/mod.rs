@@ -305,8 +305,7 @@ impl Cluster {
                 return Err(e);
             }
         };
-        let text =
-            |i: usize| String::from_utf8_lossy(fields.get(i).map_or(&[][..], |f| f)).into_owned();
+        let text = |i: usize| wire::text(&fields, i).into_owned();
         match fields.first().map(Vec::as_slice) {
             Some(b"ok") => {}
             Some(b"missing") => {
@@ -381,8 +380,7 @@ impl Cluster {
     /// local cluster, processes of this machine), in the order of their addresses.
     pub fn worker_pids(&self) -> Result<Vec<u32>, Error> {
         let fields = self.inner.request(&[b"pids"])?;
-        let text = String::from_utf8_lossy(fields.get(1).map_or(&[][..], |f| f)).into_owned();
-        Ok(text
+        Ok(wire::text(&fields, 1)
             .split(',')
             .filter_map(|p| p.trim().parse().ok())
             .collect())
@@ -448,10 +446,7 @@ impl Inner {
         let reply = conn.recv(None)?;
         match reply.first().map(Vec::as_slice) {
             Some(b"ok") => Ok(reply),
-            _ => Err(scheduler_error(format!(
-                "dask: {}",
-                String::from_utf8_lossy(reply.get(1).map_or(&[][..], |f| f))
-            ))),
+            _ => Err(scheduler_error(format!("dask: {}", wire::text(&reply, 1)))),
         }
     }
 
@@ -476,8 +471,7 @@ impl Inner {
     /// Asks the scheduler how many worker threads the cluster has now.
     pub(crate) fn refresh_threads(&self) -> Result<usize, Error> {
         let reply = self.request(&[b"threads"])?;
-        let threads = (reply.get(1))
-            .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok())
+        let threads = wire::count(&reply, 1)
             .ok_or_else(|| scheduler_error("dask: the scheduler gave no thread count"))?;
         self.threads
             .store(threads, std::sync::atomic::Ordering::Relaxed);

@@ -79,6 +79,16 @@ pub(crate) struct Reader<'a> {
 }
 
 /// A payload that does not parse.
+/// Field `i` of a driver's reply as text (empty when the reply is shorter).
+pub(crate) fn text(reply: &[Vec<u8>], i: usize) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(reply.get(i).map_or(&[][..], |f| f))
+}
+
+/// Field `i` of a driver's reply as a count, if it is one.
+pub(crate) fn count(reply: &[Vec<u8>], i: usize) -> Option<usize> {
+    text(reply, i).parse().ok()
+}
+
 pub(crate) fn malformed() -> String {
     "malformed payload (is the worker running the same binary?)".to_owned()
 }

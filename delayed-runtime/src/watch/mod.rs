@@ -180,7 +180,7 @@ impl Recorder {
                 by_name.entry(node.name()).or_default().0 += 1;
             }
         }
-        let events = self.into_events(false);
+        let events = self.take_events(false);
         for e in &events {
             let entry = by_name.entry(plan.task(e.task).name()).or_default();
             entry.1 += 1;
@@ -366,11 +366,6 @@ impl Recorder {
         }
     }
 
-    /// Every worker's events, by start time if `sorted`.
-    fn into_events(self, sorted: bool) -> Vec<Event> {
-        self.take_events(sorted)
-    }
-
     /// Takes every worker's events (by start time if `sorted`), leaving none.
     fn take_events(&self, sorted: bool) -> Vec<Event> {
         let mut events: Vec<Event> = Vec::new();
@@ -447,7 +442,10 @@ impl Watch {
         };
         let bar = progress::Bar::start(self.progress, total, done.clone());
         // A dashboard counts results held where that is cheap (with every task timed).
-        let sampling = dashboard_sampling(plan, self.trace.is_some() || report);
+        let sampling = match board {
+            Some(_) => dashboard_sampling(plan, self.trace.is_some() || report),
+            None => 0,
+        };
         let live = (report || (board.is_some() && sampling == 0)).then(|| Live {
             remaining: plan
                 .tasks()
