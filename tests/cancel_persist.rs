@@ -180,6 +180,27 @@ fn persisted_values_are_not_computed_again() {
     assert_eq!((report_value, report.tasks_run), (85, 1), "only the add");
 }
 
+/// A persisted result and the same call built again (keyed on demand, dedup'd by
+/// structure) are one computation: the persisted value stands for both.
+#[test]
+fn a_persisted_value_stands_for_the_same_call_built_again() {
+    let _serial = serial();
+    EXPENSIVE.store(0, SeqCst);
+    let (a, b) = (expensive(2), expensive(5));
+    let sum = add(&a, &b).persist().unwrap();
+    assert_eq!(EXPENSIVE.load(SeqCst), 2);
+    let again = add(expensive(2), expensive(5));
+    let (x, y, n) = delayed::compute((&sum, &again, add(&again, &sum))).unwrap();
+    assert_eq!((x, y, n), (29, 29, 58));
+    assert_eq!(
+        EXPENSIVE.load(SeqCst),
+        2,
+        "nothing below the persisted value ran"
+    );
+    let (_, report) = delayed::compute_with_report(add(&again, &sum), &Scheduler::sync()).unwrap();
+    assert_eq!(report.tasks_run, 1, "only the outer add");
+}
+
 #[test]
 fn persist_reports_failures() {
     let _serial = serial();

@@ -46,6 +46,39 @@ fn reported_chain(n: u64) {
     );
 }
 
+/// A chain of calls over inputs only is keyed on demand: the first `key()` makes every
+/// key below it, with an explicit stack, and they are the keys of a chain whose keys
+/// were made link by link while it was built (asking after each link).
+fn keyed_on_demand(n: u64) {
+    let mut x = inc(0);
+    for _ in 1..n {
+        x = inc(x);
+    }
+    let mut y = inc(0);
+    let mut keys_as_built = Vec::new();
+    for i in 1..n {
+        y = inc(y);
+        if i % (n / 8) == 0 {
+            keys_as_built.push(y.key());
+        }
+    }
+    assert_eq!(x.key(), y.key());
+    assert_eq!(x.key(), x.key());
+    assert_eq!(keys_as_built.len(), 7);
+    assert_ne!(keys_as_built[0], keys_as_built[1]);
+}
+
+#[test]
+fn keys_on_demand_of_100k() {
+    keyed_on_demand(100_000);
+}
+
+#[test]
+#[ignore = "a million nodes: run in release by .ci/run"]
+fn keys_on_demand_of_a_million() {
+    keyed_on_demand(1_000_000);
+}
+
 #[test]
 fn chain_of_100k() {
     chain(100_000, &Scheduler::new());

@@ -1,6 +1,7 @@
 //! Depth and width at a million nodes, with memory reported: a 1,000,000-node chain and a
-//! 1,000,000-leaf fan-in are built, hashed (every key is computed at build time; `key()`
-//! reads it), computed and dropped without recursion. A counting allocator measures the
+//! 1,000,000-leaf fan-in are built, hashed (a call over inputs only is keyed when its
+//! `key()` is first asked for, the chain's head here), computed and dropped without
+//! recursion. A counting allocator measures the
 //! heap of each phase exactly, per node, and checks that dropping the graph frees all of
 //! it; the process's peak RSS (`VmHWM`) is printed beside. RELIABILITY.md quotes these.
 //!

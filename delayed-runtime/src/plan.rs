@@ -9,9 +9,14 @@
 //! each child with the slot it fills; a popped child writes its visit number there. Only
 //! shared nodes (an `Arc` with more than one owner) and roots need a lookup, by address;
 //! a node with one owner is reached through exactly one edge. The second pass goes
-//! through the visits in post-order and dedups by key: the first visit of a key becomes
+//! through the visits in post-order and dedups: the first visit of a computation becomes
 //! a task, its sources translated from visit numbers to task numbers, later ones map to
-//! it. Knowing every visit in advance lets it prefetch the key table's random slots.
+//! it. Knowing every visit in advance lets it prefetch the table's random slots.
+//!
+//! Dedup needs no key. Nodes are filed by their digest (`key/cell.rs`), and a hit
+//! is confirmed on the whole computation: for two calls keyed on demand, the same
+//! function and shape over the same input tasks (which is what their equal keys would
+//! say); otherwise equal keys.
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::sync::Arc;
@@ -55,11 +60,11 @@ const ROOT_SLOT: u32 = u32::MAX;
 /// A visit number whose node has no task number yet.
 const PENDING: u32 = u32::MAX;
 
-/// Key → task number: an open-addressing table (linear probing, at most half full) of
-/// 8-byte entries, 32 bits of the key (keys are uniform hashes already, so these bits are
-/// the hash) beside the task number. A hit on those 32 bits is confirmed against the
-/// whole key of the task's node; on a mismatch probing goes on, so keys that share bits
-/// stay apart. Against a `HashMap<Key, u32>` (40-byte entries, SipHash-free but still
+/// Computation → task number: an open-addressing table (linear probing, at most half
+/// full) of 8-byte entries, a node's digest (uniform already: key bits, or a mix) beside
+/// the task number. A hit on the digest is confirmed by the caller against the whole
+/// computation; on a mismatch probing goes on, so computations that share a digest stay
+/// apart. Against a `HashMap<Key, u32>` (40-byte entries, SipHash-free but still
 /// twice the lookups), this is a fifth of the memory to fault in and walk.
 struct Seen {
     /// `(bits << 32) | (task + 1)`; 0 is empty.
@@ -77,7 +82,7 @@ impl Seen {
     }
 
     fn bits(node: &Node) -> u32 {
-        node.key().prefix64() as u32
+        node.digest() as u32
     }
 
     /// Starts loading the slot where a key with these bits is looked up first.
@@ -87,9 +92,14 @@ impl Seen {
         crate::prefetch::prefetch(&self.entries[i]);
     }
 
-    /// The task number of `node`'s key (`bits` are 32 of its bits), or `None` after
-    /// recording `next` for it. A hit on the bits is confirmed against `tasks[t].key`.
-    fn get_or_insert(&mut self, bits: u32, node: &Node, tasks: &[&Node], next: u32) -> Option<u32> {
+    /// The task number of the computation with digest `bits` for which `same` holds, or
+    /// `None` after recording `next` under `bits`.
+    fn get_or_insert(
+        &mut self,
+        bits: u32,
+        mut same: impl FnMut(u32) -> bool,
+        next: u32,
+    ) -> Option<u32> {
         debug_assert!(2 * (self.len + 1) <= self.entries.len());
         let mask = self.entries.len() - 1;
         let mut i = bits as usize & mask;
@@ -102,7 +112,7 @@ impl Seen {
             }
             if (entry >> 32) as u32 == bits {
                 let t = (entry as u32) - 1;
-                if tasks[t as usize].key() == node.key() {
+                if same(t) {
                     return Some(t);
                 }
             }
@@ -224,7 +234,17 @@ impl<'g> Visits<'g> {
             }
             let node = self.visited[v as usize];
             let next = tasks.len() as u32;
-            match seen.get_or_insert(self.bits_of[v as usize], node, &tasks, next) {
+            let inputs = &self.pending[self.pending_start[v as usize] as usize
+                ..self.pending_start[v as usize + 1] as usize];
+            let same = |t: u32| {
+                let first = tasks[t as usize];
+                first.same_as(node, || {
+                    let theirs = &sources
+                        [input_start[t as usize] as usize..input_start[t as usize + 1] as usize];
+                    theirs.iter().copied().eq(renumbered(inputs, &task_of))
+                })
+            };
+            match seen.get_or_insert(self.bits_of[v as usize], same, next) {
                 Some(t) => {
                     task_of[v as usize] = t;
                     let first = tasks[t as usize];
@@ -237,8 +257,6 @@ impl<'g> Visits<'g> {
                 }
                 None => {
                     task_of[v as usize] = next;
-                    let inputs = &self.pending[self.pending_start[v as usize] as usize
-                        ..self.pending_start[v as usize + 1] as usize];
                     sources.extend(renumbered(inputs, &task_of));
                     input_start.push(sources.len() as u32);
                     tasks.push(node);

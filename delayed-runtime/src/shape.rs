@@ -202,7 +202,7 @@ impl Values {
         if !value.is::<T>() {
             return Err(internal("a result has the wrong type"));
         }
-        Ok(keyed_data(node.key(), node.scope(), node.name(), value))
+        Ok(keyed_data(&node, value))
     }
 
     /// A slice (or `Vec`) of as many items as its roots recorded, each rebuilt by `item`.

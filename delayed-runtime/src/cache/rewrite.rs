@@ -179,7 +179,8 @@ fn task(
     )
     .with_role(like.role())
     .with_codec(codec)
-    .with_remote(remote);
+    .with_remote(remote)
+    .with_digest_of(like);
     Arc::new(node)
 }
 
@@ -201,7 +202,7 @@ fn run_original(original: Arc<Node>) -> Box<TaskFn> {
         move |inputs: &mut Inputs<'_>| -> Result<AnyValue, BoxError> {
             match original.body() {
                 Body::Task(body) => body(inputs),
-                Body::Data(value) => Ok(value.clone()),
+                Body::Data(value) => Ok(AnyValue::clone(value)),
             }
         },
     )

@@ -594,9 +594,9 @@ fn run_here(
             let value = values[s as usize]
                 .clone()
                 .ok_or_else(|| internal("an input of a driver task is missing"))?;
-            let body = Body::Data(value);
+            let body = Body::data(value);
             let node = Node::new(like.key(), like.name(), like.scope(), InputList::Zero, body);
-            Ok(Arc::new(node))
+            Ok(Arc::new(node.with_digest_of(like)))
         })
         .collect();
     let data = match data {

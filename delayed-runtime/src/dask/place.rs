@@ -36,8 +36,9 @@ impl Placement {
             let node = plan.task(t as u32);
             match &node.body() {
                 Body::Data(value) => {
-                    placement.out_codec[t] =
-                        node.codec().or_else(|| codec::of_type((**value).type_id()));
+                    placement.out_codec[t] = node
+                        .codec()
+                        .or_else(|| codec::of_type((***value).type_id()));
                 }
                 Body::Task(_) => match placement.check(plan, t as u32) {
                     Ok((op, out)) => {

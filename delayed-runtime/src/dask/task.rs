@@ -606,7 +606,7 @@ fn data(
         )
     })?;
     // Keys made up here: never cached, never compared across processes.
-    let body = Body::Data(value);
+    let body = Body::data(value);
     Ok(Arc::new(Node::new(
         input_key(origin),
         "input",

@@ -57,7 +57,7 @@ impl<'p, 'g> Run<'p, 'g> {
         let started = self.watch.and_then(|w| w.clock_for(t));
         let node = self.plan.task(t);
         let outcome = match node.body() {
-            Body::Data(value) => Ok(value.clone()),
+            Body::Data(value) => Ok(AnyValue::clone(value)),
             Body::Task(body) => {
                 #[cfg(feature = "tracing")]
                 let _span =

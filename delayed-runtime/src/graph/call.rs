@@ -12,12 +12,12 @@ use crate::erased::{AnyValue, BoxError};
 use crate::graph::arg::{Arg, ArgInner, GraphValue};
 use crate::graph::delayed::Delayed;
 use crate::graph::names::{intern, type_display_name};
-use crate::graph::node::{Body, Input, InputList, Inputs, Node, RemoteOp, Role, Scope};
+use crate::graph::node::{Body, Input, InputList, Inputs, Node, RemoteOp, Role, Scope, TaskFn};
 use crate::graph::remote::{codec_of_type, erased};
 pub use crate::key::keying::FnId;
-use crate::key::keying::Keying;
+use crate::key::keying::{Keying, Made};
 use crate::key::tokenize::{write_typed, Tokenize};
-use crate::key::{Key, KeyHasher};
+use crate::key::KeyHasher;
 
 /// A task under construction. Arguments are added in parameter order; [`finish`]
 /// attaches the body and returns the handle.
@@ -87,7 +87,7 @@ impl Call {
                 0
             }
         }
-        if let Some(h) = self.keying.stream() {
+        if let Some(h) = self.keying.stream(&self.inputs) {
             std::any::TypeId::of::<F>().hash(&mut Feed(h));
         }
         self.scope = Scope::Process;
@@ -123,7 +123,7 @@ impl Call {
 
     /// Adds a type to the identity (a generic parameter, `Self`).
     pub fn with_type<T: ?Sized>(mut self) -> Call {
-        if let Some(h) = self.keying.stream() {
+        if let Some(h) = self.keying.stream(&self.inputs) {
             h.write_str(std::any::type_name::<T>());
         }
         self
@@ -131,7 +131,7 @@ impl Call {
 
     /// Adds a string to the identity (an index, a call-site location).
     pub fn with_str(mut self, s: &str) -> Call {
-        if let Some(h) = self.keying.stream() {
+        if let Some(h) = self.keying.stream(&self.inputs) {
             h.write_str(s);
         }
         self
@@ -139,7 +139,7 @@ impl Call {
 
     /// Adds a plain value to the identity by content.
     pub fn with_value<T: Tokenize + ?Sized>(mut self, value: &T) -> Call {
-        if let Some(h) = self.keying.stream() {
+        if let Some(h) = self.keying.stream(&self.inputs) {
             write_typed(value, h);
         }
         self
@@ -150,7 +150,7 @@ impl Call {
         match arg.inner {
             ArgInner::Node(node) => self.node_arg(node),
             ArgInner::Value { value, write } => {
-                self.keying.value(&value, write);
+                self.keying.value(&value, write, &self.inputs);
                 self.inputs.push(Input::Const(Arc::new(value)));
             }
         }
@@ -165,7 +165,8 @@ impl Call {
 
     pub(crate) fn node_arg(&mut self, node: Arc<Node>) {
         self.scope = self.scope.min(node.scope());
-        self.keying.node(&node.key());
+        self.keying
+            .node(|| node.key(), self.inputs.len(), &self.inputs);
         self.inputs.push(Input::Node(node));
     }
 
@@ -176,7 +177,7 @@ impl Call {
         R: GraphValue,
         F: Fn(&mut Inputs<'_>) -> Result<R, BoxError> + Send + Sync + 'static,
     {
-        let key = self.keying.finish(self.name);
+        let made = self.keying.finish(self.name, &self.inputs);
         let codec = match self.keying {
             // Never cached (process scope): the codec says how its result crosses to a
             // cluster when this body, which has captures, runs here.
@@ -189,8 +190,12 @@ impl Call {
             op => op,
         };
         let body = move |inputs: &mut Inputs<'_>| body(inputs).map(|r| Arc::new(r) as AnyValue);
-        let body = Body::Task(Box::new(body));
-        let node = Node::new(key, self.name, self.scope, self.inputs, body)
+        let body: Box<TaskFn> = Box::new(body);
+        let node = match made {
+            Made::Key(key) => Node::new(key, self.name, self.scope, self.inputs, Body::Task(body)),
+            Made::OnDemand(shape) => Node::lazy(shape, self.name, self.scope, self.inputs, body),
+        };
+        let node = node
             .with_role(self.role)
             .with_codec(codec)
             .with_remote(remote);
@@ -234,21 +239,18 @@ fn data_node<T: Tokenize + Send + Sync + 'static>(value: T) -> Delayed<T> {
     write_typed(&value, &mut h);
     let key = h.finish();
     let name = type_display_name::<T>();
-    let body = Body::Data(Arc::new(value));
+    let body = Body::data(Arc::new(value));
     let node = Node::new(key, name, Scope::Portable, InputList::Zero, body);
     // Its codec, for a cluster: what the type's `Tokenize` knows (the derive finds serde).
     Delayed::from_node(Arc::new(node.with_codec(T::__codec())))
 }
 
-/// A data node with a given key and scope (a persisted result keeps those of its task).
-pub(crate) fn keyed_data<T: Send + Sync + 'static>(
-    key: Key,
-    scope: Scope,
-    name: &'static str,
-    value: AnyValue,
-) -> Delayed<T> {
-    let body = Body::Data(value);
-    Delayed::from_node(Arc::new(Node::new(key, name, scope, InputList::Zero, body)))
+/// A data node standing for `like`'s result: a persisted result keeps the key, scope,
+/// name and planner digest of its task.
+pub(crate) fn keyed_data<T: Send + Sync + 'static>(like: &Node, value: AnyValue) -> Delayed<T> {
+    let body = Body::data(value);
+    let node = Node::new(like.key(), like.name(), like.scope(), InputList::Zero, body);
+    Delayed::from_node(Arc::new(node.with_digest_of(like)))
 }
 
 #[cfg(test)]
@@ -284,6 +286,21 @@ mod tests {
                 assert_ne!(x, y);
             }
         }
+        // A call over inputs only is keyed on demand, with the one-compression bytes.
+        let (x, y) = (node(), Arg::<i64>::node(value(2i64).node));
+        let (kx, ky) = match (&x.inner, &y.inner) {
+            (ArgInner::Node(x), ArgInner::Node(y)) => (x.key(), y.key()),
+            _ => unreachable!(),
+        };
+        let mut both = Call::new(&F);
+        both.arg(x);
+        both.arg(y);
+        let both = both.finish(|_| Ok(0i64));
+        assert!(!both.node.is_keyed(), "not keyed when built");
+        let mut bytes = kx.as_bytes().to_vec();
+        bytes.extend_from_slice(ky.as_bytes());
+        let expected = blake3::keyed_hash(F.shape_key(2, 0).as_bytes(), &bytes);
+        assert_eq!(both.key().as_bytes(), expected.as_bytes());
         // A generic call (a type added to its identity) leaves the fast path.
         let mut generic = Call::new(&F).with_type::<u8>();
         generic.arg(Arg::value(1i64));

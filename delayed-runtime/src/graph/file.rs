@@ -52,7 +52,7 @@ pub fn file(path: impl AsRef<Path>) -> Delayed<PathBuf> {
             let mut h = KeyHasher::new("delayed.file");
             h.write_bytes(path.as_os_str().as_encoded_bytes());
             h.write_key(&contents);
-            let body = Body::Data(Arc::new(path));
+            let body = Body::data(Arc::new(path));
             let node = Node::new(h.finish(), "file", Scope::Portable, InputList::Zero, body);
             Delayed::from_node(Arc::new(node))
         }

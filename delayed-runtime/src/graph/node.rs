@@ -3,8 +3,10 @@
 //! ([`RemoteOp`]).
 //!
 //! A node is either a *task* (a function over its inputs) or *data* (a value held by the
-//! graph). Its key is computed once, when it is built, from its function identity and the
-//! keys of its inputs, so nothing ever hashes the graph recursively.
+//! graph). Its key is made from its function identity and the keys of its inputs: when it
+//! is built, or, for a call whose arguments are all inputs, on first demand (shown,
+//! cached, sent), by one walk with an explicit stack that makes the missing keys below it,
+//! each once. Planning needs no key: it dedups by each node's digest and structure.
 //!
 //! Invariants, kept here by private fields and one constructor ([`Node::new`]):
 //! - a node never changes once built (the planner and the executors read it from many
@@ -22,6 +24,7 @@ use std::sync::Arc;
 
 use crate::codec::Codec;
 use crate::erased::{AnyValue, BoxError};
+use crate::key::cell::{digest_of_call, digest_of_key, KeyCell, DIGEST_BITS};
 use crate::key::Key;
 use crate::slots::Slots;
 
@@ -119,7 +122,16 @@ impl IntoIterator for InputList {
 
 pub(crate) enum Body {
     Task(Box<TaskFn>),
-    Data(AnyValue),
+    /// Boxed, so that `Body` is one fat pointer (the task's box is never null): a node
+    /// is built far more often as a task than as data.
+    Data(Box<AnyValue>),
+}
+
+impl Body {
+    /// Data holding `value`.
+    pub(crate) fn data(value: AnyValue) -> Body {
+        Body::Data(Box::new(value))
+    }
 }
 
 /// How a node is drawn and named: dask draws functions as ellipses and data as boxes.
@@ -164,11 +176,58 @@ pub(crate) enum Role {
     Collect,
 }
 
+/// How a node's digest, scope and role sit in its key cell's tag: the digest in the top
+/// 56 bits, the scope in bits 2–3, the role in bit 4 (bits 0–1 are the cell's).
+struct Tag;
+
+impl Tag {
+    const SCOPE_SHIFT: u32 = 2;
+    const ROLE_BIT: u64 = 1 << 4;
+    const DIGEST_SHIFT: u32 = 64 - DIGEST_BITS;
+
+    fn of(digest: u64, scope: Scope, role: Role) -> u64 {
+        let scope = match scope {
+            Scope::Process => 0,
+            Scope::Build => 1,
+            Scope::Portable => 2,
+        };
+        let role = match role {
+            Role::Plain => 0,
+            Role::Collect => Tag::ROLE_BIT,
+        };
+        (digest << Tag::DIGEST_SHIFT) | (scope << Tag::SCOPE_SHIFT) | role
+    }
+
+    fn digest(tag: u64) -> u64 {
+        tag >> Tag::DIGEST_SHIFT
+    }
+
+    fn scope(tag: u64) -> Scope {
+        match (tag >> Tag::SCOPE_SHIFT) & 0b11 {
+            0 => Scope::Process,
+            1 => Scope::Build,
+            _ => Scope::Portable,
+        }
+    }
+
+    fn role(tag: u64) -> Role {
+        if tag & Tag::ROLE_BIT != 0 {
+            Role::Collect
+        } else {
+            Role::Plain
+        }
+    }
+}
+
 pub(crate) struct Node {
-    key: Key,
-    /// How far `key` holds: this process, this executable, or everywhere.
-    scope: Scope,
-    role: Role,
+    /// Made when built, or on first demand from `shape` and the inputs' keys. Its tag
+    /// holds the node's digest (what the planner files it under, `key/cell.rs`), its
+    /// scope (how far the key holds: this process, this executable, or everywhere) and
+    /// its role (see [`Tag`]).
+    key: KeyCell,
+    /// For a key made on demand: the shape key of its function (`keying.rs`), hashed with
+    /// the inputs' keys. `None`: the key was made when the node was built.
+    shape: Option<&'static Key>,
     /// The display name (static, or interned: see `names.rs`), so a node carries 16
     /// bytes for it and building one allocates nothing for its name.
     name: &'static str,
@@ -201,10 +260,11 @@ impl Node {
             inputs = InputList::Zero;
         }
         inputs.shrink();
+        let mut cell = KeyCell::ready(key);
+        cell.set_tag(Tag::of(digest_of_key(&key), scope, Role::Plain));
         Node {
-            key,
-            scope,
-            role: Role::Plain,
+            key: cell,
+            shape: None,
             name,
             inputs,
             body,
@@ -213,10 +273,52 @@ impl Node {
         }
     }
 
+    /// A task whose key is made on demand: `keyed_hash(shape, its inputs' keys)`, the key
+    /// a call of the one-compression path (`keying.rs`) with only inputs for arguments has.
+    /// `inputs` are all nodes.
+    #[inline(always)]
+    pub(crate) fn lazy(
+        shape: &'static Key,
+        name: &'static str,
+        scope: Scope,
+        mut inputs: InputList,
+        body: Box<TaskFn>,
+    ) -> Node {
+        debug_assert!(inputs.iter().all(|i| matches!(i, Input::Node(_))));
+        inputs.shrink();
+        let digest = digest_of_call(
+            shape,
+            inputs.iter().map(|input| match input {
+                Input::Node(node) => node.digest(),
+                Input::Const(_) => 0,
+            }),
+        );
+        let mut cell = KeyCell::empty();
+        cell.set_tag(Tag::of(digest, scope, Role::Plain));
+        Node {
+            key: cell,
+            shape: Some(shape),
+            name,
+            inputs,
+            body: Body::Task(body),
+            codec: None,
+            remote: None,
+        }
+    }
+
+    /// Filed where `like` is: for a node given `like`'s key (a persisted result, a
+    /// stored one, one read from a cluster), so that the planner finds the two twins.
+    pub(crate) fn with_digest_of(mut self, like: &Node) -> Node {
+        debug_assert!(self.key() == like.key());
+        self.key
+            .set_tag(Tag::of(like.digest(), self.scope(), self.role()));
+        self
+    }
+
     /// With this role (the crate's own `collect`).
     #[inline(always)]
     pub(crate) fn with_role(mut self, role: Role) -> Node {
-        self.role = role;
+        self.key.set_tag(Tag::of(self.digest(), self.scope(), role));
         self
     }
 
@@ -235,21 +337,83 @@ impl Node {
         self
     }
 
-    /// The content key: equal keys, equal results.
+    /// The content key: equal keys, equal results. Made here if nobody asked before.
     #[inline]
     pub(crate) fn key(&self) -> Key {
-        self.key
+        match self.key.get() {
+            Some(key) => key,
+            None => self.make_key(),
+        }
+    }
+
+    /// Makes the missing keys below this node, inputs first, with an explicit stack (a
+    /// chain of a million calls keyed on demand is a million missing keys).
+    #[cold]
+    fn make_key(&self) -> Key {
+        let mut stack: Vec<&Node> = vec![self];
+        while let Some(&node) = stack.last() {
+            if node.key.get().is_some() {
+                stack.pop();
+                continue;
+            }
+            let waiting = stack.len();
+            stack.extend(
+                node.node_inputs()
+                    .map(|input| &**input)
+                    .filter(|input| input.key.get().is_none()),
+            );
+            if stack.len() == waiting {
+                stack.pop();
+                node.key.fill(|| node.lazy_key());
+            }
+        }
+        self.key.fill(|| self.lazy_key())
+    }
+
+    /// The key of a node keyed on demand, once its inputs' keys are made: the bytes of
+    /// the one-compression path, `keyed_hash(shape, input keys)`.
+    fn lazy_key(&self) -> Key {
+        let Some(shape) = self.shape else {
+            // Unreachable: a node without a shape got its key when it was built.
+            return Key::from_bytes([0; 32]);
+        };
+        let mut hasher = blake3::Hasher::new_keyed(shape.as_bytes());
+        for input in self.node_inputs() {
+            hasher.update(input.key().as_bytes());
+        }
+        Key::from_bytes(*hasher.finalize().as_bytes())
+    }
+
+    /// Whether the key is made (built with it, or asked for since).
+    #[cfg(test)]
+    pub(crate) fn is_keyed(&self) -> bool {
+        self.key.get().is_some()
+    }
+
+    /// What the planner files this node under (`key/cell.rs`).
+    #[inline]
+    pub(crate) fn digest(&self) -> u64 {
+        Tag::digest(self.key.tag())
+    }
+
+    /// Whether `self` and `other`, whose inputs are the same tasks (the planner checks
+    /// that), are one computation: for two nodes keyed on demand, one function and shape
+    /// (their keys are made from those and the inputs' keys); otherwise, equal keys.
+    pub(crate) fn same_as(&self, other: &Node, same_inputs: impl FnOnce() -> bool) -> bool {
+        match (self.shape, other.shape) {
+            (Some(a), Some(b)) => a == b && same_inputs(),
+            _ => self.key() == other.key(),
+        }
     }
 
     /// How far the key holds.
     pub(crate) fn scope(&self) -> Scope {
-        self.scope
+        Tag::scope(self.key.tag())
     }
 
     /// What the node is for (see [`Role`]).
-    #[cfg_attr(not(feature = "cache"), allow(dead_code))] // read by `cache/`
     pub(crate) fn role(&self) -> Role {
-        self.role
+        Tag::role(self.key.tag())
     }
 
     /// The display name.
@@ -291,7 +455,7 @@ impl Node {
 
     /// Whether this is the crate's own `collect` (not a user function named so).
     pub(crate) fn is_collect(&self) -> bool {
-        self.role == Role::Collect
+        self.role() == Role::Collect
     }
 
     pub(crate) fn kind(&self) -> NodeKind {
@@ -303,7 +467,7 @@ impl Node {
 
     /// The dask-style label `name-1f3a9c0e`.
     pub(crate) fn label(&self) -> String {
-        format!("{}-{}", self.name, self.key.short())
+        format!("{}-{}", self.name, self.key().short())
     }
 
     /// The inputs that are nodes (for walks over the graph: rendering, reports).
@@ -555,7 +719,7 @@ mod tests {
 
     fn data(n: u64) -> Arc<Node> {
         let key = Key::from_bytes([n as u8; 32]);
-        let body = Body::Data(Arc::new(n));
+        let body = Body::data(Arc::new(n));
         Arc::new(Node::new(
             key,
             "data",
@@ -618,7 +782,7 @@ mod tests {
             "d",
             Scope::Portable,
             InputList::Zero,
-            Body::Data(Arc::new(1u8)),
+            Body::data(Arc::new(1u8)),
         )
         .with_codec(Some(crate::codec::codec_of::<u8>()))
         .with_remote(Some(&OP));

@@ -11,9 +11,15 @@
 //! key) or `v` (a plain value's type and content). Keyed and plain blake3 are different
 //! modes, so keys of the two paths never meet; a call that leaves the fast path replays
 //! what it had gathered into the stream.
+//!
+//! An input's key is not read while the call is built: its place in the bytes is kept
+//! and filled when the key is made. A call on the one-compression path whose arguments
+//! are all inputs is not hashed at all when built ([`Made::OnDemand`]): its node makes its
+//! key when asked (`node.rs`), and the planner dedups it by structure.
 
 use std::sync::OnceLock;
 
+use crate::graph::node::Input;
 use crate::key::{fresh_key, Key, KeyHasher};
 
 /// The identity of a delayed function, fixed at compile time: its path, its display name
@@ -62,9 +68,9 @@ impl FnId {
 
     /// The blake3 key for calls of this function with `nargs` (at most 2) arguments,
     /// of which those set in `consts` are plain values: derived once per shape.
-    pub(crate) fn shape_key(&self, nargs: u8, consts: u8) -> Key {
+    pub(crate) fn shape_key(&self, nargs: u8, consts: u8) -> &Key {
         let slot = (1usize << nargs) - 1 + usize::from(consts);
-        *self.shapes[slot].get_or_init(|| {
+        self.shapes[slot].get_or_init(|| {
             let mut h = KeyHasher::new("delayed.call.shape");
             h.write_key(&self.base());
             h.write_u8(nargs);
@@ -85,9 +91,21 @@ pub(crate) enum Keying {
     Stream(Box<KeyHasher>),
 }
 
+/// How a call's key turned out.
+pub(crate) enum Made {
+    /// Made now.
+    Key(Key),
+    /// To be made on demand: `keyed_hash(shape, the inputs' keys)` (a call of the
+    /// one-compression path whose arguments are all inputs).
+    OnDemand(&'static Key),
+}
+
 pub(crate) struct Fast {
     id: &'static FnId,
+    /// The arguments' bytes; an input's 32 are filled from its node when the key is made.
     bytes: [u8; FAST_BYTES],
+    /// For each argument that is an input: its index among the call's inputs.
+    input_of: [u32; 2],
     len: u8,
     /// Where the second argument starts (the first one's length).
     first_len: u8,
@@ -102,6 +120,7 @@ impl Keying {
         Keying::Fast(Fast {
             id,
             bytes: [0; FAST_BYTES],
+            input_of: [0; 2],
             len: 0,
             first_len: 0,
             nargs: 0,
@@ -117,10 +136,10 @@ impl Keying {
     }
 
     /// The stream, to add to the identity or arguments (`None` for impure calls). A call
-    /// on the fast path leaves it here.
-    pub(crate) fn stream(&mut self) -> Option<&mut KeyHasher> {
+    /// on the fast path leaves it here; `inputs` are the call's inputs so far.
+    pub(crate) fn stream(&mut self, inputs: &[Input]) -> Option<&mut KeyHasher> {
         if let Keying::Fast(fast) = self {
-            *self = Keying::Stream(fast.replay());
+            *self = Keying::Stream(fast.replay(inputs));
         }
         match self {
             Keying::Stream(h) => Some(h),
@@ -128,21 +147,23 @@ impl Keying {
         }
     }
 
-    /// The next argument is the result of a node with `key`.
-    pub(crate) fn node(&mut self, key: &Key) {
+    /// The next argument is input `index` of the call, the result of a node (`inputs`:
+    /// the call's inputs so far; on the fast path its key is read only when needed).
+    pub(crate) fn node(&mut self, node_key: impl FnOnce() -> Key, index: usize, inputs: &[Input]) {
         if let Keying::Fast(fast) = self {
-            if fast.push(key.as_bytes(), false) {
+            if fast.push(&[0; 32], false) {
+                fast.input_of[usize::from(fast.nargs) - 1] = index as u32;
                 return;
             }
         }
-        if let Some(h) = self.stream() {
+        if let Some(h) = self.stream(inputs) {
             h.write_u8(b'n');
-            h.write_key(key);
+            h.write_key(&node_key());
         }
     }
 
     /// The next argument is a plain value, written by `write` after its type name.
-    pub(crate) fn value<T>(&mut self, value: &T, write: fn(&T, &mut KeyHasher)) {
+    pub(crate) fn value<T>(&mut self, value: &T, write: fn(&T, &mut KeyHasher), inputs: &[Input]) {
         if let Keying::Fast(fast) = self {
             let mut tmp = KeyHasher::gather();
             tmp.write_str(std::any::type_name::<T>());
@@ -151,23 +172,30 @@ impl Keying {
                 return;
             }
         }
-        if let Some(h) = self.stream() {
+        if let Some(h) = self.stream(inputs) {
             h.write_u8(b'v');
             h.write_str(std::any::type_name::<T>());
             write(value, h);
         }
     }
 
-    /// The key: fresh, one compression, or the stream's hash.
-    pub(crate) fn finish(&self, name: &str) -> Key {
+    /// The key: fresh, one compression (now, or on demand when every argument is an
+    /// input), or the stream's hash.
+    pub(crate) fn finish(&self, name: &str, inputs: &[Input]) -> Made {
         match self {
-            Keying::Fresh => fresh_key(name),
+            Keying::Fresh => Made::Key(fresh_key(name)),
             Keying::Fast(fast) => {
                 let shape = fast.id.shape_key(fast.nargs, fast.consts);
-                let bytes = &fast.bytes[..usize::from(fast.len)];
-                Key::from_bytes(*blake3::keyed_hash(shape.as_bytes(), bytes).as_bytes())
+                let all_inputs = fast.nargs > 0 && fast.consts == 0;
+                if all_inputs && inputs.len() == usize::from(fast.nargs) {
+                    return Made::OnDemand(shape);
+                }
+                let bytes = &fast.filled(inputs)[..usize::from(fast.len)];
+                Made::Key(Key::from_bytes(
+                    *blake3::keyed_hash(shape.as_bytes(), bytes).as_bytes(),
+                ))
             }
-            Keying::Stream(h) => h.finish(),
+            Keying::Stream(h) => Made::Key(h.finish()),
         }
     }
 }
@@ -193,13 +221,29 @@ impl Fast {
         true
     }
 
+    /// The argument bytes with the inputs' keys in their places.
+    fn filled(&self, inputs: &[Input]) -> [u8; FAST_BYTES] {
+        let mut bytes = self.bytes;
+        let starts = [0, usize::from(self.first_len)];
+        for arg in 0..usize::from(self.nargs) {
+            if self.consts & (1 << arg) != 0 {
+                continue;
+            }
+            if let Some(Input::Node(node)) = inputs.get(self.input_of[arg] as usize) {
+                bytes[starts[arg]..starts[arg] + 32].copy_from_slice(node.key().as_bytes());
+            }
+        }
+        bytes
+    }
+
     /// The stream this call would have had from the start.
-    fn replay(&self) -> Box<KeyHasher> {
+    fn replay(&self, inputs: &[Input]) -> Box<KeyHasher> {
         let mut h = Box::new(KeyHasher::new("delayed.call"));
         h.write_key(&self.id.base());
+        let bytes = self.filled(inputs);
         let args = [
-            &self.bytes[..usize::from(self.first_len)],
-            &self.bytes[usize::from(self.first_len)..usize::from(self.len)],
+            &bytes[..usize::from(self.first_len)],
+            &bytes[usize::from(self.first_len)..usize::from(self.len)],
         ];
         for (i, bytes) in args.iter().enumerate().take(usize::from(self.nargs)) {
             h.write_u8(if self.consts & (1 << i) != 0 {

@@ -1,5 +1,6 @@
 //! Keys: the 32-byte blake3 identity of every node, and the hasher that builds them.
 
+pub(crate) mod cell;
 pub(crate) mod keying;
 pub(crate) mod tokenize;
 
