@@ -193,7 +193,12 @@ impl Call {
         let body: Box<TaskFn> = Box::new(body);
         let node = match made {
             Made::Key(key) => Node::new(key, self.name, self.scope, self.inputs, Body::Task(body)),
-            Made::OnDemand(shape) => Node::lazy(shape, self.name, self.scope, self.inputs, body),
+            Made::OnDemand(shape) => {
+                Node::lazy(shape, None, self.name, self.scope, self.inputs, body)
+            }
+            Made::Held(shape, held) => {
+                Node::lazy(shape, Some(held), self.name, self.scope, self.inputs, body)
+            }
         };
         let node = node
             .with_role(self.role)
@@ -301,6 +306,18 @@ mod tests {
         bytes.extend_from_slice(ky.as_bytes());
         let expected = blake3::keyed_hash(F.shape_key(2, 0).as_bytes(), &bytes);
         assert_eq!(both.key().as_bytes(), expected.as_bytes());
+        // A call over plain values only holds them and makes its key at every ask.
+        let mut leaf = Call::new(&F);
+        leaf.arg(Arg::value(1i64));
+        let leaf = leaf.finish(|_| Ok(0i64));
+        assert!(!leaf.node.is_keyed(), "not keyed when built");
+        let mut bytes = KeyHasher::gather();
+        bytes.write_str("i64");
+        bytes.write_raw(&1i64.to_le_bytes());
+        let bytes = bytes.since(0).unwrap_or_default();
+        let expected = blake3::keyed_hash(F.shape_key(1, 1).as_bytes(), bytes);
+        assert_eq!(leaf.key().as_bytes(), expected.as_bytes());
+        assert_eq!(leaf.key(), keys[5]);
         // A generic call (a type added to its identity) leaves the fast path.
         let mut generic = Call::new(&F).with_type::<u8>();
         generic.arg(Arg::value(1i64));

@@ -273,27 +273,38 @@ impl Node {
         }
     }
 
-    /// A task whose key is made on demand: `keyed_hash(shape, its inputs' keys)`, the key
-    /// a call of the one-compression path (`keying.rs`) with only inputs for arguments has.
-    /// `inputs` are all nodes.
+    /// A task whose key is made on demand, the key of a call of the one-compression path
+    /// (`keying.rs`): with `held: None`, `keyed_hash(shape, its inputs' keys)`, made once
+    /// and kept (`inputs` are all nodes); with `held`, `keyed_hash(shape, the held bytes)`,
+    /// made at every ask (`inputs` are all plain values; `held[0]` is the bytes' length).
     #[inline(always)]
     pub(crate) fn lazy(
         shape: &'static Key,
+        held: Option<[u8; 32]>,
         name: &'static str,
         scope: Scope,
         mut inputs: InputList,
         body: Box<TaskFn>,
     ) -> Node {
-        debug_assert!(inputs.iter().all(|i| matches!(i, Input::Node(_))));
+        debug_assert!(inputs
+            .iter()
+            .all(|i| matches!(i, Input::Node(_)) == held.is_none()));
         inputs.shrink();
-        let digest = digest_of_call(
-            shape,
-            inputs.iter().map(|input| match input {
-                Input::Node(node) => node.digest(),
-                Input::Const(_) => 0,
-            }),
-        );
-        let mut cell = KeyCell::empty();
+        let (digest, mut cell) = match held {
+            None => {
+                let digests = inputs.iter().map(|input| match input {
+                    Input::Node(node) => node.digest(),
+                    Input::Const(_) => 0,
+                });
+                (digest_of_call(shape, digests), KeyCell::empty())
+            }
+            Some(held) => {
+                let words = held
+                    .chunks_exact(8)
+                    .map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()));
+                (digest_of_call(shape, words), KeyCell::holding(held))
+            }
+        };
         cell.set_tag(Tag::of(digest, scope, Role::Plain));
         Node {
             key: cell,
@@ -352,7 +363,7 @@ impl Node {
     fn make_key(&self) -> Key {
         let mut stack: Vec<&Node> = vec![self];
         while let Some(&node) = stack.last() {
-            if node.key.get().is_some() {
+            if !node.key.is_empty() {
                 stack.pop();
                 continue;
             }
@@ -360,7 +371,7 @@ impl Node {
             stack.extend(
                 node.node_inputs()
                     .map(|input| &**input)
-                    .filter(|input| input.key.get().is_none()),
+                    .filter(|input| input.key.is_empty()),
             );
             if stack.len() == waiting {
                 stack.pop();
@@ -371,12 +382,17 @@ impl Node {
     }
 
     /// The key of a node keyed on demand, once its inputs' keys are made: the bytes of
-    /// the one-compression path, `keyed_hash(shape, input keys)`.
+    /// the one-compression path, `keyed_hash(shape, input keys)` or `keyed_hash(shape,
+    /// held bytes)`.
     fn lazy_key(&self) -> Key {
         let Some(shape) = self.shape else {
             // Unreachable: a node without a shape got its key when it was built.
             return Key::from_bytes([0; 32]);
         };
+        if let Some(held) = self.key.held() {
+            let bytes = &held[1..=usize::from(held[0]).min(31)];
+            return Key::from_bytes(*blake3::keyed_hash(shape.as_bytes(), bytes).as_bytes());
+        }
         let mut hasher = blake3::Hasher::new_keyed(shape.as_bytes());
         for input in self.node_inputs() {
             hasher.update(input.key().as_bytes());
@@ -398,10 +414,11 @@ impl Node {
 
     /// Whether `self` and `other`, whose inputs are the same tasks (the planner checks
     /// that), are one computation: for two nodes keyed on demand, one function and shape
-    /// (their keys are made from those and the inputs' keys); otherwise, equal keys.
+    /// and the same plain arguments (their keys are made from those and the inputs'
+    /// keys); otherwise, equal keys.
     pub(crate) fn same_as(&self, other: &Node, same_inputs: impl FnOnce() -> bool) -> bool {
         match (self.shape, other.shape) {
-            (Some(a), Some(b)) => a == b && same_inputs(),
+            (Some(a), Some(b)) => a == b && self.key.held() == other.key.held() && same_inputs(),
             _ => self.key() == other.key(),
         }
     }

@@ -20,6 +20,9 @@ const EMPTY: u64 = 0;
 /// One thread is writing the key (a single compression: its inputs' keys are made).
 const BUSY: u64 = 1;
 const READY: u64 = 2;
+/// The bytes are not a key but what it is made from (a call's plain arguments), for
+/// good: the key is made again at every ask (one compression, no inputs to walk).
+const HELD: u64 = 3;
 
 /// A key written at most once, by whichever thread asks first, beside 62 bits its owner
 /// keeps there (a node's digest, scope and role: one word for all of it keeps a node
@@ -31,8 +34,9 @@ pub(crate) struct KeyCell {
 }
 
 // SAFETY: `bytes` is written only by the thread that moved the state from EMPTY to BUSY,
-// before it stores READY (release); it is read only after a READY load (acquire). No
-// other access exists.
+// before it stores READY (release); it is read only after a READY load (acquire), or,
+// in a HELD cell, never written after it is made (it is shared only once made). No other
+// access exists.
 unsafe impl Sync for KeyCell {}
 
 impl KeyCell {
@@ -50,6 +54,31 @@ impl KeyCell {
             bytes: UnsafeCell::new([0; 32]),
             word: AtomicU64::new(EMPTY),
         }
+    }
+
+    /// A cell holding, for good, what its key is made from (see [`held`](KeyCell::held)).
+    pub(crate) fn holding(bytes: [u8; 32]) -> KeyCell {
+        KeyCell {
+            bytes: UnsafeCell::new(bytes),
+            word: AtomicU64::new(HELD),
+        }
+    }
+
+    /// What a holding cell holds.
+    #[inline]
+    pub(crate) fn held(&self) -> Option<&[u8; 32]> {
+        if self.word.load(Ordering::Relaxed) & STATE == HELD {
+            // SAFETY: a HELD cell is never written once made.
+            Some(unsafe { &*self.bytes.get() })
+        } else {
+            None
+        }
+    }
+
+    /// Whether the key is still to be made and kept ([`fill`](KeyCell::fill) will store it).
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        matches!(self.word.load(Ordering::Acquire) & STATE, EMPTY | BUSY)
     }
 
     /// The owner's 62 bits (in place, low 2 bits clear). They never change once the
@@ -76,9 +105,13 @@ impl KeyCell {
         }
     }
 
-    /// The key, made by `make` if nobody made it yet. A thread that finds another one
-    /// writing waits for it: the writer holds the cell for one compression only.
+    /// The key, made by `make` if nobody made it yet (made every time in a holding
+    /// cell). A thread that finds another one writing waits for it: the writer holds the
+    /// cell for one compression only.
     pub(crate) fn fill(&self, make: impl FnOnce() -> Key) -> Key {
+        if self.held().is_some() {
+            return make();
+        }
         loop {
             if let Some(key) = self.get() {
                 return key;
@@ -173,6 +206,27 @@ mod tests {
             (tagged.tag(), tagged.get()),
             (!STATE, Some(Key::from_bytes([5; 32])))
         );
+    }
+
+    #[test]
+    fn a_holding_cell_makes_its_key_at_every_ask() {
+        let mut holding = KeyCell::holding([4; 32]);
+        holding.set_tag(!0);
+        let made = std::sync::atomic::AtomicU32::new(0);
+        for _ in 0..2 {
+            let key = holding.fill(|| {
+                made.fetch_add(1, Ordering::Relaxed);
+                Key::from_bytes([6; 32])
+            });
+            assert_eq!(key, Key::from_bytes([6; 32]));
+        }
+        assert_eq!(
+            made.load(Ordering::Relaxed),
+            2,
+            "made at every ask, never kept"
+        );
+        assert_eq!((holding.held(), holding.get()), (Some(&[4; 32]), None));
+        assert!(!holding.is_empty() && holding.tag() == !STATE);
     }
 
     #[test]

@@ -98,6 +98,10 @@ pub(crate) enum Made {
     /// To be made on demand: `keyed_hash(shape, the inputs' keys)` (a call of the
     /// one-compression path whose arguments are all inputs).
     OnDemand(&'static Key),
+    /// To be made at every ask: `keyed_hash(shape, bytes)`, with `held[0]` the length of
+    /// the bytes that follow it (a call of the one-compression path whose arguments are
+    /// all plain values, of at most 31 bytes).
+    Held(&'static Key, [u8; 32]),
 }
 
 pub(crate) struct Fast {
@@ -186,9 +190,16 @@ impl Keying {
             Keying::Fresh => Made::Key(fresh_key(name)),
             Keying::Fast(fast) => {
                 let shape = fast.id.shape_key(fast.nargs, fast.consts);
-                let all_inputs = fast.nargs > 0 && fast.consts == 0;
-                if all_inputs && inputs.len() == usize::from(fast.nargs) {
+                let one_per_arg = fast.nargs > 0 && inputs.len() == usize::from(fast.nargs);
+                if one_per_arg && fast.consts == 0 {
                     return Made::OnDemand(shape);
+                }
+                let len = usize::from(fast.len);
+                if one_per_arg && fast.consts == (1 << fast.nargs) - 1 && len < 32 {
+                    let mut held = [0u8; 32];
+                    held[0] = fast.len;
+                    held[1..=len].copy_from_slice(&fast.bytes[..len]);
+                    return Made::Held(shape, held);
                 }
                 let bytes = &fast.filled(inputs)[..usize::from(fast.len)];
                 Made::Key(Key::from_bytes(
