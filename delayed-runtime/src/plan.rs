@@ -222,9 +222,12 @@ impl<'g> Visits<'g> {
         const AHEAD: usize = 16;
         let mut seen = Seen::with_capacity(self.post.len());
         let mut task_of: Vec<u32> = vec![PENDING; self.visited.len()];
-        let mut tasks: Vec<&'g Node> = Vec::new();
-        let mut input_start = vec![0u32];
-        let mut sources: Vec<u32> = Vec::new();
+        // At most one task per visit and one source per pending input: sized once, no
+        // vector grows (and copies itself) on the way.
+        let mut tasks: Vec<&'g Node> = Vec::with_capacity(self.post.len());
+        let mut input_start = Vec::with_capacity(self.post.len() + 1);
+        input_start.push(0u32);
+        let mut sources: Vec<u32> = Vec::with_capacity(self.pending.len());
         // A task and a data node with one key (a persisted result beside the graph that
         // made it): the data stands for both, and what fed only the task is pruned below.
         let mut twins = false;
