@@ -292,6 +292,74 @@ fn build(workload: &str, n: usize, images: &Path, sleep_ms: u64) -> Result<Built
     })
 }
 
+/// `histogram` with building and running overlapped: the crops are persisted first, then
+/// the pairs are built `chunk` at a time, each chunk's partial histogram submitted as a job
+/// as soon as it is built (its tasks start while the next chunk is built), at most
+/// `IN_FLIGHT` jobs ahead (so the graphs alive stay small). Bin counts add up: the sum of
+/// the partial histograms is `np.histogram` of all the means. Returns the histogram, the
+/// time spent building (on this thread, persisting the crops included), the time until
+/// the last job was back, and the tasks that ran.
+fn overlapped_histogram(
+    images: &Path,
+    n: usize,
+    chunk: usize,
+    scheduler: &Scheduler,
+) -> Result<(Histogram, f64, f64, usize), String> {
+    const IN_FLIGHT: usize = 3;
+    let err = |e: delayed::Error| e.to_string();
+    let t0 = Instant::now();
+    let mut building = Duration::ZERO;
+    let (path, corners) = histogram_inputs(images, n)?;
+    let img = load_image(path.as_path());
+    let blocks: Vec<Delayed<Vec<u8>>> = corners.iter().map(|&(y, x)| crop(&img, y, x)).collect();
+    let crop_tasks = graph_len_of(&blocks);
+    building += t0.elapsed();
+    let blocks = delayed::persist_with(blocks, scheduler).map_err(err)?;
+    let mut jobs = std::collections::VecDeque::new();
+    let mut tasks = crop_tasks;
+    let mut total: Option<Histogram> = None;
+    let add = |h: Histogram, total: &mut Option<Histogram>| match total {
+        None => *total = Some(h),
+        Some(t) => t.counts.iter_mut().zip(h.counts).for_each(|(a, b)| *a += b),
+    };
+    let mut means = Vec::with_capacity(chunk);
+    let pairs = (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j)));
+    let mut pairs = pairs.peekable();
+    let mut built = Instant::now();
+    while pairs.peek().is_some() {
+        means.extend(
+            pairs
+                .by_ref()
+                .take(chunk)
+                .map(|(i, j)| mean(absdiff(&blocks[i], &blocks[j]))),
+        );
+        let job = delayed::submit_with_report(histogram(std::mem::take(&mut means)), scheduler)
+            .map_err(err)?;
+        jobs.push_back(job);
+        building += built.elapsed();
+        if jobs.len() >= IN_FLIGHT {
+            if let Some(job) = jobs.pop_front() {
+                let (h, report) = job.wait().map_err(err)?;
+                tasks += report.tasks_run;
+                add(h, &mut total);
+            }
+        }
+        built = Instant::now();
+    }
+    for job in jobs {
+        let (h, report) = job.wait().map_err(err)?;
+        tasks += report.tasks_run;
+        add(h, &mut total);
+    }
+    let total_s = t0.elapsed().as_secs_f64();
+    let hist = total.unwrap_or_else(|| bin_counts(&[]));
+    Ok((hist, building.as_secs_f64(), total_s - building.as_secs_f64(), tasks))
+}
+
+fn graph_len_of<T: Clone + Send + Sync + 'static>(items: &[Delayed<T>]) -> usize {
+    delayed::collect(items).graph_len() - 1
+}
+
 // ------------------------------------------------------------------ output
 
 fn json_str(s: &str) -> String {
@@ -351,13 +419,17 @@ struct Args {
     eager: Option<bool>,
     /// Follow the compute on a live dashboard (`--dashboard`, feature `dashboard`).
     dashboard: bool,
+    /// `histogram` built and run overlapped, this many pairs per job (`--overlap N`).
+    overlap: Option<usize>,
 }
 
 const USAGE: &str = "usage: workloads {tree|chain|fanout|dedup|histogram|sleep} \
                      [--n N] [--scheduler sync|threads|dask] [--workers W] [--images DIR] \
-                     [--sleep-ms MS] [--eager|--no-eager] [--dashboard]
+                     [--sleep-ms MS] [--eager|--no-eager] [--dashboard] [--overlap PAIRS]
   --dashboard: follow the compute on a live delayed::Dashboard (build with
   --features dashboard), to measure what watching costs
+  --overlap PAIRS: histogram only: persist the crops, then build the pairs PAIRS at a
+  time and submit each chunk's partial histogram as a job while the next is built
   --eager: histogram only (default on): the same work eagerly after the lazy run, timed
   (eager_s, vs_eager) and checked equal; --no-eager skips it
   --scheduler dask: a dask LocalCluster of W worker processes (default: cores), started
@@ -380,6 +452,7 @@ fn parse_args() -> Result<Args, String> {
         sleep_ms: SLEEP_MS,
         eager: None,
         dashboard: false,
+        overlap: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -409,6 +482,13 @@ fn parse_args() -> Result<Args, String> {
             "--eager" => args.eager = Some(true),
             "--no-eager" => args.eager = Some(false),
             "--dashboard" => args.dashboard = true,
+            "--overlap" => {
+                let v = value("--overlap")?;
+                match v.parse() {
+                    Ok(pairs) if pairs > 0 => args.overlap = Some(pairs),
+                    _ => return Err(format!("--overlap: not a positive count: {v:?}")),
+                }
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             w if !w.starts_with('-') && args.workload.is_empty() => args.workload = w.into(),
             other => return Err(format!("unexpected argument {other:?}\n{USAGE}")),
@@ -416,6 +496,12 @@ fn parse_args() -> Result<Args, String> {
     }
     if args.workload.is_empty() {
         return Err(USAGE.into());
+    }
+    if args.overlap.is_some() && args.workload != "histogram" {
+        return Err(format!(
+            "--overlap: only histogram is built overlapped, not {:?}",
+            args.workload
+        ));
     }
     if args.eager == Some(true) && args.workload != "histogram" {
         return Err(format!(
@@ -472,28 +558,41 @@ fn run(args: Args) -> Result<String, String> {
     DEDUP_INC_CALLS.store(0, Ordering::Relaxed);
 
     let base_rss = peak_rss_mb();
-    let t0 = Instant::now();
-    let built = build(&args.workload, n, &args.images, args.sleep_ms)?;
-    let t1 = Instant::now();
     let mut lazy_hist = None;
-    let check = match &built.root {
-        Check::Int(d) => d
-            .compute_with(&scheduler)
-            .map(|v| v.to_string())
-            .map_err(|e| e.to_string())?,
-        Check::Hist(d) => {
-            hist_json(lazy_hist.insert(d.compute_with(&scheduler).map_err(|e| e.to_string())?))
+    let (build_s, compute_s, check, peak, tasks, drop_s, extra) = match args.overlap {
+        None => {
+            let t0 = Instant::now();
+            let built = build(&args.workload, n, &args.images, args.sleep_ms)?;
+            let t1 = Instant::now();
+            let check = match &built.root {
+                Check::Int(d) => d
+                    .compute_with(&scheduler)
+                    .map(|v| v.to_string())
+                    .map_err(|e| e.to_string())?,
+                Check::Hist(d) => hist_json(
+                    lazy_hist.insert(d.compute_with(&scheduler).map_err(|e| e.to_string())?),
+                ),
+            };
+            let t2 = Instant::now();
+            let peak = peak_rss_mb();
+            let tasks = match &built.root {
+                Check::Int(d) => d.graph_len(),
+                Check::Hist(d) => d.graph_len(),
+            };
+            let td = Instant::now();
+            drop(built.root);
+            let drop_s = td.elapsed().as_secs_f64();
+            let (build_s, compute_s) = ((t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64());
+            (build_s, compute_s, check, peak, tasks, drop_s, built.extra)
+        }
+        Some(chunk) => {
+            let (hist, build_s, compute_s, tasks) =
+                overlapped_histogram(&args.images, n, chunk, &scheduler)?;
+            let check = hist_json(lazy_hist.insert(hist));
+            let extra = vec![("overlap".into(), chunk.to_string())];
+            (build_s, compute_s, check, peak_rss_mb(), tasks, 0.0, extra)
         }
     };
-    let t2 = Instant::now();
-    let peak = peak_rss_mb();
-    let tasks = match &built.root {
-        Check::Int(d) => d.graph_len(),
-        Check::Hist(d) => d.graph_len(),
-    };
-    let td = Instant::now();
-    drop(built.root);
-    let drop_s = td.elapsed().as_secs_f64();
 
     // The eager baseline, after the graph is gone (its memory is not in peak_rss_mb).
     let eager_s = match lazy_hist {
@@ -513,8 +612,6 @@ fn run(args: Args) -> Result<String, String> {
         _ => None,
     };
 
-    let build_s = (t1 - t0).as_secs_f64();
-    let compute_s = (t2 - t1).as_secs_f64();
     let total_s = build_s + compute_s;
     let mut fields: Vec<(String, String)> = vec![
         ("workload".into(), json_str(&args.workload)),
@@ -569,7 +666,7 @@ fn run(args: Args) -> Result<String, String> {
         }
         fields.push(("inc_calls".into(), calls.to_string()));
     }
-    fields.extend(built.extra);
+    fields.extend(extra);
     fields.push(("check".into(), check));
     fields.push(("impl".into(), json_str("delayed")));
     let body: Vec<String> = fields
