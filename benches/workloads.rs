@@ -353,7 +353,12 @@ fn overlapped_histogram(
     }
     let total_s = t0.elapsed().as_secs_f64();
     let hist = total.unwrap_or_else(|| bin_counts(&[]));
-    Ok((hist, building.as_secs_f64(), total_s - building.as_secs_f64(), tasks))
+    Ok((
+        hist,
+        building.as_secs_f64(),
+        total_s - building.as_secs_f64(),
+        tasks,
+    ))
 }
 
 fn graph_len_of<T: Clone + Send + Sync + 'static>(items: &[Delayed<T>]) -> usize {

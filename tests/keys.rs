@@ -270,3 +270,45 @@ fn the_crates_own_collect_stays_out_of_counts_and_messages() {
     assert_eq!(err.dependents(), [failing.label()], "{err}");
     assert!(!err.to_string().contains("collect"), "{err}");
 }
+
+static PAIRS: AtomicUsize = AtomicUsize::new(0);
+
+#[delayed]
+fn pair(a: i64, b: i64) -> i64 {
+    PAIRS.fetch_add(1, SeqCst);
+    a.wrapping_mul(1000).wrapping_add(b)
+}
+
+/// Calls keyed by their inputs are deduplicated by structure, among the readers of their
+/// first input: one input with many readers (more than the planner lists per input),
+/// each call built twice, still runs each distinct call once; the same inputs in
+/// another order, or under another function, stay apart.
+#[test]
+fn calls_over_one_shared_input_run_once_each() {
+    let x = value(7i64);
+    let ys: Vec<Delayed<i64>> = (0..40).map(|i| value(i as i64)).collect();
+    let first: Vec<Delayed<i64>> = ys.iter().map(|y| pair(&x, y)).collect();
+    let again: Vec<Delayed<i64>> = ys.iter().map(|y| pair(&x, y)).collect();
+    let swapped = pair(&ys[3], &x);
+    let other = (&x * &ys[3]).map(|v| v + 1);
+    PAIRS.store(0, SeqCst);
+    let (a, b, s, o) = delayed::compute((&first, &again, &swapped, &other)).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a[3], 7003);
+    assert_eq!((s, o), (3007, 22));
+    assert_eq!(
+        PAIRS.load(SeqCst),
+        41,
+        "40 distinct pairs and the swapped one"
+    );
+    for (f, g) in first.iter().zip(&again) {
+        assert_eq!(f.key(), g.key());
+    }
+    assert_ne!(swapped.key(), first[3].key());
+    // A chain over the shared input, built twice: one chain.
+    let chain = |n: usize| (0..n).fold(x.clone(), |acc, _| pair(&acc, &x));
+    PAIRS.store(0, SeqCst);
+    let (c1, c2) = delayed::compute((chain(30), chain(30))).unwrap();
+    assert_eq!(c1, c2);
+    assert_eq!(PAIRS.load(SeqCst), 30);
+}

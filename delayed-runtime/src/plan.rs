@@ -17,6 +17,15 @@
 //! is confirmed on the whole computation: for two calls keyed on demand, the same
 //! function and shape over the same input tasks (which is what their equal keys would
 //! say); otherwise equal keys.
+//!
+//! A call keyed from its inputs' keys can only repeat a task that reads the same first
+//! input. Such calls (most of a big graph: every link of a chain, every inner node of a
+//! tree) are looked up among the first few readers of their first input, kept in a list
+//! per task, which was made a moment ago and is still in cache; only when that input has
+//! many readers do they go to the table. The table, a random access per node into
+//! memory the size of the graph, is left to the rest (a tree's leaves, data). When the
+//! graph holds a copy of another node (a persisted result), twins must meet by digest,
+//! and every node goes to the table.
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::sync::Arc;
@@ -73,11 +82,28 @@ struct Seen {
 }
 
 impl Seen {
-    /// A table for up to `n` keys, never grown: at most half full.
+    /// A table for `n` keys at most half full (it grows beyond that).
     fn with_capacity(n: usize) -> Seen {
         Seen {
             entries: vec![0; (2 * n).next_power_of_two().max(1024)],
             len: 0,
+        }
+    }
+
+    /// Doubles the table, when one more entry would fill it beyond half.
+    fn reserve_one(&mut self) {
+        if 2 * (self.len + 1) <= self.entries.len() {
+            return;
+        }
+        let doubled = vec![0; 2 * self.entries.len()];
+        let old = std::mem::replace(&mut self.entries, doubled);
+        let mask = self.entries.len() - 1;
+        for entry in old.into_iter().filter(|&e| e != 0) {
+            let mut i = (entry >> 32) as usize & mask;
+            while self.entries[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.entries[i] = entry;
         }
     }
 
@@ -100,7 +126,7 @@ impl Seen {
         mut same: impl FnMut(u32) -> bool,
         next: u32,
     ) -> Option<u32> {
-        debug_assert!(2 * (self.len + 1) <= self.entries.len());
+        self.reserve_one();
         let mask = self.entries.len() - 1;
         let mut i = bits as usize & mask;
         loop {
@@ -133,6 +159,10 @@ struct Visits<'g> {
     post: Vec<u32>,
     /// The visit number of each root, in order.
     root_visits: Vec<u32>,
+    /// Per visit number: looked up among its first input's readers (see the module doc).
+    listed: Vec<bool>,
+    /// How many nodes go to the table.
+    table_nodes: usize,
 }
 
 impl<'g> Visits<'g> {
@@ -153,6 +183,8 @@ impl<'g> Visits<'g> {
         let mut post: Vec<u32> = Vec::new();
         let mut root_visits: Vec<u32> = Vec::with_capacity(roots.len());
         let mut stack: Vec<Frame<'g>> = Vec::new();
+        let mut listed: Vec<bool> = Vec::new();
+        let mut copies = false;
 
         for &root in roots {
             stack.push(Frame::Visit(root, ROOT_SLOT));
@@ -177,6 +209,8 @@ impl<'g> Visits<'g> {
                                 let node: &'g Node = arc;
                                 visited.push(node);
                                 bits_of.push(Seen::bits(node));
+                                listed.push(node.is_keyed_by_inputs());
+                                copies |= node.is_copy();
                                 let start = pending.len() as u32;
                                 pending_start.push(start);
                                 stack.push(Frame::Done(next));
@@ -203,6 +237,10 @@ impl<'g> Visits<'g> {
         }
         drop(shared);
         pending_start.push(pending.len() as u32);
+        if copies {
+            listed.iter_mut().for_each(|l| *l = false);
+        }
+        let table_nodes = listed.iter().filter(|&&l| !l).count();
         Visits {
             visited,
             bits_of,
@@ -210,6 +248,8 @@ impl<'g> Visits<'g> {
             pending,
             post,
             root_visits,
+            listed,
+            table_nodes,
         }
     }
 
@@ -220,7 +260,13 @@ impl<'g> Visits<'g> {
         // first occurrences come before it, already have task numbers). The keys' table
         // slots are random accesses: each is prefetched `AHEAD` nodes early.
         const AHEAD: usize = 16;
-        let mut seen = Seen::with_capacity(self.post.len());
+        // Readers kept per task for the calls keyed by their inputs: the first reader, and
+        // per reader the next one (lists of at most `LISTED` readers).
+        const LISTED: usize = 8;
+        const NONE: u32 = u32::MAX;
+        let mut first_reader: Vec<u32> = Vec::with_capacity(self.post.len());
+        let mut next_reader: Vec<u32> = Vec::with_capacity(self.post.len());
+        let mut seen = Seen::with_capacity(self.table_nodes);
         let mut task_of: Vec<u32> = vec![PENDING; self.visited.len()];
         // At most one task per visit and one source per pending input: sized once, no
         // vector grows (and copies itself) on the way.
@@ -233,7 +279,9 @@ impl<'g> Visits<'g> {
         let mut twins = false;
         for (i, &v) in self.post.iter().enumerate() {
             if let Some(&ahead) = self.post.get(i + AHEAD) {
-                seen.prefetch(self.bits_of[ahead as usize]);
+                if !self.listed[ahead as usize] {
+                    seen.prefetch(self.bits_of[ahead as usize]);
+                }
             }
             let node = self.visited[v as usize];
             let next = tasks.len() as u32;
@@ -247,7 +295,32 @@ impl<'g> Visits<'g> {
                     theirs.iter().copied().eq(renumbered(inputs, &task_of))
                 })
             };
-            match seen.get_or_insert(self.bits_of[v as usize], same, next) {
+            // A listed call: among its first input's readers, then (when that input has
+            // `LISTED` or more) in the table.
+            let mut list = None;
+            let found = match inputs.first() {
+                Some(&first) if self.listed[v as usize] => {
+                    let f = task_of[first as usize];
+                    let (mut r, mut len, mut hit) = (first_reader[f as usize], 0, None);
+                    while r != NONE && hit.is_none() {
+                        if same(r) {
+                            hit = Some(r);
+                        }
+                        r = next_reader[r as usize];
+                        len += 1;
+                    }
+                    match hit {
+                        Some(t) => Some(t),
+                        None if len < LISTED => {
+                            list = Some(f);
+                            None
+                        }
+                        None => seen.get_or_insert(self.bits_of[v as usize], same, next),
+                    }
+                }
+                _ => seen.get_or_insert(self.bits_of[v as usize], same, next),
+            };
+            match found {
                 Some(t) => {
                     task_of[v as usize] = t;
                     let first = tasks[t as usize];
@@ -263,6 +336,14 @@ impl<'g> Visits<'g> {
                     sources.extend(renumbered(inputs, &task_of));
                     input_start.push(sources.len() as u32);
                     tasks.push(node);
+                    first_reader.push(NONE);
+                    match list {
+                        Some(f) => {
+                            next_reader.push(first_reader[f as usize]);
+                            first_reader[f as usize] = next;
+                        }
+                        None => next_reader.push(NONE),
+                    }
                 }
             }
         }
@@ -556,6 +637,22 @@ mod tests {
         assert_eq!(plan.tasks.len(), 5001);
         let srcs = plan.sources_of(plan.roots[0]);
         assert_eq!(srcs[..5000], srcs[5000..]);
+    }
+
+    #[test]
+    fn the_table_grows_and_keeps_its_entries() {
+        let mut seen = Seen::with_capacity(1);
+        let bits = |i: u32| i.wrapping_mul(0x9e37_79b9) | (i & 1);
+        for i in 0..5000u32 {
+            assert_eq!(seen.get_or_insert(bits(i), |t| t == i, i), None);
+        }
+        assert!(seen.entries.len() >= 10_000 && seen.len == 5000);
+        for i in 0..5000u32 {
+            assert_eq!(
+                seen.get_or_insert(bits(i), |t| t == i, u32::MAX - 1),
+                Some(i)
+            );
+        }
     }
 
     #[test]

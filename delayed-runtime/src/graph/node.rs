@@ -177,12 +177,15 @@ pub(crate) enum Role {
 }
 
 /// How a node's digest, scope and role sit in its key cell's tag: the digest in the top
-/// 56 bits, the scope in bits 2–3, the role in bit 4 (bits 0–1 are the cell's).
+/// 56 bits, the scope in bits 2–3, the role in bit 4, whether the node stands for another
+/// one (has its key and digest: a persisted, stored or fetched result) in bit 5 (bits 0–1
+/// are the cell's).
 struct Tag;
 
 impl Tag {
     const SCOPE_SHIFT: u32 = 2;
     const ROLE_BIT: u64 = 1 << 4;
+    const COPY_BIT: u64 = 1 << 5;
     const DIGEST_SHIFT: u32 = 64 - DIGEST_BITS;
 
     fn of(digest: u64, scope: Scope, role: Role) -> u64 {
@@ -321,15 +324,32 @@ impl Node {
     /// stored one, one read from a cluster), so that the planner finds the two twins.
     pub(crate) fn with_digest_of(mut self, like: &Node) -> Node {
         debug_assert!(self.key() == like.key());
-        self.key
-            .set_tag(Tag::of(like.digest(), self.scope(), self.role()));
+        let tag = Tag::of(like.digest(), self.scope(), self.role());
+        self.key.set_tag(tag | Tag::COPY_BIT);
         self
+    }
+
+    /// Whether this node stands for another one (made by [`with_digest_of`]): the
+    /// planner then finds twins by digest alone (`plan.rs`).
+    ///
+    /// [`with_digest_of`]: Node::with_digest_of
+    pub(crate) fn is_copy(&self) -> bool {
+        self.key.tag() & Tag::COPY_BIT != 0
+    }
+
+    /// Whether this is a call keyed on demand from its inputs' keys (it has inputs, all
+    /// of them nodes): another node is the same computation only if it reads the same
+    /// first input, which lets the planner look among that input's readers.
+    pub(crate) fn is_keyed_by_inputs(&self) -> bool {
+        self.shape.is_some() && self.key.held().is_none() && !self.inputs.is_empty()
     }
 
     /// With this role (the crate's own `collect`).
     #[inline(always)]
     pub(crate) fn with_role(mut self, role: Role) -> Node {
-        self.key.set_tag(Tag::of(self.digest(), self.scope(), role));
+        let copy = self.key.tag() & Tag::COPY_BIT;
+        self.key
+            .set_tag(Tag::of(self.digest(), self.scope(), role) | copy);
         self
     }
 
