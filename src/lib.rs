@@ -434,7 +434,7 @@
 //!   fingerprint on disk. Generic type
 //!   names come from `std::any::type_name`, so a toolchain upgrade may change the keys of
 //!   generic functions (a one-time recompute, never a wrong hit).
-//! - **Format.** One file per result under `dir/v2/`, encoded with postcard (byte
+//! - **Format.** One file per result under `dir/v3/`, encoded with postcard (byte
 //!   vectors appear as they are), behind a header with a format version, the key, the
 //!   length and a blake3 checksum. Files are written to a temporary name and renamed, so
 //!   a crash never leaves a half entry, and several processes can share a directory.

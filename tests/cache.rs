@@ -36,7 +36,7 @@ fn run_with(dir: &Path, threads: usize) -> (Scheduler, Cache) {
 /// Every entry file of a cache directory.
 fn entry_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for shard in std::fs::read_dir(dir.join("v2")).unwrap() {
+    for shard in std::fs::read_dir(dir.join("v3")).unwrap() {
         let shard = shard.unwrap().path();
         for file in std::fs::read_dir(&shard).unwrap() {
             let path = file.unwrap().path();
@@ -603,7 +603,7 @@ fn a_read_only_directory_is_read_but_not_written() {
     let (sched, _) = run_with(&dir, 1);
     assert_eq!(inc(1).compute_with(&sched).unwrap(), 2);
 
-    let mut dirs = vec![dir.clone(), dir.join("v2")];
+    let mut dirs = vec![dir.clone(), dir.join("v3")];
     dirs.extend(
         entry_files(&dir)
             .iter()
@@ -615,7 +615,7 @@ fn a_read_only_directory_is_read_but_not_written() {
         }
     };
     chmod(0o555);
-    let probe = dir.join("v2").join("probe");
+    let probe = dir.join("v3").join("probe");
     if std::fs::write(&probe, b"x").is_ok() {
         let _ = std::fs::remove_file(&probe);
         chmod(0o755);

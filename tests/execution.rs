@@ -96,8 +96,11 @@ fn equal_inputs_equal_keys_different_inputs_different_keys() {
 
 /// Keys must not change between runs, builds or machines: these are checked in. If a
 /// change to the key scheme is intended, update them (and say so: caches are invalidated;
-/// the cache's format version is bumped with it). Last change: cache format 2, calls of a
-/// static function with at most two arguments keyed with one blake3 compression.
+/// the cache's format version is bumped with it). Last changes: cache format 2, calls of a
+/// static function with at most two arguments keyed with one blake3 compression; cache
+/// format 3, calls of the stream (generic functions, operators, `map`, `collect`) whose
+/// arguments are all inputs keyed as `keyed_hash(their identity's shape, the inputs'
+/// keys)`, on demand (none of the values below changed).
 #[test]
 fn keys_are_stable_checked_in_values() {
     assert_eq!(

@@ -146,7 +146,7 @@ fn cache_keys_follow_what_the_macros_can_see() {
     let (v, c) = run(&through_plain);
     assert_eq!((v, c.hits, c.writes), (15, 1, 0));
     // ... under a key that is not its graph key (the executable's fingerprint is in it).
-    let stored: Vec<String> = walk(&dir.join("v2"))
+    let stored: Vec<String> = walk(&dir.join("v3"))
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();

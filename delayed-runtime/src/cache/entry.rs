@@ -19,8 +19,10 @@ use std::fmt;
 use crate::key::Key;
 
 const MAGIC: &[u8; 8] = b"DLYCACHE";
-/// Bumped whenever the layout or the payload encoding changes.
-pub(crate) const VERSION: u32 = 2;
+/// Bumped whenever the layout, the payload encoding or the key scheme changes (3: a call
+/// of the stream whose arguments are all inputs is keyed as `keyed_hash(its identity's
+/// shape, the inputs' keys)`, `keying.rs`).
+pub(crate) const VERSION: u32 = 3;
 pub(crate) const HEADER_LEN: usize = 88;
 
 /// Why stored bytes are not a valid entry.

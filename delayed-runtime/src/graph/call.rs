@@ -139,6 +139,7 @@ impl Call {
 
     /// Adds a plain value to the identity by content.
     pub fn with_value<T: Tokenize + ?Sized>(mut self, value: &T) -> Call {
+        self.keying.named_a_value();
         if let Some(h) = self.keying.stream(&self.inputs) {
             write_typed(value, h);
         }
@@ -172,7 +173,7 @@ impl Call {
 
     /// Attaches the body and builds the node. The body reads the arguments in the order
     /// they were added, through [`Inputs`].
-    pub fn finish<R, F>(self, body: F) -> Delayed<R>
+    pub fn finish<R, F>(mut self, body: F) -> Delayed<R>
     where
         R: GraphValue,
         F: Fn(&mut Inputs<'_>) -> Result<R, BoxError> + Send + Sync + 'static,
@@ -318,6 +319,28 @@ mod tests {
         let expected = blake3::keyed_hash(F.shape_key(1, 1).as_bytes(), bytes);
         assert_eq!(leaf.key().as_bytes(), expected.as_bytes());
         assert_eq!(leaf.key(), keys[5]);
+        // A call of the stream over inputs only: keyed on demand under its identity's
+        // shape, apart from the same call under another identity.
+        let over = |ty: &dyn Fn(Call) -> Call| {
+            let mut call = ty(Call::new(&F));
+            call.arg(Arg::<i64>::node(value(1i64).node));
+            call.arg(Arg::<i64>::node(value(2i64).node));
+            call.arg(Arg::<i64>::node(value(3i64).node));
+            call.finish(|_| Ok(0i64))
+        };
+        let (a, b) = (
+            over(&|c| c.with_type::<u8>()),
+            over(&|c| c.with_type::<u16>()),
+        );
+        assert!(!a.node.is_keyed() && !b.node.is_keyed());
+        assert_ne!(a.key(), b.key());
+        assert_eq!(a.key(), over(&|c| c.with_type::<u8>()).key());
+        let three = over(&|c| c);
+        assert!(
+            !three.node.is_keyed(),
+            "three inputs: the stream, on demand"
+        );
+        assert_ne!(three.key(), a.key());
         // A generic call (a type added to its identity) leaves the fast path.
         let mut generic = Call::new(&F).with_type::<u8>();
         generic.arg(Arg::value(1i64));

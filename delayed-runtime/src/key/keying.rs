@@ -15,9 +15,15 @@
 //! An input's key is not read while the call is built: its place in the bytes is kept
 //! and filled when the key is made. A call on the one-compression path whose arguments
 //! are all inputs is not hashed at all when built ([`Made::OnDemand`]): its node makes its
-//! key when asked (`node.rs`), and the planner dedups it by structure.
+//! key when asked (`node.rs`), and the planner dedups it by structure. So is a call of
+//! the stream whose arguments are all inputs and whose identity names no value (`collect`
+//! of many inputs, an operator over two, `map`, a generic function): its stream so far
+//! (domain and identity) is hashed into a *shape* of its own, kept once per distinct
+//! identity, and its key is `keyed_hash(shape, the inputs' keys)`.
 
-use std::sync::OnceLock;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use crate::graph::node::Input;
 use crate::key::{fresh_key, Key, KeyHasher};
@@ -88,7 +94,7 @@ pub(crate) enum Keying {
     Fresh,
     Fast(Fast),
     /// Boxed: the stream's inline buffer would make every `Call` large to move.
-    Stream(Box<KeyHasher>),
+    Stream(Box<Stream>),
 }
 
 /// How a call's key turned out.
@@ -102,6 +108,56 @@ pub(crate) enum Made {
     /// the bytes that follow it (a call of the one-compression path whose arguments are
     /// all plain values, of at most 31 bytes).
     Held(&'static Key, [u8; 32]),
+}
+
+pub(crate) struct Stream {
+    h: KeyHasher,
+    /// A plain value is part of the stream (an argument, or in the identity): the call
+    /// is keyed when built (a shape per value would be kept for good).
+    values: bool,
+    /// The inputs from this index on are arguments whose keys are not written yet.
+    deferred: Option<usize>,
+}
+
+impl Stream {
+    fn new(h: KeyHasher) -> Box<Stream> {
+        Box::new(Stream {
+            h,
+            values: false,
+            deferred: None,
+        })
+    }
+
+    /// Writes the deferred inputs' keys, tagged `n` (plain inputs among them are not
+    /// keyed: they are in the identity already).
+    fn write_deferred(&mut self, inputs: &[Input]) {
+        if let Some(from) = self.deferred.take() {
+            for input in inputs.get(from..).unwrap_or_default() {
+                if let Input::Node(node) = input {
+                    self.h.write_u8(b'n');
+                    self.h.write_key(&node.key());
+                }
+            }
+        }
+    }
+}
+
+/// The shape key kept for good for `key` (one per distinct identity a program calls:
+/// code, types and call sites, never values), first from this thread's own table.
+fn kept_shape(key: Key) -> &'static Key {
+    thread_local! {
+        static LOCAL: RefCell<HashMap<Key, &'static Key>> = RefCell::default();
+    }
+    static ALL: OnceLock<Mutex<HashMap<Key, &'static Key>>> = OnceLock::new();
+    LOCAL.with_borrow_mut(|local| {
+        *local.entry(key).or_insert_with(|| {
+            let mut all = ALL
+                .get_or_init(Mutex::default)
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            *all.entry(key).or_insert_with(|| Box::leak(Box::new(key)))
+        })
+    })
 }
 
 pub(crate) struct Fast {
@@ -134,9 +190,9 @@ impl Keying {
 
     /// A call identified by a string known only at run time.
     pub(crate) fn dynamic(identity: &str) -> Keying {
-        let mut h = Box::new(KeyHasher::new("delayed.call"));
+        let mut h = KeyHasher::new("delayed.call");
         h.write_str(identity);
-        Keying::Stream(h)
+        Keying::Stream(Stream::new(h))
     }
 
     /// The stream, to add to the identity or arguments (`None` for impure calls). A call
@@ -146,8 +202,19 @@ impl Keying {
             *self = Keying::Stream(fast.replay(inputs));
         }
         match self {
-            Keying::Stream(h) => Some(h),
+            Keying::Stream(stream) => {
+                stream.write_deferred(inputs);
+                Some(&mut stream.h)
+            }
             _ => None,
+        }
+    }
+
+    /// A plain value was added to the identity (`with_value`): the call is keyed when
+    /// built.
+    pub(crate) fn named_a_value(&mut self) {
+        if let Keying::Stream(stream) = self {
+            stream.values = true;
         }
     }
 
@@ -157,6 +224,13 @@ impl Keying {
         if let Keying::Fast(fast) = self {
             if fast.push(&[0; 32], false) {
                 fast.input_of[usize::from(fast.nargs) - 1] = index as u32;
+                return;
+            }
+            *self = Keying::Stream(fast.replay(inputs));
+        }
+        if let Keying::Stream(stream) = self {
+            if !stream.values {
+                stream.deferred.get_or_insert(index);
                 return;
             }
         }
@@ -176,6 +250,7 @@ impl Keying {
                 return;
             }
         }
+        self.named_a_value();
         if let Some(h) = self.stream(inputs) {
             h.write_u8(b'v');
             h.write_str(std::any::type_name::<T>());
@@ -184,8 +259,9 @@ impl Keying {
     }
 
     /// The key: fresh, one compression (now, or on demand when every argument is an
-    /// input), or the stream's hash.
-    pub(crate) fn finish(&self, name: &str, inputs: &[Input]) -> Made {
+    /// input), or the stream's hash (on demand when every argument is an input and the
+    /// identity names no value).
+    pub(crate) fn finish(&mut self, name: &str, inputs: &[Input]) -> Made {
         match self {
             Keying::Fresh => Made::Key(fresh_key(name)),
             Keying::Fast(fast) => {
@@ -206,7 +282,15 @@ impl Keying {
                     *blake3::keyed_hash(shape.as_bytes(), bytes).as_bytes(),
                 ))
             }
-            Keying::Stream(h) => Made::Key(h.finish()),
+            Keying::Stream(stream) => {
+                let all_inputs = stream.deferred == Some(0)
+                    && inputs.iter().all(|i| matches!(i, Input::Node(_)));
+                if all_inputs && !stream.values {
+                    return Made::OnDemand(kept_shape(stream.h.finish()));
+                }
+                stream.write_deferred(inputs);
+                Made::Key(stream.h.finish())
+            }
         }
     }
 }
@@ -247,10 +331,18 @@ impl Fast {
         bytes
     }
 
-    /// The stream this call would have had from the start.
-    fn replay(&self, inputs: &[Input]) -> Box<KeyHasher> {
-        let mut h = Box::new(KeyHasher::new("delayed.call"));
+    /// The stream this call would have had from the start: its arguments so far written,
+    /// or, when they are all inputs, deferred.
+    fn replay(&self, inputs: &[Input]) -> Box<Stream> {
+        let mut h = KeyHasher::new("delayed.call");
         h.write_key(&self.id.base());
+        if self.consts == 0 {
+            let mut stream = Stream::new(h);
+            if self.nargs > 0 {
+                stream.deferred = Some(self.input_of[0] as usize);
+            }
+            return stream;
+        }
         let bytes = self.filled(inputs);
         let args = [
             &bytes[..usize::from(self.first_len)],
@@ -264,6 +356,8 @@ impl Fast {
             });
             h.write_raw(bytes);
         }
-        h
+        let mut stream = Stream::new(h);
+        stream.values = true;
+        stream
     }
 }
