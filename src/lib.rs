@@ -66,7 +66,10 @@
 //! name, a hash of its own tokens, the concrete types of its generic parameters) and the
 //! keys of its inputs. Plain values are keyed by type name and content ([`Tokenize`],
 //! dask's `tokenize`); derive it for your types with `#[derive(Tokenize)]`. Equal keys are
-//! computed once per `compute`:
+//! computed once per `compute`. Building a call does not hash when it need not: a call
+//! whose arguments are all `Delayed` values, or all small plain values, makes its key on
+//! the first [`key()`](Delayed::key) (or when a cache or a cluster needs it), and
+//! `compute` deduplicates by the same identity and inputs, which is what equal keys say:
 //!
 //! ```
 //! use delayed::prelude::*;

@@ -54,7 +54,11 @@ impl<T> Delayed<T> {
         }
     }
 
-    /// The node's key: 32 bytes of blake3 over its function identity and inputs.
+    /// The node's key: 32 bytes of blake3 over its function identity and inputs. A call
+    /// over `Delayed` values only makes it here the first time it is asked for, with the
+    /// missing keys below it (no recursion: a chain of a million such calls is fine), and
+    /// keeps it; a call over small plain values only makes it at each ask (one
+    /// compression).
     pub fn key(&self) -> Key {
         self.node.key()
     }
