@@ -61,8 +61,10 @@ enum Frame<'g> {
     /// Visit `node` and write its visit number into `slot` of the pending sources
     /// (`ROOT_SLOT` for roots).
     Visit(&'g Arc<Node>, u32),
-    /// All inputs of visit number `v` are done: number it as a task.
-    Done(u32),
+    /// All inputs of visit number `v` are done: number it as a task. With its digest's
+    /// 32 bits and whether it is listed (see [`Visits`]), read when it was reached: the
+    /// dedup pass reads them in post-order, front to back.
+    Done(u32, u32, bool),
 }
 
 const ROOT_SLOT: u32 = u32::MAX;
@@ -149,18 +151,19 @@ impl Seen {
 
 /// The node allocations below the roots, each once, numbered in visit order.
 struct Visits<'g> {
-    /// Per visit number: the node, 32 bits of its key, where its pending sources start.
+    /// Per visit number: the node, where its pending sources start.
     visited: Vec<&'g Node>,
-    bits_of: Vec<u32>,
     pending_start: Vec<u32>,
     /// Inputs as visit numbers (or CONST).
     pending: Vec<u32>,
-    /// Visit numbers in post-order (inputs first).
+    /// Visit numbers in post-order (inputs first), and per post-order position the
+    /// node's 32 digest bits and whether it is looked up among its first input's readers
+    /// (see the module doc).
     post: Vec<u32>,
+    post_bits: Vec<u32>,
     /// The visit number of each root, in order.
     root_visits: Vec<u32>,
-    /// Per visit number: looked up among its first input's readers (see the module doc).
-    listed: Vec<bool>,
+    post_listed: Vec<bool>,
     /// How many nodes go to the table.
     table_nodes: usize,
 }
@@ -175,7 +178,7 @@ impl<'g> Visits<'g> {
         let mut shared: HashMap<*const Node, u32, ByAddress> = HashMap::default();
         // Per visit number: the node, 32 bits of its key, where its pending sources start.
         let mut visited: Vec<&'g Node> = Vec::new();
-        let mut bits_of: Vec<u32> = Vec::new();
+        let mut post_bits: Vec<u32> = Vec::new();
         let mut pending_start: Vec<u32> = Vec::new();
         // Inputs as visit numbers (or CONST), filled in as children are visited.
         let mut pending: Vec<u32> = Vec::new();
@@ -183,7 +186,7 @@ impl<'g> Visits<'g> {
         let mut post: Vec<u32> = Vec::new();
         let mut root_visits: Vec<u32> = Vec::with_capacity(roots.len());
         let mut stack: Vec<Frame<'g>> = Vec::new();
-        let mut listed: Vec<bool> = Vec::new();
+        let mut post_listed: Vec<bool> = Vec::new();
         let mut copies = false;
 
         for &root in roots {
@@ -208,12 +211,11 @@ impl<'g> Visits<'g> {
                             None => {
                                 let node: &'g Node = arc;
                                 visited.push(node);
-                                bits_of.push(Seen::bits(node));
-                                listed.push(node.is_keyed_by_inputs());
+                                let (bits, listed) = (Seen::bits(node), node.is_keyed_by_inputs());
                                 copies |= node.is_copy();
                                 let start = pending.len() as u32;
                                 pending_start.push(start);
-                                stack.push(Frame::Done(next));
+                                stack.push(Frame::Done(next, bits, listed));
                                 // Children pushed in reverse, so they are visited (and
                                 // numbered) in argument order.
                                 for (i, input) in node.inputs().iter().enumerate().rev() {
@@ -231,24 +233,28 @@ impl<'g> Visits<'g> {
                             pending[slot as usize] = v;
                         }
                     }
-                    Frame::Done(v) => post.push(v),
+                    Frame::Done(v, bits, listed) => {
+                        post.push(v);
+                        post_bits.push(bits);
+                        post_listed.push(listed);
+                    }
                 }
             }
         }
         drop(shared);
         pending_start.push(pending.len() as u32);
         if copies {
-            listed.iter_mut().for_each(|l| *l = false);
+            post_listed.iter_mut().for_each(|l| *l = false);
         }
-        let table_nodes = listed.iter().filter(|&&l| !l).count();
+        let table_nodes = post_listed.iter().filter(|&&l| !l).count();
         Visits {
             visited,
-            bits_of,
             pending_start,
             pending,
             post,
             root_visits,
-            listed,
+            post_bits,
+            post_listed,
             table_nodes,
         }
     }
@@ -278,11 +284,12 @@ impl<'g> Visits<'g> {
         // made it): the data stands for both, and what fed only the task is pruned below.
         let mut twins = false;
         for (i, &v) in self.post.iter().enumerate() {
-            if let Some(&ahead) = self.post.get(i + AHEAD) {
-                if !self.listed[ahead as usize] {
-                    seen.prefetch(self.bits_of[ahead as usize]);
+            if let Some(&bits) = self.post_bits.get(i + AHEAD) {
+                if !self.post_listed[i + AHEAD] {
+                    seen.prefetch(bits);
                 }
             }
+            let bits = self.post_bits[i];
             let node = self.visited[v as usize];
             let next = tasks.len() as u32;
             let inputs = &self.pending[self.pending_start[v as usize] as usize
@@ -299,7 +306,7 @@ impl<'g> Visits<'g> {
             // `LISTED` or more) in the table.
             let mut list = None;
             let found = match inputs.first() {
-                Some(&first) if self.listed[v as usize] => {
+                Some(&first) if self.post_listed[i] => {
                     let f = task_of[first as usize];
                     let (mut r, mut len, mut hit) = (first_reader[f as usize], 0, None);
                     while r != NONE && hit.is_none() {
@@ -315,10 +322,10 @@ impl<'g> Visits<'g> {
                             list = Some(f);
                             None
                         }
-                        None => seen.get_or_insert(self.bits_of[v as usize], same, next),
+                        None => seen.get_or_insert(bits, same, next),
                     }
                 }
-                _ => seen.get_or_insert(self.bits_of[v as usize], same, next),
+                _ => seen.get_or_insert(bits, same, next),
             };
             match found {
                 Some(t) => {

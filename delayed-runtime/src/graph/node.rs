@@ -178,14 +178,16 @@ pub(crate) enum Role {
 
 /// How a node's digest, scope and role sit in its key cell's tag: the digest in the top
 /// 56 bits, the scope in bits 2–3, the role in bit 4, whether the node stands for another
-/// one (has its key and digest: a persisted, stored or fetched result) in bit 5 (bits 0–1
-/// are the cell's).
+/// one (has its key and digest: a persisted, stored or fetched result) in bit 5, whether
+/// it is keyed on demand from its inputs' keys in bit 6 (bits 0–1 are the cell's).
 struct Tag;
 
 impl Tag {
     const SCOPE_SHIFT: u32 = 2;
     const ROLE_BIT: u64 = 1 << 4;
     const COPY_BIT: u64 = 1 << 5;
+    /// Keyed on demand from its inputs' keys (bit 6), read by the planner's walk.
+    const BY_INPUTS_BIT: u64 = 1 << 6;
     const DIGEST_SHIFT: u32 = 64 - DIGEST_BITS;
 
     fn of(digest: u64, scope: Scope, role: Role) -> u64 {
@@ -222,7 +224,11 @@ impl Tag {
     }
 }
 
+// In this order: what the planner's walk reads of every node (the `Arc`'s counts just
+// before it, the inputs, the key cell's word) lies in the allocation's first 64 bytes.
+#[repr(C)]
 pub(crate) struct Node {
+    inputs: InputList,
     /// Made when built, or on first demand from `shape` and the inputs' keys. Its tag
     /// holds the node's digest (what the planner files it under, `key/cell.rs`), its
     /// scope (how far the key holds: this process, this executable, or everywhere) and
@@ -234,7 +240,6 @@ pub(crate) struct Node {
     /// The display name (static, or interned: see `names.rs`), so a node carries 16
     /// bytes for it and building one allocates nothing for its name.
     name: &'static str,
-    inputs: InputList,
     body: Body,
     /// For a task, how to write and read its result in an on-disk cache: set only for
     /// pure `#[delayed(cache)]` functions (see `cache/`). For data, how to send its value
@@ -308,7 +313,9 @@ impl Node {
                 (digest_of_call(shape, words), KeyCell::holding(held))
             }
         };
-        cell.set_tag(Tag::of(digest, scope, Role::Plain));
+        let by_inputs = held.is_none() && !inputs.is_empty();
+        let flag = if by_inputs { Tag::BY_INPUTS_BIT } else { 0 };
+        cell.set_tag(Tag::of(digest, scope, Role::Plain) | flag);
         Node {
             key: cell,
             shape: Some(shape),
@@ -324,8 +331,9 @@ impl Node {
     /// stored one, one read from a cluster), so that the planner finds the two twins.
     pub(crate) fn with_digest_of(mut self, like: &Node) -> Node {
         debug_assert!(self.key() == like.key());
+        let keep = self.key.tag() & Tag::BY_INPUTS_BIT;
         let tag = Tag::of(like.digest(), self.scope(), self.role());
-        self.key.set_tag(tag | Tag::COPY_BIT);
+        self.key.set_tag(tag | Tag::COPY_BIT | keep);
         self
     }
 
@@ -341,15 +349,15 @@ impl Node {
     /// of them nodes): another node is the same computation only if it reads the same
     /// first input, which lets the planner look among that input's readers.
     pub(crate) fn is_keyed_by_inputs(&self) -> bool {
-        self.shape.is_some() && self.key.held().is_none() && !self.inputs.is_empty()
+        self.key.tag() & Tag::BY_INPUTS_BIT != 0
     }
 
     /// With this role (the crate's own `collect`).
     #[inline(always)]
     pub(crate) fn with_role(mut self, role: Role) -> Node {
-        let copy = self.key.tag() & Tag::COPY_BIT;
+        let keep = self.key.tag() & (Tag::COPY_BIT | Tag::BY_INPUTS_BIT);
         self.key
-            .set_tag(Tag::of(self.digest(), self.scope(), role) | copy);
+            .set_tag(Tag::of(self.digest(), self.scope(), role) | keep);
         self
     }
 

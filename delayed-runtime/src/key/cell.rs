@@ -27,10 +27,11 @@ const HELD: u64 = 3;
 /// A key written at most once, by whichever thread asks first, beside 62 bits its owner
 /// keeps there (a node's digest, scope and role: one word for all of it keeps a node
 /// within 136 bytes).
+#[repr(C)] // the word first: the planner reads it, rarely the bytes (`node.rs`)
 pub(crate) struct KeyCell {
-    bytes: UnsafeCell<[u8; 32]>,
     /// The state (low 2 bits) and the tag.
     word: AtomicU64,
+    bytes: UnsafeCell<[u8; 32]>,
 }
 
 // SAFETY: `bytes` is written only by the thread that moved the state from EMPTY to BUSY,
