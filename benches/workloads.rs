@@ -249,13 +249,41 @@ fn eager_histogram(images: &Path, n: usize) -> Result<Histogram, String> {
     Ok(histogram_eager(&means))
 }
 
-fn build(workload: &str, n: usize, images: &Path, sleep_ms: u64) -> Result<Built, String> {
+/// `tree` built on `threads` threads at once: each builds the pairwise tree of its share
+/// of the leaves (the shares' trees are the whole tree's subtrees when the shares are
+/// powers of two), and the shares' roots are combined on this thread.
+fn tree_on_threads(n: i64, threads: usize) -> Delayed<i64> {
+    let share = (n as usize).div_ceil(threads) as i64;
+    let roots: Vec<Delayed<i64>> = std::thread::scope(|scope| {
+        let parts: Vec<_> = (0..threads as i64)
+            .map(|t| (t * share, ((t + 1) * share).min(n)))
+            .filter(|(from, to)| from < to)
+            .map(|(from, to)| {
+                scope.spawn(move || pairwise_tree((from..to).map(inc).collect(), |a, b| add(a, b)))
+            })
+            .collect();
+        parts
+            .into_iter()
+            .map(|part| part.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    pairwise_tree(roots, |a, b| add(a, b))
+}
+
+fn build(
+    workload: &str,
+    n: usize,
+    images: &Path,
+    sleep_ms: u64,
+    build_threads: usize,
+) -> Result<Built, String> {
     let n_i = n as i64;
     let int = |d: Delayed<i64>| Built {
         root: Check::Int(d),
         extra: Vec::new(),
     };
     Ok(match workload {
+        "tree" if build_threads > 1 => int(tree_on_threads(n_i, build_threads)),
         "tree" => {
             let leaves: Vec<Delayed<i64>> = (0..n_i).map(inc).collect();
             int(pairwise_tree(leaves, |a, b| add(a, b)))
@@ -426,13 +454,17 @@ struct Args {
     dashboard: bool,
     /// `histogram` built and run overlapped, this many pairs per job (`--overlap N`).
     overlap: Option<usize>,
+    /// `tree` built on this many threads at once (`--build-threads T`).
+    build_threads: usize,
 }
 
 const USAGE: &str = "usage: workloads {tree|chain|fanout|dedup|histogram|sleep} \
                      [--n N] [--scheduler sync|threads|dask] [--workers W] [--images DIR] \
-                     [--sleep-ms MS] [--eager|--no-eager] [--dashboard] [--overlap PAIRS]
+                     [--sleep-ms MS] [--eager|--no-eager] [--dashboard] [--overlap PAIRS] \
+                     [--build-threads T]
   --dashboard: follow the compute on a live delayed::Dashboard (build with
   --features dashboard), to measure what watching costs
+  --build-threads T: tree only: T threads build a share of the leaves' subtrees each
   --overlap PAIRS: histogram only: persist the crops, then build the pairs PAIRS at a
   time and submit each chunk's partial histogram as a job while the next is built
   --eager: histogram only (default on): the same work eagerly after the lazy run, timed
@@ -458,6 +490,7 @@ fn parse_args() -> Result<Args, String> {
         eager: None,
         dashboard: false,
         overlap: None,
+        build_threads: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -487,6 +520,13 @@ fn parse_args() -> Result<Args, String> {
             "--eager" => args.eager = Some(true),
             "--no-eager" => args.eager = Some(false),
             "--dashboard" => args.dashboard = true,
+            "--build-threads" => {
+                let v = value("--build-threads")?;
+                match v.parse() {
+                    Ok(t) if t > 0 => args.build_threads = t,
+                    _ => return Err(format!("--build-threads: not a positive count: {v:?}")),
+                }
+            }
             "--overlap" => {
                 let v = value("--overlap")?;
                 match v.parse() {
@@ -501,6 +541,12 @@ fn parse_args() -> Result<Args, String> {
     }
     if args.workload.is_empty() {
         return Err(USAGE.into());
+    }
+    if args.build_threads > 1 && args.workload != "tree" {
+        return Err(format!(
+            "--build-threads: only tree is built on several threads, not {:?}",
+            args.workload
+        ));
     }
     if args.overlap.is_some() && args.workload != "histogram" {
         return Err(format!(
@@ -567,7 +613,13 @@ fn run(args: Args) -> Result<String, String> {
     let (build_s, compute_s, check, peak, tasks, drop_s, extra) = match args.overlap {
         None => {
             let t0 = Instant::now();
-            let built = build(&args.workload, n, &args.images, args.sleep_ms)?;
+            let built = build(
+                &args.workload,
+                n,
+                &args.images,
+                args.sleep_ms,
+                args.build_threads,
+            )?;
             let t1 = Instant::now();
             let check = match &built.root {
                 Check::Int(d) => d
@@ -655,6 +707,9 @@ fn run(args: Args) -> Result<String, String> {
     }
     if args.dashboard {
         fields.push(("dashboard".into(), "true".into()));
+    }
+    if args.build_threads > 1 {
+        fields.push(("build_threads".into(), args.build_threads.to_string()));
     }
     if cluster.is_some() {
         fields.push(("processes".into(), "true".into()));
