@@ -267,3 +267,57 @@ fn failures_inside_nested_computes() {
         }
     });
 }
+
+/// Keys made on demand, from many threads at once: four threads build the same chain
+/// (each its own nodes), then all ask the keys of one shared chain's links at once, from
+/// the top and from the middle. Every thread sees the same keys, equal to those of the
+/// chains built apart, and the combined graph runs each distinct link once.
+#[test]
+fn keys_on_demand_from_many_threads() {
+    watchdog("keys on demand from many threads", || {
+        const N: u64 = 20_000;
+        let chain = || (0..N).fold(inc(0), |x, _| inc(x));
+        let built: Vec<Delayed<u64>> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..4).map(|_| s.spawn(chain)).collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let shared = chain();
+        let mut middle = inc(0);
+        let mut links = vec![];
+        for i in 0..N {
+            middle = inc(middle);
+            if i == N / 2 {
+                links.push(middle.clone());
+            }
+        }
+        let top = add(&shared, &middle);
+        let barrier = Barrier::new(4);
+        let keys: Vec<_> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..4)
+                .map(|i| {
+                    let (top, link, barrier) = (&top, &links[0], &barrier);
+                    s.spawn(move || {
+                        barrier.wait();
+                        if i % 2 == 0 {
+                            (top.key(), link.key())
+                        } else {
+                            let link = link.key();
+                            (top.key(), link)
+                        }
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(keys.windows(2).all(|w| w[0] == w[1]));
+        for b in &built {
+            assert_eq!(b.key(), shared.key());
+        }
+        let all = add(&top, &built[0]);
+        let (value, report) = delayed::compute_with_report(&all, &Scheduler::threads(2)).unwrap();
+        assert_eq!(value, 3 * (N + 1));
+        // One chain of N + 1 links (all four copies and `shared` and `middle` are one),
+        // and the two adds.
+        assert_eq!(report.tasks_run, N as usize + 1 + 2);
+    });
+}
