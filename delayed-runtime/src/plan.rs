@@ -176,7 +176,8 @@ impl<'g> Visits<'g> {
         // graph is immutable while we hold it, and every edge of it is an owner), so it
         // needs no lookup; only shared nodes and roots go through `shared`.
         let mut shared: HashMap<*const Node, u32, ByAddress> = HashMap::default();
-        // Per visit number: the node, 32 bits of its key, where its pending sources start.
+        // Per visit number: the node, where its pending sources start; per post-order
+        // position: its digest bits (see `Visits`).
         let mut visited: Vec<&'g Node> = Vec::new();
         let mut post_bits: Vec<u32> = Vec::new();
         let mut pending_start: Vec<u32> = Vec::new();

@@ -129,7 +129,10 @@ impl Call {
         self
     }
 
-    /// Adds a string to the identity (an index, a call-site location).
+    /// Adds a string to the identity: one the code fixes (a call-site location, a type's
+    /// name). A call over inputs only keeps a shape per distinct identity for the life of
+    /// the process, so a value known only at run time belongs in
+    /// [`with_value`](Call::with_value).
     pub fn with_str(mut self, s: &str) -> Call {
         if let Some(h) = self.keying.stream(&self.inputs) {
             h.write_str(s);
@@ -139,7 +142,7 @@ impl Call {
 
     /// Adds a plain value to the identity by content.
     pub fn with_value<T: Tokenize + ?Sized>(mut self, value: &T) -> Call {
-        self.keying.named_a_value();
+        self.keying.named_a_value(&self.inputs);
         if let Some(h) = self.keying.stream(&self.inputs) {
             write_typed(value, h);
         }
@@ -341,6 +344,11 @@ mod tests {
             "three inputs: the stream, on demand"
         );
         assert_ne!(three.key(), a.key());
+        // A value in the identity (a const generic): keyed when built, never a kept shape.
+        let mut valued = Call::new(&F).with_value(&3usize);
+        valued.arg(node());
+        let valued = valued.finish(|_| Ok(0i64));
+        assert!(valued.node.is_keyed(), "keyed when built");
         // A generic call (a type added to its identity) leaves the fast path.
         let mut generic = Call::new(&F).with_type::<u8>();
         generic.arg(Arg::value(1i64));

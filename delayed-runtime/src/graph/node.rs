@@ -229,10 +229,11 @@ impl Tag {
 #[repr(C)]
 pub(crate) struct Node {
     inputs: InputList,
-    /// Made when built, or on first demand from `shape` and the inputs' keys. Its tag
-    /// holds the node's digest (what the planner files it under, `key/cell.rs`), its
-    /// scope (how far the key holds: this process, this executable, or everywhere) and
-    /// its role (see [`Tag`]).
+    /// Made when built, or on first demand from `shape` and the inputs' keys (and kept);
+    /// or, for a call over plain values only, holding their bytes and made at every ask.
+    /// Its tag holds the node's digest (what the planner files it under, `key/cell.rs`),
+    /// its scope (how far the key holds: this process, this executable, or everywhere),
+    /// its role, and whether it is a copy or keyed by its inputs (see [`Tag`]).
     key: KeyCell,
     /// For a key made on demand: the shape key of its function (`keying.rs`), hashed with
     /// the inputs' keys. `None`: the key was made when the node was built.
@@ -381,6 +382,8 @@ impl Node {
     pub(crate) fn key(&self) -> Key {
         match self.key.get() {
             Some(key) => key,
+            // Nothing below a held call: its key is one compression of its own bytes.
+            None if self.key.held().is_some() => self.lazy_key(),
             None => self.make_key(),
         }
     }

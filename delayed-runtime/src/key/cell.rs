@@ -1,7 +1,7 @@
 //! A key made once, on first demand: where a node keeps its key when building it did
 //! not hash (see `keying.rs`: a call whose arguments are all inputs is keyed only when
-//! its key is shown, cached or sent), and the 32-bit digest the planner dedups by
-//! instead.
+//! its key is shown, cached or sent), and the 56-bit digest the planner dedups by
+//! instead (its table files nodes under 32 of those bits).
 //!
 //! Building a node of a `tree` costs about a quarter of a microsecond, and one blake3
 //! compression is a third of it. A compute never needs the keys themselves: two calls
@@ -108,11 +108,13 @@ impl KeyCell {
 
     /// The key, made by `make` if nobody made it yet (made every time in a holding
     /// cell). A thread that finds another one writing waits for it: the writer holds the
-    /// cell for one compression only.
+    /// cell for one hash of its inputs' keys (those are made before), which for a call
+    /// over a million inputs is a few milliseconds, so a waiter soon yields its core.
     pub(crate) fn fill(&self, make: impl FnOnce() -> Key) -> Key {
         if self.held().is_some() {
             return make();
         }
+        let mut spins = 0u32;
         loop {
             if let Some(key) = self.get() {
                 return key;
@@ -125,16 +127,36 @@ impl KeyCell {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
+                    // Should `make` unwind, the cell goes back to EMPTY: a later ask makes
+                    // the key again instead of waiting forever.
+                    let claim = Claim { cell: self, tag };
                     let key = make();
+                    std::mem::forget(claim);
                     // SAFETY: this thread moved the state to BUSY: it is the only writer,
                     // and nobody reads before READY.
                     unsafe { *self.bytes.get() = *key.as_bytes() };
                     self.word.store(tag | READY, Ordering::Release);
                     return key;
                 }
-                Err(_) => std::hint::spin_loop(),
+                Err(_) if spins < 64 => {
+                    spins += 1;
+                    std::hint::spin_loop();
+                }
+                Err(_) => std::thread::yield_now(),
             }
         }
+    }
+}
+
+/// A cell claimed for writing (BUSY), given back (EMPTY) if its writer unwinds.
+struct Claim<'a> {
+    cell: &'a KeyCell,
+    tag: u64,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.cell.word.store(self.tag | EMPTY, Ordering::Release);
     }
 }
 
@@ -206,6 +228,20 @@ mod tests {
         assert_eq!(
             (tagged.tag(), tagged.get()),
             (!STATE, Some(Key::from_bytes([5; 32])))
+        );
+    }
+
+    #[test]
+    fn a_writer_that_unwinds_gives_the_cell_back() {
+        let cell = KeyCell::empty();
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cell.fill(|| panic!("no key"));
+        }));
+        assert!(unwound.is_err());
+        assert!(cell.is_empty());
+        assert_eq!(
+            cell.fill(|| Key::from_bytes([8; 32])),
+            Key::from_bytes([8; 32])
         );
     }
 

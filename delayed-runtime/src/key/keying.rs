@@ -12,8 +12,9 @@
 //! modes, so keys of the two paths never meet; a call that leaves the fast path replays
 //! what it had gathered into the stream.
 //!
-//! An input's key is not read while the call is built: its place in the bytes is kept
-//! and filled when the key is made. A call on the one-compression path whose arguments
+//! An input's key is read while the call is built only when the key is made then (a
+//! call mixing inputs and plain values, a stream naming a value): otherwise its place in
+//! the bytes is kept and filled when the key is made. A call on the one-compression path whose arguments
 //! are all inputs is not hashed at all when built ([`Made::OnDemand`]): its node makes its
 //! key when asked (`node.rs`), and the planner dedups it by structure. So is a call of
 //! the stream whose arguments are all inputs and whose identity names no value (`collect`
@@ -211,8 +212,12 @@ impl Keying {
     }
 
     /// A plain value was added to the identity (`with_value`): the call is keyed when
-    /// built.
-    pub(crate) fn named_a_value(&mut self) {
+    /// built (a call on the fast path leaves it for the stream here, so that the value
+    /// never becomes part of a kept shape).
+    pub(crate) fn named_a_value(&mut self, inputs: &[Input]) {
+        if let Keying::Fast(fast) = self {
+            *self = Keying::Stream(fast.replay(inputs));
+        }
         if let Keying::Stream(stream) = self {
             stream.values = true;
         }
@@ -250,7 +255,7 @@ impl Keying {
                 return;
             }
         }
-        self.named_a_value();
+        self.named_a_value(inputs);
         if let Some(h) = self.stream(inputs) {
             h.write_u8(b'v');
             h.write_str(std::any::type_name::<T>());
