@@ -44,14 +44,7 @@ bash "$TBB" tree 1000 > /dev/null # builds the TBB binary before timing
 mkdir -p "$OUT"
 LINES="$OUT/arena.jsonl"
 : > "$LINES"
-tag() { # JSON lines of stdin tagged with a row name; other lines dropped
-  python3 -c 'import sys, json
-for line in sys.stdin:
-    if line.startswith("{"):
-        r = json.loads(line)
-        r["row"] = sys.argv[1]
-        print(json.dumps(r))' "$1"
-}
+tag() { tag_json row "$1"; } # the lines of one row of the table
 
 echo "tree and chain against TBB, $REPEAT alternating runs" >&2
 for _ in $(seq "$REPEAT"); do

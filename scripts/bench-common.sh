@@ -26,6 +26,17 @@ m["total_s_all"] = [r["total_s"] for r in rs]
 print(json.dumps(m))'
 }
 
+# tag_json FIELD VALUE: the JSON lines of stdin with FIELD set to VALUE; other lines
+# (a build's chatter) dropped.
+tag_json() {
+  python3 -c 'import sys, json
+for line in sys.stdin:
+    if line.startswith("{"):
+        r = json.loads(line)
+        r[sys.argv[1]] = sys.argv[2]
+        print(json.dumps(r))' "$1" "$2"
+}
+
 # One line on the machine, for the tables' headers.
 machine_line() {
   echo "$(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB"

@@ -32,14 +32,7 @@ bash "$TBB" tree 1000 > /dev/null # builds the TBB binary (and installs TBB) bef
 mkdir -p "$OUT"
 LINES="$OUT/tbb-compare.jsonl"
 : > "$LINES"
-tag() { # every JSON line of stdin, tagged with its implementation; other lines dropped
-  python3 -c 'import sys, json
-for line in sys.stdin:
-    if line.startswith("{"):
-        r = json.loads(line)
-        r["impl"] = sys.argv[1]
-        print(json.dumps(r))' "$1"
-}
+tag() { tag_json impl "$1"; } # every line, tagged with its implementation
 for w in tree chain; do
   for n in $NS; do
     echo "$w n=$n" >&2
