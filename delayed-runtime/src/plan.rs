@@ -149,6 +149,52 @@ impl Seen {
     }
 }
 
+/// For the calls keyed by their inputs: each task's first readers of that kind, at most
+/// `LISTED` (the first one per task, and per reader the next one).
+struct Readers {
+    first: Vec<u32>,
+    next: Vec<u32>,
+}
+
+impl Readers {
+    const LISTED: usize = 8;
+    const NONE: u32 = u32::MAX;
+
+    fn with_capacity(n: usize) -> Readers {
+        Readers {
+            first: Vec::with_capacity(n),
+            next: Vec::with_capacity(n),
+        }
+    }
+
+    /// Among the readers of task `f`, the one for which `same` holds; or `Err(true)` when
+    /// there is room to list another reader, `Err(false)` when the list is full.
+    fn find(&self, f: u32, mut same: impl FnMut(u32) -> bool) -> Result<u32, bool> {
+        let (mut r, mut len) = (self.first[f as usize], 0);
+        while r != Readers::NONE {
+            if same(r) {
+                return Ok(r);
+            }
+            r = self.next[r as usize];
+            len += 1;
+        }
+        Err(len < Readers::LISTED)
+    }
+
+    /// Task `t` is made, listed as a reader of `f` if given.
+    fn push(&mut self, t: u32, reads: Option<u32>) {
+        debug_assert_eq!(self.first.len(), t as usize);
+        self.first.push(Readers::NONE);
+        match reads {
+            Some(f) => {
+                self.next.push(self.first[f as usize]);
+                self.first[f as usize] = t;
+            }
+            None => self.next.push(Readers::NONE),
+        }
+    }
+}
+
 /// The node allocations below the roots, each once, numbered in visit order.
 struct Visits<'g> {
     /// Per visit number: the node, where its pending sources start.
@@ -267,12 +313,7 @@ impl<'g> Visits<'g> {
         // first occurrences come before it, already have task numbers). The keys' table
         // slots are random accesses: each is prefetched `AHEAD` nodes early.
         const AHEAD: usize = 16;
-        // Readers kept per task for the calls keyed by their inputs: the first reader, and
-        // per reader the next one (lists of at most `LISTED` readers).
-        const LISTED: usize = 8;
-        const NONE: u32 = u32::MAX;
-        let mut first_reader: Vec<u32> = Vec::with_capacity(self.post.len());
-        let mut next_reader: Vec<u32> = Vec::with_capacity(self.post.len());
+        let mut readers = Readers::with_capacity(self.post.len());
         let mut seen = Seen::with_capacity(self.table_nodes);
         let mut task_of: Vec<u32> = vec![PENDING; self.visited.len()];
         // At most one task per visit and one source per pending input: sized once, no
@@ -304,26 +345,18 @@ impl<'g> Visits<'g> {
                 })
             };
             // A listed call: among its first input's readers, then (when that input has
-            // `LISTED` or more) in the table.
+            // a full list) in the table.
             let mut list = None;
             let found = match inputs.first() {
                 Some(&first) if self.post_listed[i] => {
                     let f = task_of[first as usize];
-                    let (mut r, mut len, mut hit) = (first_reader[f as usize], 0, None);
-                    while r != NONE && hit.is_none() {
-                        if same(r) {
-                            hit = Some(r);
-                        }
-                        r = next_reader[r as usize];
-                        len += 1;
-                    }
-                    match hit {
-                        Some(t) => Some(t),
-                        None if len < LISTED => {
+                    match readers.find(f, same) {
+                        Ok(t) => Some(t),
+                        Err(true) => {
                             list = Some(f);
                             None
                         }
-                        None => seen.get_or_insert(bits, same, next),
+                        Err(false) => seen.get_or_insert(bits, same, next),
                     }
                 }
                 _ => seen.get_or_insert(bits, same, next),
@@ -344,14 +377,7 @@ impl<'g> Visits<'g> {
                     sources.extend(renumbered(inputs, &task_of));
                     input_start.push(sources.len() as u32);
                     tasks.push(node);
-                    first_reader.push(NONE);
-                    match list {
-                        Some(f) => {
-                            next_reader.push(first_reader[f as usize]);
-                            first_reader[f as usize] = next;
-                        }
-                        None => next_reader.push(NONE),
-                    }
+                    readers.push(next, list);
                 }
             }
         }

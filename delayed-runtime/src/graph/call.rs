@@ -169,8 +169,7 @@ impl Call {
 
     pub(crate) fn node_arg(&mut self, node: Arc<Node>) {
         self.scope = self.scope.min(node.scope());
-        self.keying
-            .node(|| node.key(), self.inputs.len(), &self.inputs);
+        self.keying.node(&node, self.inputs.len(), &self.inputs);
         self.inputs.push(Input::Node(node));
     }
 

@@ -207,6 +207,20 @@ impl Tag {
         tag >> Tag::DIGEST_SHIFT
     }
 
+    /// `tag` with the digest of `other` (the rest kept).
+    fn with_digest(tag: u64, other: u64) -> u64 {
+        let low = (1 << Tag::DIGEST_SHIFT) - 1;
+        (tag & low) | (other & !low)
+    }
+
+    /// `tag` with `role` (the rest kept).
+    fn with_role(tag: u64, role: Role) -> u64 {
+        match role {
+            Role::Plain => tag & !Tag::ROLE_BIT,
+            Role::Collect => tag | Tag::ROLE_BIT,
+        }
+    }
+
     fn scope(tag: u64) -> Scope {
         match (tag >> Tag::SCOPE_SHIFT) & 0b11 {
             0 => Scope::Process,
@@ -332,9 +346,8 @@ impl Node {
     /// stored one, one read from a cluster), so that the planner finds the two twins.
     pub(crate) fn with_digest_of(mut self, like: &Node) -> Node {
         debug_assert!(self.key() == like.key());
-        let keep = self.key.tag() & Tag::BY_INPUTS_BIT;
-        let tag = Tag::of(like.digest(), self.scope(), self.role());
-        self.key.set_tag(tag | Tag::COPY_BIT | keep);
+        let tag = Tag::with_digest(self.key.tag(), like.key.tag());
+        self.key.set_tag(tag | Tag::COPY_BIT);
         self
     }
 
@@ -356,9 +369,7 @@ impl Node {
     /// With this role (the crate's own `collect`).
     #[inline(always)]
     pub(crate) fn with_role(mut self, role: Role) -> Node {
-        let keep = self.key.tag() & (Tag::COPY_BIT | Tag::BY_INPUTS_BIT);
-        self.key
-            .set_tag(Tag::of(self.digest(), self.scope(), role) | keep);
+        self.key.set_tag(Tag::with_role(self.key.tag(), role));
         self
     }
 

@@ -14,8 +14,8 @@
 //!
 //! An input's key is read while the call is built only when the key is made then (a
 //! call mixing inputs and plain values, a stream naming a value): otherwise its place in
-//! the bytes is kept and filled when the key is made. A call on the one-compression path whose arguments
-//! are all inputs is not hashed at all when built ([`Made::OnDemand`]): its node makes its
+//! the bytes is kept and filled when the key is made. A call on the one-compression path
+//! whose arguments are all inputs is not hashed at all when built ([`Made::OnDemand`]): its node makes its
 //! key when asked (`node.rs`), and the planner dedups it by structure. So is a call of
 //! the stream whose arguments are all inputs and whose identity names no value (`collect`
 //! of many inputs, an operator over two, `map`, a generic function): its stream so far
@@ -26,7 +26,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
-use crate::graph::node::Input;
+use crate::graph::node::{Input, Node};
 use crate::key::{fresh_key, Key, KeyHasher};
 
 /// The identity of a delayed function, fixed at compile time: its path, its display name
@@ -199,9 +199,7 @@ impl Keying {
     /// The stream, to add to the identity or arguments (`None` for impure calls). A call
     /// on the fast path leaves it here; `inputs` are the call's inputs so far.
     pub(crate) fn stream(&mut self, inputs: &[Input]) -> Option<&mut KeyHasher> {
-        if let Keying::Fast(fast) = self {
-            *self = Keying::Stream(fast.replay(inputs));
-        }
+        self.leave_fast(inputs);
         match self {
             Keying::Stream(stream) => {
                 stream.write_deferred(inputs);
@@ -215,24 +213,29 @@ impl Keying {
     /// built (a call on the fast path leaves it for the stream here, so that the value
     /// never becomes part of a kept shape).
     pub(crate) fn named_a_value(&mut self, inputs: &[Input]) {
-        if let Keying::Fast(fast) = self {
-            *self = Keying::Stream(fast.replay(inputs));
-        }
+        self.leave_fast(inputs);
         if let Keying::Stream(stream) = self {
             stream.values = true;
         }
     }
 
-    /// The next argument is input `index` of the call, the result of a node (`inputs`:
+    /// A call on the fast path moves to the stream (the stream it would have had).
+    fn leave_fast(&mut self, inputs: &[Input]) {
+        if let Keying::Fast(fast) = self {
+            *self = Keying::Stream(fast.replay(inputs));
+        }
+    }
+
+    /// The next argument is input `index` of the call, the result of `node` (`inputs`:
     /// the call's inputs so far; on the fast path its key is read only when needed).
-    pub(crate) fn node(&mut self, node_key: impl FnOnce() -> Key, index: usize, inputs: &[Input]) {
+    pub(crate) fn node(&mut self, node: &Node, index: usize, inputs: &[Input]) {
         if let Keying::Fast(fast) = self {
             if fast.push(&[0; 32], false) {
                 fast.input_of[usize::from(fast.nargs) - 1] = index as u32;
                 return;
             }
-            *self = Keying::Stream(fast.replay(inputs));
         }
+        self.leave_fast(inputs);
         if let Keying::Stream(stream) = self {
             if !stream.values {
                 stream.deferred.get_or_insert(index);
@@ -241,7 +244,7 @@ impl Keying {
         }
         if let Some(h) = self.stream(inputs) {
             h.write_u8(b'n');
-            h.write_key(&node_key());
+            h.write_key(&node.key());
         }
     }
 
