@@ -1,9 +1,9 @@
 //! # delayed
 //!
 //! `dask.delayed` for Rust. Annotate ordinary functions with `#[delayed]`; calling them
-//! builds a lazy task graph instead of running. [`compute`](Delayed::compute) content-hashes
-//! every node (blake3), runs each distinct node once, in parallel (rayon), and returns the
-//! results.
+//! builds a lazy task graph instead of running. Every node has a content key (blake3);
+//! [`compute`](Delayed::compute) runs each distinct node once, in parallel (rayon), and
+//! returns the results.
 //!
 //! ```
 //! use delayed::prelude::*;
