@@ -621,6 +621,7 @@ fn run(args: Args) -> Result<String, String> {
                 args.build_threads,
             )?;
             let t1 = Instant::now();
+            let built_rss = peak_rss_mb();
             let check = match &built.root {
                 Check::Int(d) => d
                     .compute_with(&scheduler)
@@ -640,7 +641,9 @@ fn run(args: Args) -> Result<String, String> {
             drop(built.root);
             let drop_s = td.elapsed().as_secs_f64();
             let (build_s, compute_s) = ((t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64());
-            (build_s, compute_s, check, peak, tasks, drop_s, built.extra)
+            let mut extra = built.extra;
+            extra.push(("built_rss_mb".into(), json_f64(built_rss, 1)));
+            (build_s, compute_s, check, peak, tasks, drop_s, extra)
         }
         Some(chunk) => {
             let (hist, build_s, compute_s, tasks) =

@@ -12,7 +12,9 @@ use crate::erased::{AnyValue, BoxError};
 use crate::graph::arg::{Arg, ArgInner, GraphValue};
 use crate::graph::delayed::Delayed;
 use crate::graph::names::{intern, type_display_name};
-use crate::graph::node::{Body, Input, InputList, Inputs, Node, RemoteOp, Role, Scope, TaskFn};
+use crate::graph::node::{
+    Body, Input, InputList, Inputs, Node, Origin, RemoteOp, Role, Scope, TaskFn,
+};
 use crate::graph::remote::{codec_of_type, erased};
 pub use crate::key::keying::FnId;
 use crate::key::keying::{Keying, Made};
@@ -194,19 +196,20 @@ impl Call {
         };
         let body = move |inputs: &mut Inputs<'_>| body(inputs).map(|r| Arc::new(r) as AnyValue);
         let body: Box<TaskFn> = Box::new(body);
+        let origin = Origin {
+            name: self.name,
+            codec,
+            remote,
+            shape: None,
+        };
         let node = match made {
-            Made::Key(key) => Node::new(key, self.name, self.scope, self.inputs, Body::Task(body)),
-            Made::OnDemand(shape) => {
-                Node::lazy(shape, None, self.name, self.scope, self.inputs, body)
-            }
+            Made::Key(key) => Node::keyed(key, origin, self.scope, self.inputs, Body::Task(body)),
+            Made::OnDemand(shape) => Node::lazy(shape, None, origin, self.scope, self.inputs, body),
             Made::Held(shape, held) => {
-                Node::lazy(shape, Some(held), self.name, self.scope, self.inputs, body)
+                Node::lazy(shape, Some(held), origin, self.scope, self.inputs, body)
             }
         };
-        let node = node
-            .with_role(self.role)
-            .with_codec(codec)
-            .with_remote(remote);
+        let node = node.with_role(self.role);
         Delayed::from_node(Arc::new(node))
     }
 }

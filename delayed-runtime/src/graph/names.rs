@@ -1,5 +1,5 @@
 //! Display names: a function's name, or a type's short name for data, kept for the
-//! program's lifetime so a node carries a 16-byte `&'static str` and building one
+//! program's lifetime so a node's origin (`node.rs`) carries a `&'static str` and building one
 //! allocates nothing for its name.
 
 use std::borrow::Cow;

@@ -20,7 +20,9 @@
 //!   process-scope task's transfer codec (its result type's, for a body that stays in
 //!   this process but whose result a cluster may read), or data's transfer codec.
 
-use std::sync::Arc;
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use crate::codec::Codec;
 use crate::erased::{AnyValue, BoxError};
@@ -238,6 +240,99 @@ impl Tag {
     }
 }
 
+// What the nodes of one call site share: a display name, a codec, a remote op and, for
+// keys made on demand, the function's shape key. A node holds one pointer to its
+// `Origin`, kept for the program's lifetime, instead of four fields: 32 bytes less per
+// node, so that a node with its `Arc` header fits a 128-byte allocation. Origins are
+// interned by the identity of their parts (all `'static`: names are literals or
+// interned, `names.rs`; codecs and remote ops are statics; shapes are kept, `keying.rs`),
+// so there are only as many as call sites and shapes; a small per-thread table answers
+// repeats without a lock.
+
+/// A node's name, codec, remote op and shape (see the module docs).
+#[derive(Clone, Copy)]
+pub(crate) struct Origin {
+    /// The display name.
+    pub(crate) name: &'static str,
+    /// A task's cache codec (a process-scope task's transfer codec), or data's transfer
+    /// codec.
+    pub(crate) codec: Option<&'static Codec>,
+    /// How another process runs the task's body.
+    pub(crate) remote: Option<&'static RemoteOp>,
+    /// For a key made on demand: the shape key hashed with the inputs' keys or held bytes.
+    pub(crate) shape: Option<&'static Key>,
+}
+
+/// The identity of an origin's parts: addresses, not contents (equal contents at two
+/// addresses make two origins, which is harmless; the count stays bounded by the code).
+type Parts = [usize; 5];
+
+const RECENT: usize = 64;
+
+impl Origin {
+    /// An origin with only a name.
+    pub(crate) fn named(name: &'static str) -> Origin {
+        Origin {
+            name,
+            codec: None,
+            remote: None,
+            shape: None,
+        }
+    }
+
+    /// The one kept origin with these parts.
+    #[inline]
+    pub(crate) fn intern(self) -> &'static Origin {
+        thread_local! {
+            static RECENT_ORIGINS: [Cell<Option<&'static Origin>>; RECENT] =
+                const { [const { Cell::new(None) }; RECENT] };
+        }
+        let parts = self.parts();
+        let slot = slot_of(&parts);
+        RECENT_ORIGINS.with(|recent| match recent[slot].get() {
+            Some(kept) if kept.parts() == parts => kept,
+            _ => {
+                let kept = self.intern_shared(parts);
+                recent[slot].set(Some(kept));
+                kept
+            }
+        })
+    }
+
+    #[cold]
+    fn intern_shared(self, parts: Parts) -> &'static Origin {
+        static ORIGINS: OnceLock<Mutex<HashMap<Parts, &'static Origin>>> = OnceLock::new();
+        let mut origins = ORIGINS
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        origins
+            .entry(parts)
+            .or_insert_with(|| Box::leak(Box::new(self)))
+    }
+
+    fn parts(&self) -> Parts {
+        fn addr<T>(p: Option<&'static T>) -> usize {
+            p.map_or(0, |p| p as *const T as usize)
+        }
+        [
+            self.name.as_ptr() as usize,
+            self.name.len(),
+            addr(self.codec),
+            addr(self.remote),
+            addr(self.shape),
+        ]
+    }
+}
+
+/// The per-thread table slot of these parts (a multiplicative hash of the addresses).
+fn slot_of(parts: &Parts) -> usize {
+    let mixed = parts.iter().fold(0u64, |h, &p| {
+        (h ^ p as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    });
+    (mixed >> (64 - RECENT.trailing_zeros())) as usize
+}
+
 // In this order: what the planner's walk reads of every node (the `Arc`'s counts just
 // before it, the inputs, the key cell's word) lies in the allocation's first 64 bytes.
 #[repr(C)]
@@ -249,20 +344,10 @@ pub(crate) struct Node {
     /// its scope (how far the key holds: this process, this executable, or everywhere),
     /// its role, and whether it is a copy or keyed by its inputs (see [`Tag`]).
     key: KeyCell,
-    /// For a key made on demand: the shape key of its function (`keying.rs`), hashed with
-    /// the inputs' keys. `None`: the key was made when the node was built.
-    shape: Option<&'static Key>,
-    /// The display name (static, or interned: see `names.rs`), so a node carries 16
-    /// bytes for it and building one allocates nothing for its name.
-    name: &'static str,
+    /// Its name, codec, remote op and, for a key made on demand, its function's shape key
+    /// (`keying.rs`) hashed with the inputs' keys: shared by the nodes of a call site.
+    origin: &'static Origin,
     body: Body,
-    /// For a task, how to write and read its result in an on-disk cache: set only for
-    /// pure `#[delayed(cache)]` functions (see `cache/`). For data, how to send its value
-    /// to a cluster, when the value's type told (`Tokenize::__codec`).
-    codec: Option<&'static Codec>,
-    /// How another process runs this task: set for `#[delayed]` functions and built-ins
-    /// whose body is code without captures (`remote.rs`).
-    remote: Option<&'static RemoteOp>,
 }
 
 impl Node {
@@ -275,6 +360,20 @@ impl Node {
         key: Key,
         name: &'static str,
         scope: Scope,
+        inputs: InputList,
+        body: Body,
+    ) -> Node {
+        Node::keyed(key, Origin::named(name), scope, inputs, body)
+    }
+
+    /// A node of `body` over `inputs`, keyed `key` (valid as far as `scope`), from
+    /// `origin` (its shape is ignored: the key is made); a plain role. A remote op is
+    /// kept for a task only.
+    #[inline(always)]
+    pub(crate) fn keyed(
+        key: Key,
+        mut origin: Origin,
+        scope: Scope,
         mut inputs: InputList,
         body: Body,
     ) -> Node {
@@ -285,14 +384,15 @@ impl Node {
         inputs.shrink();
         let mut cell = KeyCell::ready(key);
         cell.set_tag(Tag::of(digest_of_key(&key), scope, Role::Plain));
+        origin.shape = None;
+        if matches!(body, Body::Data(_)) {
+            origin.remote = None;
+        }
         Node {
             key: cell,
-            shape: None,
-            name,
+            origin: origin.intern(),
             inputs,
             body,
-            codec: None,
-            remote: None,
         }
     }
 
@@ -304,7 +404,7 @@ impl Node {
     pub(crate) fn lazy(
         shape: &'static Key,
         held: Option<[u8; 32]>,
-        name: &'static str,
+        origin: Origin,
         scope: Scope,
         mut inputs: InputList,
         body: Box<TaskFn>,
@@ -333,12 +433,13 @@ impl Node {
         cell.set_tag(Tag::of(digest, scope, Role::Plain) | flag);
         Node {
             key: cell,
-            shape: Some(shape),
-            name,
+            origin: Origin {
+                shape: Some(shape),
+                ..origin
+            }
+            .intern(),
             inputs,
             body: Body::Task(body),
-            codec: None,
-            remote: None,
         }
     }
 
@@ -377,14 +478,24 @@ impl Node {
     /// value is sent to a cluster with it.
     #[inline(always)]
     pub(crate) fn with_codec(mut self, codec: Option<&'static Codec>) -> Node {
-        self.codec = codec;
+        self.origin = Origin {
+            codec,
+            ..*self.origin
+        }
+        .intern();
         self
     }
 
     /// With the named form of its body, for other processes; only a task has one.
+    #[cfg_attr(not(any(feature = "cache", feature = "dask")), allow(dead_code))] // `cache/`, `dask/`
     #[inline(always)]
     pub(crate) fn with_remote(mut self, remote: Option<&'static RemoteOp>) -> Node {
-        self.remote = remote.filter(|_| matches!(self.body, Body::Task(_)));
+        let remote = remote.filter(|_| matches!(self.body, Body::Task(_)));
+        self.origin = Origin {
+            remote,
+            ..*self.origin
+        }
+        .intern();
         self
     }
 
@@ -427,7 +538,7 @@ impl Node {
     /// the one-compression path, `keyed_hash(shape, input keys)` or `keyed_hash(shape,
     /// held bytes)`.
     fn lazy_key(&self) -> Key {
-        let Some(shape) = self.shape else {
+        let Some(shape) = self.origin.shape else {
             // Unreachable: a node without a shape got its key when it was built.
             return Key::from_bytes([0; 32]);
         };
@@ -459,7 +570,7 @@ impl Node {
     /// and the same plain arguments (their keys are made from those and the inputs'
     /// keys); otherwise, equal keys.
     pub(crate) fn same_as(&self, other: &Node, same_inputs: impl FnOnce() -> bool) -> bool {
-        match (self.shape, other.shape) {
+        match (self.origin.shape, other.origin.shape) {
             (Some(a), Some(b)) => a == b && self.key.held() == other.key.held() && same_inputs(),
             _ => self.key() == other.key(),
         }
@@ -477,7 +588,7 @@ impl Node {
 
     /// The display name.
     pub(crate) fn name(&self) -> &'static str {
-        self.name
+        self.origin.name
     }
 
     /// The inputs, in parameter order.
@@ -496,13 +607,13 @@ impl Node {
     /// codec, if any.
     #[cfg_attr(not(feature = "cache"), allow(dead_code))]
     pub(crate) fn codec(&self) -> Option<&'static Codec> {
-        self.codec
+        self.origin.codec
     }
 
     /// The named form of its body, if another process can run it.
     #[cfg_attr(not(feature = "dask"), allow(dead_code))]
     pub(crate) fn remote(&self) -> Option<&'static RemoteOp> {
-        self.remote
+        self.origin.remote
     }
 
     /// Whether this is a task (not data).
@@ -526,7 +637,7 @@ impl Node {
 
     /// The dask-style label `name-1f3a9c0e`.
     pub(crate) fn label(&self) -> String {
-        format!("{}-{}", self.name, self.key().short())
+        format!("{}-{}", self.name(), self.key().short())
     }
 
     /// The inputs that are nodes (for walks over the graph: rendering, reports).
@@ -846,5 +957,67 @@ mod tests {
         .with_codec(Some(crate::codec::codec_of::<u8>()))
         .with_remote(Some(&OP));
         assert!(node.codec().is_some() && node.remote().is_none());
+    }
+
+    #[test]
+    fn equal_parts_give_one_origin() {
+        static NAME: &str = "interned-a";
+        let a = Origin::named(NAME).intern();
+        let b = Origin::named(NAME).intern();
+        assert!(std::ptr::eq(a, b));
+        assert_eq!(a.name, "interned-a");
+        let other = Origin::named("interned-b").intern();
+        assert!(!std::ptr::eq(a, other));
+    }
+
+    #[test]
+    fn each_part_tells_origins_apart() {
+        static SHAPE: Key = Key::from_bytes([7; 32]);
+        let plain = Origin::named("f").intern();
+        let shaped = Origin {
+            shape: Some(&SHAPE),
+            ..Origin::named("f")
+        }
+        .intern();
+        assert!(!std::ptr::eq(plain, shaped));
+        assert_eq!(shaped.shape, Some(&SHAPE));
+        assert_eq!(plain.shape, None);
+    }
+
+    #[test]
+    fn threads_share_origins() {
+        // One name, at one address (two equal literals may sit at two).
+        static NAME: &str = "shared-across-threads";
+        let here = Origin::named(NAME).intern() as *const Origin as usize;
+        let there = std::thread::spawn(|| Origin::named(NAME).intern() as *const Origin as usize)
+            .join()
+            .unwrap_or_default();
+        assert_eq!(here, there);
+    }
+
+    #[test]
+    fn a_full_table_still_interns_correctly() {
+        // More distinct origins than the per-thread table holds: collisions fall back to
+        // the shared map and still give each name its one origin.
+        let names: Vec<&'static str> = (0..4 * RECENT)
+            .map(|i| &*Box::leak(format!("origin-{i}").into_boxed_str()))
+            .collect();
+        let first: Vec<&'static Origin> = names.iter().map(|n| Origin::named(n).intern()).collect();
+        for (name, origin) in names.iter().zip(&first) {
+            assert!(std::ptr::eq(Origin::named(name).intern(), *origin));
+            assert_eq!(origin.name, *name);
+        }
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_node_and_its_arc_header_fit_128_bytes() {
+        // malloc rounds a request plus its own 8-byte header up to 16: 16 (the `Arc`'s
+        // counts) + 104 + 8 = 128. One byte more and every node costs 144.
+        assert!(
+            std::mem::size_of::<Node>() <= 104,
+            "{}",
+            std::mem::size_of::<Node>()
+        );
     }
 }

@@ -26,7 +26,7 @@ const HELD: u64 = 3;
 
 /// A key written at most once, by whichever thread asks first, beside 62 bits its owner
 /// keeps there (a node's digest, scope and role: one word for all of it keeps a node
-/// within 136 bytes).
+/// within 104 bytes).
 #[repr(C)] // the word first: the planner reads it, rarely the bytes (`node.rs`)
 pub(crate) struct KeyCell {
     /// The state (low 2 bits) and the tag.
