@@ -57,14 +57,44 @@ pub(crate) struct Dependents {
     pub(crate) waiting_on: Vec<u32>,
 }
 
-enum Frame<'g> {
-    /// Visit `node` and write its visit number into `slot` of the pending sources
-    /// (`ROOT_SLOT` for roots).
-    Visit(&'g Arc<Node>, u32),
-    /// All inputs of visit number `v` are done: number it as a task. With its digest's
-    /// 32 bits and whether it is listed (see [`Visits`]), read when it was reached: the
-    /// dedup pass reads them in post-order, front to back.
-    Done(u32, u32, bool),
+/// One step of the walk: visit `node` and write its visit number into pending source
+/// `slot` (`ROOT_SLOT` for roots); or, with `bits` (`Bits::DONE` never is), all inputs of
+/// visit number `slot` are done: record it in post-order. A struct, not an enum, so a
+/// frame is 16 bytes: a chain's walk holds one per link.
+struct Frame<'g> {
+    node: &'g Arc<Node>,
+    slot: u32,
+    bits: u32,
+}
+
+/// A node's 32 digest bits as the planner keeps them, with whether it is looked up among
+/// its first input's readers (see the module doc) in bit 0. Read when the node is first
+/// reached, carried by its frame, read back in post-order: the dedup pass reads them
+/// front to back without touching the node.
+struct Bits;
+
+impl Bits {
+    const LISTED: u32 = 1;
+    /// Marks a visit frame; no node's bits are this value (see [`Bits::of`]).
+    const VISIT: u32 = u32::MAX;
+
+    fn of(node: &Node) -> u32 {
+        let bits = (node.digest() as u32 & !Bits::LISTED)
+            | if node.is_keyed_by_inputs() {
+                Bits::LISTED
+            } else {
+                0
+            };
+        // A digest is a hint confirmed on the whole computation: moving one value of
+        // 2^31 to its neighbour only makes those nodes share their bits.
+        bits.min(Bits::VISIT - 2)
+    }
+
+    /// The digest bits alone (what the table files a node under: a copy, never listed,
+    /// must meet its twin, which may be).
+    fn digest(bits: u32) -> u32 {
+        bits & !Bits::LISTED
+    }
 }
 
 const ROOT_SLOT: u32 = u32::MAX;
@@ -72,11 +102,13 @@ const ROOT_SLOT: u32 = u32::MAX;
 const PENDING: u32 = u32::MAX;
 
 /// Computation → task number: an open-addressing table (linear probing, at most half
-/// full) of 8-byte entries, a node's digest (uniform already: key bits, or a mix) beside
-/// the task number. A hit on the digest is confirmed by the caller against the whole
-/// computation; on a mismatch probing goes on, so computations that share a digest stay
-/// apart. Against a `HashMap<Key, u32>` (40-byte entries, SipHash-free but still
-/// twice the lookups), this is a fifth of the memory to fault in and walk.
+/// full) of 8-byte entries, a node's digest bits (uniform already: key bits, or a mix)
+/// beside the task number. A hit on the digest is confirmed by the caller against the
+/// whole computation; on a mismatch probing goes on, so computations that share a digest
+/// stay apart. Against a `HashMap<Key, u32>` (40-byte entries, SipHash-free but still
+/// twice the lookups), this is a fifth of the memory to fault in and walk. Its length is
+/// exactly twice what it is sized for (a slot is `bits × len / 2^32`, not a mask): a
+/// power of two would cost up to twice that at the planner's peak.
 struct Seen {
     /// `(bits << 32) | (task + 1)`; 0 is empty.
     entries: Vec<u64>,
@@ -87,9 +119,15 @@ impl Seen {
     /// A table for `n` keys at most half full (it grows beyond that).
     fn with_capacity(n: usize) -> Seen {
         Seen {
-            entries: vec![0; (2 * n).next_power_of_two().max(1024)],
+            entries: vec![0; (2 * n).max(1024)],
             len: 0,
         }
+    }
+
+    /// Where a key with these bits is looked up first.
+    #[inline]
+    fn home(&self, bits: u32) -> usize {
+        ((u64::from(bits) * self.entries.len() as u64) >> 32) as usize
     }
 
     /// Doubles the table, when one more entry would fill it beyond half.
@@ -99,25 +137,20 @@ impl Seen {
         }
         let doubled = vec![0; 2 * self.entries.len()];
         let old = std::mem::replace(&mut self.entries, doubled);
-        let mask = self.entries.len() - 1;
+        let size = self.entries.len();
         for entry in old.into_iter().filter(|&e| e != 0) {
-            let mut i = (entry >> 32) as usize & mask;
+            let mut i = self.home((entry >> 32) as u32);
             while self.entries[i] != 0 {
-                i = (i + 1) & mask;
+                i = if i + 1 == size { 0 } else { i + 1 };
             }
             self.entries[i] = entry;
         }
     }
 
-    fn bits(node: &Node) -> u32 {
-        node.digest() as u32
-    }
-
     /// Starts loading the slot where a key with these bits is looked up first.
     #[inline]
     fn prefetch(&self, bits: u32) {
-        let i = bits as usize & (self.entries.len() - 1);
-        crate::prefetch::prefetch(&self.entries[i]);
+        crate::prefetch::prefetch(&self.entries[self.home(bits)]);
     }
 
     /// The task number of the computation with digest `bits` for which `same` holds, or
@@ -129,8 +162,8 @@ impl Seen {
         next: u32,
     ) -> Option<u32> {
         self.reserve_one();
-        let mask = self.entries.len() - 1;
-        let mut i = bits as usize & mask;
+        let size = self.entries.len();
+        let mut i = self.home(bits);
         loop {
             let entry = self.entries[i];
             if entry == 0 {
@@ -144,7 +177,7 @@ impl Seen {
                     return Some(t);
                 }
             }
-            i = (i + 1) & mask;
+            i = if i + 1 == size { 0 } else { i + 1 };
         }
     }
 }
@@ -195,21 +228,22 @@ impl Readers {
     }
 }
 
-/// The node allocations below the roots, each once, numbered in visit order.
+/// The node allocations below the roots, each once, numbered in visit order and listed
+/// in post-order (inputs first).
 struct Visits<'g> {
-    /// Per visit number: the node, where its pending sources start.
-    visited: Vec<&'g Node>,
+    /// Per post-order position: the node (this vector becomes the plan's task list, in
+    /// place), its visit number, its [`Bits`].
+    post_nodes: Vec<&'g Node>,
+    post: Vec<u32>,
+    post_bits: Vec<u32>,
+    /// Per visit number: where its pending sources start.
     pending_start: Vec<u32>,
     /// Inputs as visit numbers (or CONST).
     pending: Vec<u32>,
-    /// Visit numbers in post-order (inputs first), and per post-order position the
-    /// node's 32 digest bits and whether it is looked up among its first input's readers
-    /// (see the module doc).
-    post: Vec<u32>,
-    post_bits: Vec<u32>,
     /// The visit number of each root, in order.
     root_visits: Vec<u32>,
-    post_listed: Vec<bool>,
+    /// Whether the graph holds a copy of another node: then every node goes to the table.
+    copies: bool,
     /// How many nodes go to the table.
     table_nodes: usize,
 }
@@ -222,86 +256,92 @@ impl<'g> Visits<'g> {
         // graph is immutable while we hold it, and every edge of it is an owner), so it
         // needs no lookup; only shared nodes and roots go through `shared`.
         let mut shared: HashMap<*const Node, u32, ByAddress> = HashMap::default();
-        // Per visit number: the node, where its pending sources start; per post-order
-        // position: its digest bits (see `Visits`).
-        let mut visited: Vec<&'g Node> = Vec::new();
+        let mut post_nodes: Vec<&'g Node> = Vec::new();
+        let mut post: Vec<u32> = Vec::new();
         let mut post_bits: Vec<u32> = Vec::new();
         let mut pending_start: Vec<u32> = Vec::new();
         // Inputs as visit numbers (or CONST), filled in as children are visited.
         let mut pending: Vec<u32> = Vec::new();
-        // Visit numbers in post-order.
-        let mut post: Vec<u32> = Vec::new();
         let mut root_visits: Vec<u32> = Vec::with_capacity(roots.len());
         let mut stack: Vec<Frame<'g>> = Vec::new();
-        let mut post_listed: Vec<bool> = Vec::new();
         let mut copies = false;
+        let visit = |node, slot| Frame {
+            node,
+            slot,
+            bits: Bits::VISIT,
+        };
 
         for &root in roots {
-            stack.push(Frame::Visit(root, ROOT_SLOT));
-            while let Some(frame) = stack.pop() {
-                match frame {
-                    Frame::Visit(arc, slot) => {
-                        let next = visited.len() as u32;
-                        let seen_before = if slot == ROOT_SLOT || Arc::strong_count(arc) > 1 {
-                            match shared.entry(Arc::as_ptr(arc)) {
-                                Entry::Occupied(e) => Some(*e.get()),
-                                Entry::Vacant(e) => {
-                                    e.insert(next);
-                                    None
-                                }
-                            }
-                        } else {
+            stack.push(visit(root, ROOT_SLOT));
+            while let Some(Frame {
+                node: arc,
+                slot,
+                bits,
+            }) = stack.pop()
+            {
+                if bits != Bits::VISIT {
+                    post_nodes.push(arc);
+                    post.push(slot);
+                    post_bits.push(bits);
+                    continue;
+                }
+                let next = pending_start.len() as u32;
+                let seen_before = if slot == ROOT_SLOT || Arc::strong_count(arc) > 1 {
+                    match shared.entry(Arc::as_ptr(arc)) {
+                        Entry::Occupied(e) => Some(*e.get()),
+                        Entry::Vacant(e) => {
+                            e.insert(next);
                             None
-                        };
-                        let v = match seen_before {
-                            Some(v) => v,
-                            None => {
-                                let node: &'g Node = arc;
-                                visited.push(node);
-                                let (bits, listed) = (Seen::bits(node), node.is_keyed_by_inputs());
-                                copies |= node.is_copy();
-                                let start = pending.len() as u32;
-                                pending_start.push(start);
-                                stack.push(Frame::Done(next, bits, listed));
-                                // Children pushed in reverse, so they are visited (and
-                                // numbered) in argument order.
-                                for (i, input) in node.inputs().iter().enumerate().rev() {
-                                    if let Input::Node(child) = input {
-                                        stack.push(Frame::Visit(child, start + i as u32));
-                                    }
-                                }
-                                pending.extend(std::iter::repeat_n(CONST, node.inputs().len()));
-                                next
-                            }
-                        };
-                        if slot == ROOT_SLOT {
-                            root_visits.push(v);
-                        } else {
-                            pending[slot as usize] = v;
                         }
                     }
-                    Frame::Done(v, bits, listed) => {
-                        post.push(v);
-                        post_bits.push(bits);
-                        post_listed.push(listed);
+                } else {
+                    None
+                };
+                let v = match seen_before {
+                    Some(v) => v,
+                    None => {
+                        let node: &'g Node = arc;
+                        copies |= node.is_copy();
+                        let start = pending.len() as u32;
+                        pending_start.push(start);
+                        stack.push(Frame {
+                            node: arc,
+                            slot: next,
+                            bits: Bits::of(node),
+                        });
+                        // Children pushed in reverse, so they are visited (and numbered)
+                        // in argument order.
+                        for (i, input) in node.inputs().iter().enumerate().rev() {
+                            if let Input::Node(child) = input {
+                                stack.push(visit(child, start + i as u32));
+                            }
+                        }
+                        pending.extend(std::iter::repeat_n(CONST, node.inputs().len()));
+                        next
                     }
+                };
+                if slot == ROOT_SLOT {
+                    root_visits.push(v);
+                } else {
+                    pending[slot as usize] = v;
                 }
             }
         }
         drop(shared);
         pending_start.push(pending.len() as u32);
-        if copies {
-            post_listed.iter_mut().for_each(|l| *l = false);
-        }
-        let table_nodes = post_listed.iter().filter(|&&l| !l).count();
+        let table_nodes = if copies {
+            post_bits.len()
+        } else {
+            post_bits.iter().filter(|&&b| b & Bits::LISTED == 0).count()
+        };
         Visits {
-            visited,
+            post_nodes,
+            post,
+            post_bits,
             pending_start,
             pending,
-            post,
             root_visits,
-            post_bits,
-            post_listed,
+            copies,
             table_nodes,
         }
     }
@@ -309,33 +349,45 @@ impl<'g> Visits<'g> {
     /// Phase 2 of planning: the plan, and whether twins (a task and a data node with one
     /// key) were found.
     fn dedup(self) -> (Plan<'g>, bool) {
-        // Phase 2: one task per distinct key, in self.post-order (so a task's inputs, whose
+        // Phase 2: one task per distinct key, in post-order (so a task's inputs, whose
         // first occurrences come before it, already have task numbers). The keys' table
         // slots are random accesses: each is prefetched `AHEAD` nodes early.
         const AHEAD: usize = 16;
         let mut readers = Readers::with_capacity(self.post.len());
         let mut seen = Seen::with_capacity(self.table_nodes);
-        let mut task_of: Vec<u32> = vec![PENDING; self.visited.len()];
-        // At most one task per visit and one source per pending input: sized once, no
-        // vector grows (and copies itself) on the way.
-        let mut tasks: Vec<&'g Node> = Vec::with_capacity(self.post.len());
-        let mut input_start = Vec::with_capacity(self.post.len() + 1);
+        let mut task_of: Vec<u32> = vec![PENDING; self.pending_start.len() - 1];
+        // The tasks are written over the post-order list they are read from (task `next`
+        // is made at a position at or after `next`); at most one source per pending input:
+        // sized once, no vector grows (and copies itself) on the way.
+        let Visits {
+            post_nodes: mut tasks,
+            post,
+            post_bits,
+            pending_start,
+            pending,
+            root_visits,
+            copies,
+            table_nodes: _,
+        } = self;
+        let listed = |i: usize| !copies && post_bits[i] & Bits::LISTED != 0;
+        let mut made = 0usize;
+        let mut input_start = Vec::with_capacity(post.len() + 1);
         input_start.push(0u32);
-        let mut sources: Vec<u32> = Vec::with_capacity(self.pending.len());
+        let mut sources: Vec<u32> = Vec::with_capacity(pending.len());
         // A task and a data node with one key (a persisted result beside the graph that
         // made it): the data stands for both, and what fed only the task is pruned below.
         let mut twins = false;
-        for (i, &v) in self.post.iter().enumerate() {
-            if let Some(&bits) = self.post_bits.get(i + AHEAD) {
-                if !self.post_listed[i + AHEAD] {
-                    seen.prefetch(bits);
+        for (i, &v) in post.iter().enumerate() {
+            if let Some(&bits) = post_bits.get(i + AHEAD) {
+                if !listed(i + AHEAD) {
+                    seen.prefetch(Bits::digest(bits));
                 }
             }
-            let bits = self.post_bits[i];
-            let node = self.visited[v as usize];
-            let next = tasks.len() as u32;
-            let inputs = &self.pending[self.pending_start[v as usize] as usize
-                ..self.pending_start[v as usize + 1] as usize];
+            let bits = Bits::digest(post_bits[i]);
+            let node = tasks[i];
+            let next = made as u32;
+            let inputs = &pending
+                [pending_start[v as usize] as usize..pending_start[v as usize + 1] as usize];
             let same = |t: u32| {
                 let first = tasks[t as usize];
                 first.same_as(node, || {
@@ -348,7 +400,7 @@ impl<'g> Visits<'g> {
             // a full list) in the table.
             let mut list = None;
             let found = match inputs.first() {
-                Some(&first) if self.post_listed[i] => {
+                Some(&first) if listed(i) => {
                     let f = task_of[first as usize];
                     match readers.find(f, same) {
                         Ok(t) => Some(t),
@@ -376,17 +428,25 @@ impl<'g> Visits<'g> {
                     task_of[v as usize] = next;
                     sources.extend(renumbered(inputs, &task_of));
                     input_start.push(sources.len() as u32);
-                    tasks.push(node);
+                    tasks[made] = node;
+                    made += 1;
                     readers.push(next, list);
                 }
             }
         }
-        drop(seen);
-        let roots: Vec<u32> = self
-            .root_visits
-            .iter()
-            .map(|&v| task_of[v as usize])
-            .collect();
+        tasks.truncate(made);
+        let roots: Vec<u32> = root_visits.iter().map(|&v| task_of[v as usize]).collect();
+        // Everything but the plan is let go before the plan counts its reads: this is the
+        // planner's peak.
+        drop((
+            seen,
+            readers,
+            task_of,
+            post,
+            post_bits,
+            pending_start,
+            pending,
+        ));
         (Plan::from_parts(tasks, input_start, sources, roots), twins)
     }
 }
@@ -686,6 +746,21 @@ mod tests {
                 seen.get_or_insert(bits(i), |t| t == i, u32::MAX - 1),
                 Some(i)
             );
+        }
+    }
+
+    #[test]
+    fn probing_wraps_past_the_last_slot() {
+        // Bits whose home is the last slot: the next ones go to the front.
+        let mut seen = Seen::with_capacity(1);
+        let size = seen.entries.len();
+        for i in 0..5u32 {
+            assert_eq!(seen.home(u32::MAX - i), size - 1);
+            assert_eq!(seen.get_or_insert(u32::MAX - i, |_| false, i), None);
+        }
+        assert!(seen.entries[..4].iter().all(|&e| e != 0));
+        for i in 0..5u32 {
+            assert_eq!(seen.get_or_insert(u32::MAX - i, |t| t == i, 99), Some(i));
         }
     }
 
