@@ -290,7 +290,7 @@ impl Origin {
         let parts = self.parts();
         let slot = slot_of(&parts);
         RECENT_ORIGINS.with(|recent| match recent[slot].get() {
-            Some(kept) if kept.parts() == parts => kept,
+            Some(kept) if same_parts(&kept.parts(), &parts) => kept,
             _ => {
                 let kept = self.intern_shared(parts);
                 recent[slot].set(Some(kept));
@@ -311,6 +311,7 @@ impl Origin {
             .or_insert_with(|| Box::leak(Box::new(self)))
     }
 
+    #[inline(always)]
     fn parts(&self) -> Parts {
         fn addr<T>(p: Option<&'static T>) -> usize {
             p.map_or(0, |p| p as *const T as usize)
@@ -326,11 +327,20 @@ impl Origin {
 }
 
 /// The per-thread table slot of these parts (a multiplicative hash of the addresses).
+#[inline(always)]
 fn slot_of(parts: &Parts) -> usize {
-    let mixed = parts.iter().fold(0u64, |h, &p| {
-        (h ^ p as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    });
+    let mixed = parts
+        .iter()
+        .enumerate()
+        .fold(0u64, |h, (i, &p)| h ^ (p as u64).rotate_left(13 * i as u32))
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (mixed >> (64 - RECENT.trailing_zeros())) as usize
+}
+
+/// Word by word, without a call to `memcmp`: this runs once per node built.
+#[inline(always)]
+fn same_parts(a: &Parts, b: &Parts) -> bool {
+    a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 // In this order: what the planner's walk reads of every node (the `Arc`'s counts just
