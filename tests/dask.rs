@@ -1585,13 +1585,20 @@ fn terminal(_: &Cluster) -> Result<(), String> {
     use std::io::BufRead;
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut child = std::process::Command::new(&exe)
+    let mut command = std::process::Command::new(&exe);
+    command
         .env(TERMINAL, "1")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| e.to_string())?;
+        .process_group(0);
+    // SAFETY: `signal` is async-signal-safe, and nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().map_err(|e| e.to_string())?;
     let pid = child.id();
     let mut stderr = child.stderr.take().ok_or("no stderr")?;
     let errors = std::thread::spawn(move || {
