@@ -58,7 +58,7 @@ pub(crate) struct Dependents {
 }
 
 /// One step of the walk: visit `node` and write its visit number into pending source
-/// `slot` (`ROOT_SLOT` for roots); or, with `bits` (`Bits::DONE` never is), all inputs of
+/// `slot` (`ROOT_SLOT` for roots); or, with `bits` (anything but `Bits::VISIT`), all inputs of
 /// visit number `slot` are done: record it in post-order. A struct, not an enum, so a
 /// frame is 16 bytes: a chain's walk holds one per link.
 struct Frame<'g> {
@@ -244,8 +244,6 @@ struct Visits<'g> {
     root_visits: Vec<u32>,
     /// Whether the graph holds a copy of another node: then every node goes to the table.
     copies: bool,
-    /// How many nodes go to the table.
-    table_nodes: usize,
 }
 
 impl<'g> Visits<'g> {
@@ -329,11 +327,6 @@ impl<'g> Visits<'g> {
         }
         drop(shared);
         pending_start.push(pending.len() as u32);
-        let table_nodes = if copies {
-            post_bits.len()
-        } else {
-            post_bits.iter().filter(|&&b| b & Bits::LISTED == 0).count()
-        };
         Visits {
             post_nodes,
             post,
@@ -342,7 +335,6 @@ impl<'g> Visits<'g> {
             pending,
             root_visits,
             copies,
-            table_nodes,
         }
     }
 
@@ -353,23 +345,18 @@ impl<'g> Visits<'g> {
         // first occurrences come before it, already have task numbers). The keys' table
         // slots are random accesses: each is prefetched `AHEAD` nodes early.
         const AHEAD: usize = 16;
-        let mut readers = Readers::with_capacity(self.post.len());
-        let mut seen = Seen::with_capacity(self.table_nodes);
-        let mut task_of: Vec<u32> = vec![PENDING; self.pending_start.len() - 1];
+        let (post, post_bits, pending_start, pending) =
+            (self.post, self.post_bits, self.pending_start, self.pending);
+        let copies = self.copies;
+        let listed = |i: usize| !copies && post_bits[i] & Bits::LISTED != 0;
+        let table_nodes = (0..post.len()).filter(|&i| !listed(i)).count();
+        let mut readers = Readers::with_capacity(post.len());
+        let mut seen = Seen::with_capacity(table_nodes);
+        let mut task_of: Vec<u32> = vec![PENDING; pending_start.len() - 1];
         // The tasks are written over the post-order list they are read from (task `next`
         // is made at a position at or after `next`); at most one source per pending input:
         // sized once, no vector grows (and copies itself) on the way.
-        let Visits {
-            post_nodes: mut tasks,
-            post,
-            post_bits,
-            pending_start,
-            pending,
-            root_visits,
-            copies,
-            table_nodes: _,
-        } = self;
-        let listed = |i: usize| !copies && post_bits[i] & Bits::LISTED != 0;
+        let mut tasks = self.post_nodes;
         let mut made = 0usize;
         let mut input_start = Vec::with_capacity(post.len() + 1);
         input_start.push(0u32);
@@ -435,7 +422,11 @@ impl<'g> Visits<'g> {
             }
         }
         tasks.truncate(made);
-        let roots: Vec<u32> = root_visits.iter().map(|&v| task_of[v as usize]).collect();
+        let roots: Vec<u32> = self
+            .root_visits
+            .iter()
+            .map(|&v| task_of[v as usize])
+            .collect();
         // Everything but the plan is let go before the plan counts its reads: this is the
         // planner's peak.
         drop((
